@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ErrorCodeSchema } from '../errors.js';
+import {
+  CardHashSchema,
+  EventIdSchema,
+  KioskIdSchema,
+  ResidentRefSchema,
+  ServiceIdSchema,
+  VenueIdSchema,
+} from '../ids.js';
+import { SchemeDefinitionSchema, ServiceKindSchema } from '../rules/scheme.js';
+import { LedgerLineSchema, WalletIdSchema } from './ledger.js';
+
+/**
+ * The protocol version this code speaks. Older versions stay accepted by the backend;
+ * anything synced changes additively only.
+ */
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+
+export const MAX_PUSH_EVENTS = 500;
+/** Largest push body the backend reads (bytes). */
+export const MAX_PUSH_BYTES = 1024 * 1024;
+export const MAX_PULL_ITEMS = 2000;
+/** Largest pull page a kiosk will accept (bytes). */
+export const MAX_PULL_BYTES = 4 * 1024 * 1024;
+/** A signed request must be within this of the backend clock. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * Push envelope. Events are carried as unknown here and validated one by one, so one
+ * bad event is rejected (and settled) without stalling the batch.
+ */
+export const PushRequestSchema = z.object({
+  protocol: z.number().int().min(1),
+  kioskId: KioskIdSchema,
+  events: z.array(z.unknown()).min(1).max(MAX_PUSH_EVENTS),
+});
+export type PushRequest = z.infer<typeof PushRequestSchema>;
+
+export const EventResultSchema = z.object({
+  id: EventIdSchema,
+  seq: z.number().int().min(1),
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  code: ErrorCodeSchema.optional(),
+  reason: z.string().max(500).optional(),
+  /** Authoritative ledger lines for this event (also on duplicates). */
+  lines: z.array(LedgerLineSchema),
+});
+export type EventResult = z.infer<typeof EventResultSchema>;
+
+export const PushResponseSchema = z.object({
+  protocol: z.number().int(),
+  kioskId: KioskIdSchema,
+  /** Highest sequence up to which every event of this kiosk is settled. */
+  ackSeq: z.number().int().min(0),
+  results: z.array(EventResultSchema),
+  serverTime: z.number().int(),
+});
+export type PushResponse = z.infer<typeof PushResponseSchema>;
+
+export const CardStatusSchema = z.enum(['active', 'blocked']);
+
+export const AgeBandSchema = z.enum(['0-12', '13-19', '20-29', '30-44', '45-64', '65-74', '75+']);
+export type AgeBand = z.infer<typeof AgeBandSchema>;
+
+export const SyncedCardSchema = z.object({
+  cardHash: CardHashSchema,
+  residentRef: ResidentRefSchema,
+  status: CardStatusSchema,
+  /** Display first name at most; may be absent. */
+  firstName: z.string().max(40).nullable(),
+  ageBand: AgeBandSchema,
+});
+export type SyncedCard = z.infer<typeof SyncedCardSchema>;
+
+export const SyncedBalanceSchema = z.object({
+  residentRef: ResidentRefSchema,
+  wallet: WalletIdSchema,
+  amount: z.number().int(),
+});
+export type SyncedBalance = z.infer<typeof SyncedBalanceSchema>;
+
+export const SyncedServiceSchema = z.object({
+  id: ServiceIdSchema,
+  name: z.string().min(1).max(120),
+  kind: ServiceKindSchema,
+});
+export type SyncedService = z.infer<typeof SyncedServiceSchema>;
+
+export const SyncedVenueSchema = z.object({
+  id: VenueIdSchema,
+  name: z.string().min(1).max(120),
+  /** Legacy policy: may plain-UID cards be accepted here? */
+  allowUidOnly: z.boolean(),
+  services: z.array(ServiceIdSchema),
+});
+export type SyncedVenue = z.infer<typeof SyncedVenueSchema>;
+
+/** One page of changes since a cursor, signed by the backend. */
+export const PullPageSchema = z.object({
+  protocol: z.number().int(),
+  kioskId: KioskIdSchema,
+  cursor: z.number().int().min(0),
+  nextCursor: z.number().int().min(0),
+  hasMore: z.boolean(),
+  serverTime: z.number().int(),
+  cards: z.array(SyncedCardSchema).max(MAX_PULL_ITEMS),
+  balances: z.array(SyncedBalanceSchema).max(MAX_PULL_ITEMS),
+  schemes: z.array(SchemeDefinitionSchema).max(MAX_PULL_ITEMS),
+  services: z.array(SyncedServiceSchema).max(MAX_PULL_ITEMS),
+  venues: z.array(SyncedVenueSchema).max(MAX_PULL_ITEMS),
+});
+export type PullPage = z.infer<typeof PullPageSchema>;
+
+export const RegisterKioskRequestSchema = z.object({
+  protocol: z.number().int().min(1),
+  code: z.string().regex(/^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/, 'code looks like XXXX-XXXX-XXXX'),
+  /** Ed25519 public key, SPKI DER, base64. */
+  publicKey: z.string().min(40).max(200),
+});
+export type RegisterKioskRequest = z.infer<typeof RegisterKioskRequestSchema>;
+
+export const RegisterKioskResponseSchema = z.object({
+  kioskId: KioskIdSchema,
+  venueId: VenueIdSchema,
+  /** Backend's Ed25519 public key (SPKI DER, base64): verifies pull pages. */
+  backendPublicKey: z.string(),
+  /** Council key for hashing card UIDs (hex). A kiosk never stores raw UIDs. */
+  cardHashKey: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type RegisterKioskResponse = z.infer<typeof RegisterKioskResponseSchema>;
+
+export const ClockSkewDetailsSchema = z.object({ serverTime: z.number().int() });
