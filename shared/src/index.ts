@@ -6,3 +6,4 @@ export * from './protocol/sync.js';
 export * from './rules/scheme.js';
 export * from './rules/engine.js';
 export * from './signing.js';
+export * from './db/migrations.js';

@@ -1,38 +1,86 @@
 import { Command, CommanderError } from 'commander';
+import { ZodError } from 'zod';
+import { AppError } from '@clubcard/shared';
+import {
+  addCardAdminCommands,
+  dbCommand,
+  demoCommand,
+  kioskCommand,
+  residentCommand,
+  schemeCommand,
+  serviceCommand,
+  venueCommand,
+} from './admin-commands.js';
+
+/** Bad arguments or input: reported on stderr with exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 /**
  * The `clubcard` admin CLI. Machine-readable output (JSON) goes to stdout, logs and
  * errors to stderr. Exit codes: 0 ok, 1 a negative answer (e.g. a card that is not
- * valid), 2 bad usage or input.
+ * valid) or a refused operation, 2 bad usage or input.
  */
 export function buildProgram(): Command {
   const program = new Command('clubcard')
     .description('Public Service Clubcard administration')
+    .option('--data-dir <dir>', 'data folder (default ./data, or CLUBCARD_DATA_DIR)')
+    .option('--db <file>', 'backend SQLite file (default <data-dir>/backend.sqlite)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const card = new Command('card').description('cards: issue, block, and crypto tools');
+  addCardAdminCommands(card);
+  program
+    .addCommand(dbCommand())
+    .addCommand(serviceCommand())
+    .addCommand(venueCommand())
+    .addCommand(residentCommand())
+    .addCommand(card)
+    .addCommand(kioskCommand())
+    .addCommand(schemeCommand())
+    .addCommand(demoCommand());
+  // Subcommands inherit exitOverride and output settings.
+  const inherit = (c: Command): void => {
+    for (const sub of c.commands) {
+      sub.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+      inherit(sub);
+    }
+  };
+  inherit(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  process.exitCode = undefined;
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
+        return 0;
+      }
       return 2;
     }
-    if (e instanceof UsageError) {
-      process.stderr.write(`clubcard: ${e.message}\n`);
+    if (e instanceof UsageError || e instanceof ZodError) {
+      const msg =
+        e instanceof ZodError
+          ? e.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; ')
+          : e.message;
+      process.stderr.write(`clubcard: ${msg}\n`);
       return 2;
+    }
+    if (e instanceof AppError) {
+      process.stderr.write(`clubcard: ${e.code}: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`clubcard: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-}
-
-/** Bad arguments or input: reported on stderr with exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

@@ -1,0 +1,45 @@
+import express, { type Express } from 'express';
+import { PROTOCOL_VERSION } from '@clubcard/shared';
+import type { BackendConfig } from './config.js';
+import { openBackendDb } from './db/open.js';
+import { errorHandler } from './http/errors.js';
+import { ensureBackendSecrets, type BackendSecrets } from './keys.js';
+import { kioskRouter } from './kiosks/routes.js';
+import type { Logger } from './logger.js';
+import type { BackendStore } from './store/repository.js';
+import { SqliteBackendStore } from './store/sqlite-store.js';
+import { syncRouter } from './sync/routes.js';
+
+export interface BackendDeps {
+  config: BackendConfig;
+  store: BackendStore;
+  secrets: BackendSecrets;
+  log: Logger;
+  now: () => number;
+}
+
+/** The Express app: only mounts routers and the final error handler. */
+export function createApp(deps: BackendDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.get('/api/v1/health', (_req, res) => {
+    res.json({ status: 'ok', protocol: PROTOCOL_VERSION, time: deps.now() });
+  });
+  app.use(kioskRouter(deps));
+  app.use(syncRouter(deps));
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+/** Opens storage and secrets for a config: the backend's composition root. */
+export function openBackend(
+  config: BackendConfig,
+  dbFile: string,
+): { store: SqliteBackendStore; secrets: BackendSecrets } {
+  const store = new SqliteBackendStore(openBackendDb(dbFile));
+  return { store, secrets: ensureBackendSecrets(store) };
+}

@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import { loadBackendConfig, dbFileOf, type BackendConfig } from './config.js';
+import { createApp, openBackend } from './app.js';
+import { createLogger } from './logger.js';
+
+export interface RunningBackend {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the backend HTTP server for a validated config. */
+export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
+  const log = createLogger(config.logLevel);
+  const { store, secrets } = openBackend(config, dbFileOf(config));
+  const now = (): number => Date.now();
+  const app = createApp({ config, store, secrets, log, now });
+  const pruner = setInterval(
+    () => store.pruneNonces(now() - 2 * config.maxClockSkewMs - 60_000),
+    60_000,
+  );
+  pruner.unref();
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  log.info({ url }, 'backend listening');
+  return {
+    url,
+    port,
+    close: async () => {
+      clearInterval(pruner);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}
+
+/** Entry point: `tsx backend/src/main.ts` (config from file/env). */
+export async function runFromEnv(): Promise<void> {
+  const config = loadBackendConfig({ env: process.env });
+  const b = await startBackend(config);
+  // The parent (npm start, tests) reads this line to learn the URL.
+  process.stdout.write(`${JSON.stringify({ ready: 'backend', url: b.url })}\n`);
+  const stop = (): void => {
+    void b.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runFromEnv();
+}

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import {
+  AppError,
+  EventHeaderSchema,
+  KioskEventSchema,
+  PROTOCOL_VERSION,
+  evaluateEvent,
+  residentAccount,
+  type ErrorCode,
+  type EventResult,
+  type KioskEvent,
+  type LedgerLine,
+  type PushResponse,
+  type ServiceKind,
+} from '@clubcard/shared';
+import type { BackendStore, KioskRow } from '../store/repository.js';
+
+const KioskOfEventSchema = z.object({ kioskId: z.unknown() });
+const TypeOfEventSchema = z.object({ type: z.string().max(40) });
+
+interface Semantics {
+  code: ErrorCode;
+  reason: string;
+}
+
+/** Checks what a schema cannot: that the event fits this kiosk and the council's records. */
+function checkSemantics(
+  store: BackendStore,
+  kiosk: KioskRow,
+  e: KioskEvent,
+): Semantics | { serviceKind: ServiceKind } {
+  if (e.venueId !== kiosk.venueId) {
+    return { code: 'unknown-venue', reason: 'event venue is not this kiosk’s venue' };
+  }
+  const service = store.getService(e.serviceId);
+  if (!service) return { code: 'unknown-service', reason: 'unknown service' };
+  const card = store.getCard(e.cardHash);
+  if (!card || card.residentRef !== e.residentRef) {
+    return { code: 'card-not-registered', reason: 'card is not registered to this resident' };
+  }
+  return { serviceKind: service.kind };
+}
+
+/**
+ * Ingests one pushed batch in ONE transaction: dedupe by event id, validate each event,
+ * run the rules engine, append events and ledger lines, advance the kiosk's ack, and
+ * note which balances changed for the pull feed. A rejected event is settled (stored
+ * with its code) so that one bad event never stalls a kiosk.
+ */
+export function ingestBatch(
+  store: BackendStore,
+  kiosk: KioskRow,
+  rawEvents: readonly unknown[],
+  now: number,
+): PushResponse {
+  const headers = rawEvents.map((raw, i) => {
+    const h = EventHeaderSchema.safeParse(raw);
+    if (!h.success) {
+      throw new AppError('validation-failed', `event ${i} has no valid id and seq`);
+    }
+    const k = KioskOfEventSchema.safeParse(raw);
+    if (k.success && k.data.kioskId !== kiosk.id) {
+      throw new AppError('kiosk-mismatch', 'a kiosk can push only its own events');
+    }
+    return h.data;
+  });
+
+  return store.transaction(() => {
+    const existing = store.findEvents(headers.map((h) => h.id));
+    const seenInBatch = new Set<string>();
+    const results: EventResult[] = [];
+    const touched = new Set<string>();
+    const schemes = store.listSchemes();
+
+    rawEvents.forEach((raw, i) => {
+      const h = headers[i];
+      if (!h) return;
+      const stored = existing.get(h.id);
+      if (stored || seenInBatch.has(h.id)) {
+        if (stored && stored.kioskId !== kiosk.id) {
+          results.push({
+            id: h.id,
+            seq: h.seq,
+            status: 'rejected',
+            code: 'kiosk-mismatch',
+            lines: [],
+          });
+          return;
+        }
+        results.push({
+          id: h.id,
+          seq: h.seq,
+          status: 'duplicate',
+          ...(stored?.rejectCode ? { code: stored.rejectCode as ErrorCode } : {}),
+          lines: store.linesOfEvent(h.id),
+        });
+        return;
+      }
+      seenInBatch.add(h.id);
+      if (store.hasEventAt(kiosk.id, h.seq)) {
+        results.push({
+          id: h.id,
+          seq: h.seq,
+          status: 'rejected',
+          code: 'event-out-of-order',
+          reason: 'sequence number already used by another event',
+          lines: [],
+        });
+        return;
+      }
+      const payload = JSON.stringify(raw);
+      const reject = (code: ErrorCode, reason: string, e?: KioskEvent): void => {
+        const t = TypeOfEventSchema.safeParse(raw);
+        store.insertEvent({
+          id: h.id,
+          kioskId: kiosk.id,
+          seq: h.seq,
+          type: e?.type ?? (t.success ? t.data.type : 'unknown'),
+          occurredAt: e?.occurredAt ?? '',
+          receivedAt: now,
+          residentRef: e?.residentRef ?? null,
+          venueId: e?.venueId ?? null,
+          serviceId: e?.serviceId ?? null,
+          status: 'rejected',
+          rejectCode: code,
+          payload,
+        });
+        results.push({ id: h.id, seq: h.seq, status: 'rejected', code, reason, lines: [] });
+      };
+
+      const parsed = KioskEventSchema.safeParse(raw);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        reject(
+          'validation-failed',
+          first ? `${first.path.join('.')}: ${first.message}` : 'invalid',
+        );
+        return;
+      }
+      const e = parsed.data;
+      const sem = checkSemantics(store, kiosk, e);
+      if ('code' in sem) {
+        reject(sem.code, sem.reason, e);
+        return;
+      }
+      const { lines } = evaluateEvent(e, { serviceKind: sem.serviceKind }, schemes);
+      store.insertEvent({
+        id: e.id,
+        kioskId: kiosk.id,
+        seq: e.seq,
+        type: e.type,
+        occurredAt: e.occurredAt,
+        receivedAt: now,
+        residentRef: e.residentRef,
+        venueId: e.venueId,
+        serviceId: e.serviceId,
+        status: 'accepted',
+        rejectCode: null,
+        payload,
+      });
+      store.insertLines(lines, now);
+      if (lines.length > 0) touched.add(e.residentRef);
+      results.push({ id: e.id, seq: e.seq, status: 'accepted', lines });
+    });
+
+    for (const ref of [...touched].sort()) store.addChange('balance', ref, now);
+    const ackSeq = store.advanceAck(kiosk.id);
+    return { protocol: PROTOCOL_VERSION, kioskId: kiosk.id, ackSeq, results, serverTime: now };
+  });
+}
+
+/** Sum of a resident's lines per wallet, straight from the ledger. */
+export function residentBalances(
+  store: BackendStore,
+  ref: string,
+): { wallet: string; amount: number }[] {
+  return store.balancesOf(residentAccount(ref));
+}
+
+export type { LedgerLine };

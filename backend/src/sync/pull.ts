@@ -1,0 +1,104 @@
+import {
+  PROTOCOL_VERSION,
+  residentAccount,
+  type PullPage,
+  type SchemeDefinition,
+  type SyncedBalance,
+  type SyncedCard,
+  type SyncedService,
+  type SyncedVenue,
+} from '@clubcard/shared';
+import type { BackendStore, KioskRow } from '../store/repository.js';
+
+/**
+ * One page of what changed since `cursor`. The feed holds keys, not values: each key is
+ * materialised at its current state, so a page is always up to date and a key changed
+ * many times is sent once per page.
+ */
+export function pullPage(
+  store: BackendStore,
+  kiosk: KioskRow,
+  cursor: number,
+  pageSize: number,
+  now: number,
+): PullPage {
+  const rows = store.changesSince(cursor, pageSize + 1);
+  const hasMore = rows.length > pageSize;
+  const page = hasMore ? rows.slice(0, pageSize) : rows;
+  const nextCursor = page.length > 0 ? (page[page.length - 1]?.cursor ?? cursor) : cursor;
+
+  const cards: SyncedCard[] = [];
+  const balances: SyncedBalance[] = [];
+  const schemes: SchemeDefinition[] = [];
+  const services: SyncedService[] = [];
+  const venues: SyncedVenue[] = [];
+  const seen = new Set<string>();
+  const allSchemes = new Map<string, SchemeDefinition>();
+  for (const s of store.listSchemes()) allSchemes.set(`${s.id}@${s.version}`, s);
+
+  for (const ch of page) {
+    const k = `${ch.kind}:${ch.key}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    switch (ch.kind) {
+      case 'card': {
+        const c = store.getCard(ch.key);
+        const r = c ? store.getResident(c.residentRef) : null;
+        if (c && r) {
+          cards.push({
+            cardHash: c.cardHash,
+            residentRef: c.residentRef,
+            status: c.status,
+            firstName: r.firstName,
+            ageBand: r.ageBand,
+          });
+        }
+        break;
+      }
+      case 'balance':
+        for (const b of store.balancesOf(residentAccount(ch.key))) {
+          balances.push({
+            residentRef: ch.key as SyncedBalance['residentRef'],
+            wallet: b.wallet,
+            amount: b.amount,
+          });
+        }
+        break;
+      case 'scheme': {
+        const s = allSchemes.get(ch.key);
+        if (s) schemes.push(s);
+        break;
+      }
+      case 'service': {
+        const s = store.getService(ch.key);
+        if (s) services.push(s);
+        break;
+      }
+      case 'venue': {
+        const v = store.getVenue(ch.key);
+        if (v)
+          venues.push({
+            id: v.id,
+            name: v.name,
+            allowUidOnly: v.allowUidOnly,
+            services: v.services,
+          });
+        break;
+      }
+    }
+  }
+  store.noteKioskPull(kiosk.id, now);
+  return {
+    protocol: PROTOCOL_VERSION,
+    kioskId: kiosk.id,
+    cursor,
+    nextCursor,
+    hasMore,
+    serverTime: now,
+    cards,
+    balances,
+    schemes,
+    services,
+    venues,
+  };
+}
