@@ -43,6 +43,7 @@ export function kioskRouter(deps: {
       return {
         kioskId: k.id,
         venueId: k.venueId,
+        serviceId: k.serviceId,
         backendPublicKey: deps.secrets.publicKeyB64,
         cardHashKey: deps.secrets.cardHashKey,
       };

@@ -124,6 +124,8 @@ export type RegisterKioskRequest = z.infer<typeof RegisterKioskRequestSchema>;
 export const RegisterKioskResponseSchema = z.object({
   kioskId: KioskIdSchema,
   venueId: VenueIdSchema,
+  /** The service this kiosk records. */
+  serviceId: ServiceIdSchema,
   /** Backend's Ed25519 public key (SPKI DER, base64): verifies pull pages. */
   backendPublicKey: z.string(),
   /** Council key for hashing card UIDs (hex). A kiosk never stores raw UIDs. */

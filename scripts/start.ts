@@ -1,0 +1,155 @@
+/**
+ * `npm start`: the whole system on one machine, on SQLite, with demo data — the backend,
+ * one kiosk with a simulated reader, and the kiosk screen in a browser. Ctrl-C stops
+ * everything cleanly. Data lives in ./data/demo (git-ignored); delete it to start over.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AdminService } from '../backend/src/admin/admin-service.js';
+import { openBackend } from '../backend/src/app.js';
+import { DEMO_BLOCKED_UID, DEMO_UNKNOWN_UID, loadDemoData } from '../backend/src/demo/demo-data.js';
+import { newDemoToken } from '../terminal/src/main.js';
+
+const root = resolve(import.meta.dirname, '..');
+const dataDir = resolve(process.env.CLUBCARD_DATA_DIR ?? resolve(root, 'data', 'demo'));
+const backendPort = Number(process.env.CLUBCARD_PORT ?? 8080);
+const kioskPort = Number(process.env.CLUBCARD_KIOSK_UI_PORT ?? 8081);
+const tsx = resolve(root, 'node_modules', '.bin', 'tsx');
+
+interface DemoState {
+  code: string;
+  kioskId: string;
+  token: string;
+  cards: { label: string; uid: string }[];
+}
+
+function prepare(): DemoState {
+  mkdirSync(dataDir, { recursive: true });
+  const stateFile = resolve(dataDir, 'demo.json');
+  if (existsSync(stateFile)) return JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState;
+  const { store, secrets } = openBackend(
+    {
+      dataDir,
+      host: '127.0.0.1',
+      port: backendPort,
+      logLevel: 'info',
+      maxClockSkewMs: 300_000,
+      pullPageSize: 1000,
+    },
+    resolve(dataDir, 'backend.sqlite'),
+  );
+  try {
+    const demo = loadDemoData(new AdminService(store, secrets));
+    const kiosk = demo.kiosks[0];
+    if (!kiosk) throw new Error('demo data has no kiosk');
+    const state: DemoState = {
+      code: kiosk.code,
+      kioskId: kiosk.kioskId,
+      token: newDemoToken(),
+      cards: [
+        ...demo.residents.map((r) => ({ label: r.firstName, uid: r.uid })),
+        { label: 'Lost card', uid: DEMO_BLOCKED_UID },
+        { label: 'Unknown card', uid: DEMO_UNKNOWN_UID },
+      ],
+    };
+    writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+    return state;
+  } finally {
+    store.close();
+  }
+}
+
+function launch(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolveReady, reject) => {
+    const child = spawn(tsx, [resolve(root, script)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const rl = createInterface({ input: child.stdout! });
+    rl.on('line', (line) => {
+      try {
+        const m = JSON.parse(line) as { ready?: string; url?: string };
+        if (m.ready === name && m.url) resolveReady({ child, url: m.url });
+      } catch {
+        process.stdout.write(`${line}\n`);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code}`)));
+  });
+}
+
+async function main(): Promise<void> {
+  const demo = prepare();
+  const kioskConfig = resolve(dataDir, 'kiosk.json');
+  writeFileSync(
+    kioskConfig,
+    JSON.stringify(
+      {
+        dataDir: resolve(dataDir, 'kiosk'),
+        backendUrl: `http://127.0.0.1:${backendPort}`,
+        provisioningCode: demo.code,
+        ui: { host: '127.0.0.1', port: kioskPort },
+        reader: 'simulated',
+        syncIntervalMs: 3000,
+        logLevel: 'warn',
+        demo: { tapToken: demo.token, cards: demo.cards },
+      },
+      null,
+      2,
+    ),
+    { mode: 0o600 },
+  );
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  const stop = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping…\n');
+    for (const c of children) c.kill('SIGINT');
+    Promise.all(
+      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+    ).then(
+      () => process.exit(code),
+      () => process.exit(code),
+    );
+  };
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+
+  const backend = await launch('backend', 'backend/src/main.ts', {
+    CLUBCARD_DATA_DIR: dataDir,
+    CLUBCARD_PORT: String(backendPort),
+    CLUBCARD_LOG_LEVEL: 'warn',
+  });
+  children.push(backend.child);
+  const kiosk = await launch('kiosk', 'terminal/src/main.ts', {
+    CLUBCARD_KIOSK_CONFIG: kioskConfig,
+  });
+  children.push(kiosk.child);
+  for (const c of children) c.once('exit', () => stop(1));
+
+  process.stdout.write(
+    [
+      '',
+      'Public Service Clubcard is running (demo council, SQLite in ' + dataDir + ')',
+      '',
+      `  Kiosk screen:  ${kiosk.url}/#demo=${demo.token}`,
+      `  Backend API:   ${backend.url}/api/v1/health`,
+      '',
+      'Open the kiosk screen and press a "Tap" button to tap a demo card.',
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

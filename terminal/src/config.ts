@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '@clubcard/shared';
+import { DemoCardSchema } from './bridge/kiosk-bridge.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/**
+ * Kiosk configuration: defaults, then a JSON file, then CLUBCARD_* environment
+ * variables, validated at start-up. The demo section (simulated taps from a browser)
+ * exists only when configured, and only on a loopback address.
+ */
+export const KioskConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    dbFile: z.string().min(1).optional(),
+    backendUrl: z.url(),
+    provisioningCode: z.string().optional(),
+    ui: z.object({
+      host: z.string().min(1),
+      port: z.number().int().min(0).max(65535),
+    }),
+    reader: z.enum(['simulated', 'pcsc', 'hid']),
+    syncIntervalMs: z.number().int().min(100).max(3_600_000),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    demo: z
+      .object({
+        /** Bearer token required by the simulated-tap endpoint. */
+        tapToken: z.string().min(16),
+        cards: z.array(DemoCardSchema).max(50),
+      })
+      .nullable(),
+  })
+  .refine((c) => c.demo === null || LOOPBACK.has(c.ui.host), {
+    message: 'demo taps are only allowed on a loopback address',
+    path: ['ui', 'host'],
+  });
+export type KioskConfig = z.infer<typeof KioskConfigSchema>;
+
+export interface LoadKioskConfigOptions {
+  env?: Record<string, string | undefined>;
+  file?: string;
+  overrides?: Partial<KioskConfig>;
+}
+
+export function loadKioskConfig(opts: LoadKioskConfigOptions = {}): KioskConfig {
+  const env = opts.env ?? {};
+  const merged: Record<string, unknown> = {
+    dataDir: resolve('data', 'kiosk'),
+    backendUrl: 'http://127.0.0.1:8080',
+    ui: { host: '127.0.0.1', port: 8081 },
+    reader: 'pcsc',
+    syncIntervalMs: 5000,
+    logLevel: 'info',
+    demo: null,
+  };
+  const file = opts.file ?? env.CLUBCARD_KIOSK_CONFIG;
+  if (file) {
+    if (!existsSync(file))
+      throw new AppError('config-invalid', `kiosk config file not found: ${file}`);
+    try {
+      Object.assign(merged, JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>);
+    } catch (e) {
+      throw new AppError('config-invalid', `kiosk config file ${file} is not valid JSON`, {
+        cause: e,
+      });
+    }
+  }
+  const ui = { ...(merged.ui as Record<string, unknown>) };
+  if (env.CLUBCARD_KIOSK_DATA_DIR) merged.dataDir = env.CLUBCARD_KIOSK_DATA_DIR;
+  if (env.CLUBCARD_BACKEND_URL) merged.backendUrl = env.CLUBCARD_BACKEND_URL;
+  if (env.CLUBCARD_PROVISIONING_CODE) merged.provisioningCode = env.CLUBCARD_PROVISIONING_CODE;
+  if (env.CLUBCARD_READER) merged.reader = env.CLUBCARD_READER;
+  if (env.CLUBCARD_KIOSK_UI_HOST) ui.host = env.CLUBCARD_KIOSK_UI_HOST;
+  if (env.CLUBCARD_KIOSK_UI_PORT) ui.port = Number(env.CLUBCARD_KIOSK_UI_PORT);
+  if (env.CLUBCARD_SYNC_INTERVAL_MS) merged.syncIntervalMs = Number(env.CLUBCARD_SYNC_INTERVAL_MS);
+  if (env.CLUBCARD_LOG_LEVEL) merged.logLevel = env.CLUBCARD_LOG_LEVEL;
+  merged.ui = ui;
+  Object.assign(merged, opts.overrides ?? {});
+  const parsed = KioskConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new AppError('config-invalid', `invalid kiosk configuration: ${msg}`);
+  }
+  return parsed.data;
+}
+
+export function kioskDbFile(c: KioskConfig): string {
+  return c.dbFile ?? resolve(c.dataDir, 'kiosk.sqlite');
+}

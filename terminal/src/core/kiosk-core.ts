@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import type { CardReader, ReaderError, TapRead } from '@clubcard/hardware';
+import type { CoreMessage, KioskState, ReaderState, TapOutcome } from '../bridge/kiosk-bridge.js';
+import type { KioskStore } from '../store/kiosk-store.js';
+import type { SyncClient } from '../sync/sync-client.js';
+import { handleTap, refusal, type Authenticator } from './tap-pipeline.js';
+
+export interface KioskCoreDeps {
+  store: KioskStore;
+  reader: CardReader;
+  sync: SyncClient;
+  authenticate: Authenticator;
+  now?: () => number;
+}
+
+export interface KioskCoreEvents {
+  message: [CoreMessage];
+  /** Timing of one tap through the pipeline (for benchmarks and health). */
+  'tap-timing': [{ detectedAt: number; committedAt: number; apduMs: number }];
+}
+
+/**
+ * The kiosk core: wires a card reader to the tap pipeline, the store and the sync
+ * client, and tells the UI what happened. Runs in Node, outside any renderer.
+ */
+export class KioskCore extends EventEmitter<KioskCoreEvents> {
+  readonly #d: Required<KioskCoreDeps>;
+  #reader: ReaderState = { status: 'no-reader', name: null, message: null };
+  #lastResident: string | null = null;
+
+  constructor(deps: KioskCoreDeps) {
+    super();
+    this.#d = { now: Date.now, ...deps };
+    const r = this.#d.reader;
+    r.on('reader-attached', (info) =>
+      this.#setReader({ status: 'ready', name: info.name, message: null }),
+    );
+    r.on('reader-detached', (info) =>
+      this.#setReader({
+        status: 'no-reader',
+        name: info.name,
+        message: 'Card reader disconnected',
+      }),
+    );
+    r.on('error', (e: ReaderError) => this.#onReaderError(e));
+    r.on('tap', (t) => {
+      this.tap(t);
+    });
+    this.#d.sync.on('state', () => this.#emitState());
+    this.#d.sync.on('balances', (refs) => {
+      if (this.#lastResident && refs.includes(this.#lastResident)) {
+        this.#send({
+          type: 'balances',
+          update: {
+            residentRef: this.#lastResident,
+            balances: this.#d.store.balancesFor(this.#lastResident),
+          },
+        });
+      }
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.#d.reader.start();
+    this.#d.sync.start();
+    this.#emitState();
+  }
+
+  async stop(): Promise<void> {
+    await this.#d.sync.stop();
+    await this.#d.reader.stop();
+  }
+
+  /** Handles one tap; the answer is committed before it is returned or shown. */
+  tap(t: TapRead): TapOutcome {
+    let outcome: TapOutcome;
+    try {
+      outcome = handleTap(
+        {
+          store: this.#d.store,
+          identity: () => this.#d.store.identity(),
+          authenticate: this.#d.authenticate,
+          now: this.#d.now,
+        },
+        t,
+      );
+    } catch {
+      outcome = refusal('reader-error');
+    }
+    const committedAt = performance.now();
+    if (outcome.kind === 'recorded') this.#lastResident = outcome.residentRef;
+    this.#send({ type: 'outcome', outcome });
+    this.emit('tap-timing', { detectedAt: t.detectedAt, committedAt, apduMs: t.apduMs });
+    if (outcome.kind === 'recorded') this.#d.sync.touch();
+    return outcome;
+  }
+
+  #onReaderError(e: ReaderError): void {
+    if (e.code === 'reader-disconnected' || e.code === 'service-unavailable') {
+      this.#setReader({ status: 'error', name: e.readerName ?? null, message: e.message });
+    }
+    if (
+      e.code === 'card-removed-mid-read' ||
+      e.code === 'card-unreadable' ||
+      e.code === 'reader-error'
+    ) {
+      this.#send({ type: 'outcome', outcome: refusal('reader-error') });
+    }
+  }
+
+  #setReader(s: ReaderState): void {
+    this.#reader = s;
+    this.#emitState();
+  }
+
+  state(): KioskState {
+    const id = this.#d.store.identity();
+    return {
+      provisioned: id !== null,
+      kioskId: id?.kioskId ?? null,
+      venueName: id ? (this.#d.store.getVenue(id.venueId)?.name ?? null) : null,
+      serviceName: id ? (this.#d.store.getService(id.serviceId)?.name ?? null) : null,
+      reader: this.#reader,
+      sync: this.#d.sync.state(),
+    };
+  }
+
+  syncNow(): void {
+    this.#d.sync.nudge();
+  }
+
+  #emitState(): void {
+    this.#send({ type: 'state', state: this.state() });
+  }
+
+  #send(m: CoreMessage): void {
+    this.emit('message', m);
+  }
+}

@@ -1,0 +1,155 @@
+import {
+  AppError,
+  cardHashOf,
+  evaluateEvent,
+  newEventId,
+  type CardAuth,
+  type ErrorCode,
+  type KioskEvent,
+  type ServiceKind,
+} from '@clubcard/shared';
+import type { TapRead } from '@clubcard/hardware';
+import type { TapOutcome } from '../bridge/kiosk-bridge.js';
+import type { KioskIdentity, KioskStore, LocalVenue } from '../store/kiosk-store.js';
+
+export type AuthResult = { ok: true; uid: string; auth: CardAuth } | { ok: false; code: ErrorCode };
+
+/** The authenticate step: proves the card genuine (or applies the legacy policy). */
+export type Authenticator = (tap: TapRead, venue: LocalVenue) => AuthResult;
+
+export interface PolicyOptions {
+  /** Accept cards from the simulated reader (demo and tests only). */
+  allowSimulated: boolean;
+  /** Verifier for secure cards (SUN / EV2); absent → secure proofs are not accepted. */
+  secure?: Authenticator;
+}
+
+/**
+ * The venue policy for cards without cryptographic proof: a plain UID (or a fob or
+ * barcode) proves nothing, so it is accepted only where the venue allows it, and is
+ * marked as such on the event.
+ */
+export function policyAuthenticator(opts: PolicyOptions): Authenticator {
+  return (tap, venue) => {
+    switch (tap.technology) {
+      case 'simulated':
+        return opts.allowSimulated
+          ? {
+              ok: true,
+              uid: tap.identifier,
+              auth: { method: 'simulated', keyVersion: null, counter: null },
+            }
+          : { ok: false, code: 'card-not-genuine' };
+      case 'ntag21x':
+        return venue.allowUidOnly
+          ? {
+              ok: true,
+              uid: tap.identifier,
+              auth: { method: 'uid-only', keyVersion: null, counter: null },
+            }
+          : { ok: false, code: 'uid-only-not-allowed' };
+      case 'hid-fob':
+        return venue.allowUidOnly
+          ? {
+              ok: true,
+              uid: tap.identifier,
+              auth: { method: 'hid-fob', keyVersion: null, counter: null },
+            }
+          : { ok: false, code: 'uid-only-not-allowed' };
+      case 'ntag424':
+      case 'desfire':
+        return opts.secure ? opts.secure(tap, venue) : { ok: false, code: 'card-not-genuine' };
+    }
+  };
+}
+
+const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  'card-not-registered': 'This card is not registered.',
+  'card-blocked': 'This card has been blocked. Please ask a member of staff.',
+  'card-not-genuine': 'This card could not be verified.',
+  'card-replayed': 'This card could not be verified.',
+  'uid-only-not-allowed': 'This kind of card is not accepted here.',
+  'storage-full': 'Sorry, this kiosk cannot record visits right now. Please ask a member of staff.',
+  'storage-error':
+    'Sorry, this kiosk cannot record visits right now. Please ask a member of staff.',
+  'reader-error': 'The card could not be read. Please try again.',
+};
+
+export function refusal(code: ErrorCode): TapOutcome {
+  return {
+    kind: 'refused',
+    code,
+    message: REFUSAL_MESSAGES[code] ?? 'Sorry, something went wrong.',
+  };
+}
+
+export interface TapPipelineDeps {
+  store: KioskStore;
+  identity: () => KioskIdentity | null;
+  authenticate: Authenticator;
+  now: () => number;
+}
+
+/**
+ * One tap: authenticate → resolve → decide → record (ONE transaction) → tell.
+ * Never waits for the network. Returns the answer for the resident.
+ */
+export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
+  const id = deps.identity();
+  if (!id) return refusal('reader-error');
+  const venue = deps.store.getVenue(id.venueId);
+  const service = deps.store.getService(id.serviceId);
+  if (!venue || !service) return refusal('reader-error');
+
+  const auth = deps.authenticate(tap, venue);
+  if (!auth.ok) return refusal(auth.code);
+
+  const cardHash = cardHashOf(id.cardHashKey, auth.uid);
+  const card = deps.store.getCard(cardHash);
+  if (!card) return refusal('card-not-registered');
+  if (card.status === 'blocked') return refusal('card-blocked');
+
+  let recorded: { event: KioskEvent; earned: { wallet: string; amount: number }[] };
+  try {
+    const schemes = deps.store.listSchemes();
+    const occurredAt = new Date(deps.now()).toISOString();
+    const eventId = newEventId();
+    const out = deps.store.appendEvent((seq) => {
+      const event: KioskEvent = {
+        id: eventId,
+        kioskId: id.kioskId as KioskEvent['kioskId'],
+        seq,
+        occurredAt,
+        venueId: venue.id as KioskEvent['venueId'],
+        type: 'visit',
+        cardHash: card.cardHash as KioskEvent['cardHash'],
+        residentRef: card.residentRef as KioskEvent['residentRef'],
+        serviceId: service.id as KioskEvent['serviceId'],
+        auth: auth.auth,
+        assisted: false,
+      };
+      const ev = evaluateEvent(event, { serviceKind: service.kind as ServiceKind }, schemes);
+      return { event, lines: ev.lines };
+    });
+    recorded = {
+      event: out.event,
+      earned: out.lines.map((l) => ({ wallet: l.wallet, amount: l.amount })),
+    };
+  } catch (e) {
+    if (e instanceof AppError) return refusal(e.code);
+    return refusal('storage-error');
+  }
+
+  return {
+    kind: 'recorded',
+    eventId: recorded.event.id,
+    seq: recorded.event.seq,
+    residentRef: card.residentRef,
+    firstName: card.firstName,
+    serviceName: service.name,
+    venueName: venue.name,
+    authMethod: auth.auth.method,
+    earned: recorded.earned,
+    balances: deps.store.balancesFor(card.residentRef),
+  };
+}

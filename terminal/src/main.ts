@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { SimulatedReader, type CardReader } from '@clubcard/hardware';
+import { AppError } from '@clubcard/shared';
+import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
+import { KioskCore } from './core/kiosk-core.js';
+import { policyAuthenticator } from './core/tap-pipeline.js';
+import { bundleUi } from './server/ui-bundle.js';
+import { startUiServer } from './server/ui-server.js';
+import { KioskStore } from './store/kiosk-store.js';
+import { provisionKiosk } from './sync/provision.js';
+import { SyncClient } from './sync/sync-client.js';
+
+export interface RunningKiosk {
+  core: KioskCore;
+  store: KioskStore;
+  sync: SyncClient;
+  uiUrl: string;
+  reader: CardReader;
+  close(): Promise<void>;
+}
+
+function createReader(config: KioskConfig): CardReader {
+  switch (config.reader) {
+    case 'simulated':
+      return new SimulatedReader();
+    case 'pcsc':
+    case 'hid':
+      throw new AppError(
+        'config-invalid',
+        `reader adapter "${config.reader}" is not available in this build`,
+      );
+  }
+}
+
+/** The kiosk's composition root: adapters are chosen here, from validated config. */
+export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
+  const log = pino({ name: 'kiosk', level: config.logLevel }, pino.destination(2));
+  const store = new KioskStore(kioskDbFile(config));
+  const reader = createReader(config);
+  const sync = new SyncClient({
+    store,
+    backendUrl: config.backendUrl,
+    intervalMs: config.syncIntervalMs,
+  });
+  const authenticate = policyAuthenticator({ allowSimulated: config.demo !== null });
+  const core = new KioskCore({ store, reader, sync, authenticate });
+
+  if (!store.identity()) {
+    if (!config.provisioningCode) {
+      store.close();
+      throw new AppError(
+        'config-invalid',
+        'kiosk is not provisioned: set CLUBCARD_PROVISIONING_CODE',
+      );
+    }
+    // Retry until the backend answers: a kiosk may be installed before the network is.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await provisionKiosk(store, config.backendUrl, config.provisioningCode);
+        break;
+      } catch (e) {
+        if (e instanceof AppError && e.code !== 'backend-unreachable') {
+          store.close();
+          throw e;
+        }
+        log.warn({ attempt }, 'backend unreachable during provisioning; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** attempt)));
+      }
+    }
+    log.info('kiosk provisioned');
+  }
+
+  const assets = await bundleUi();
+  const demo =
+    config.demo && reader instanceof SimulatedReader
+      ? { token: config.demo.tapToken, reader, info: { cards: config.demo.cards } }
+      : null;
+  const ui = await startUiServer({
+    core,
+    assets,
+    host: config.ui.host,
+    port: config.ui.port,
+    demo,
+  });
+  core.on('message', (m) => {
+    if (m.type === 'outcome') {
+      log.info(
+        { kind: m.outcome.kind, code: m.outcome.kind === 'refused' ? m.outcome.code : undefined },
+        'tap',
+      );
+    }
+  });
+  await core.start();
+  return {
+    core,
+    store,
+    sync,
+    reader,
+    uiUrl: ui.url,
+    close: async () => {
+      await ui.close();
+      await core.stop();
+      store.close();
+    },
+  };
+}
+
+export function newDemoToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Entry point: `tsx terminal/src/main.ts` (config from file/env). */
+export async function runFromEnv(): Promise<void> {
+  const config = loadKioskConfig({ env: process.env });
+  const k = await startKiosk(config);
+  process.stdout.write(`${JSON.stringify({ ready: 'kiosk', url: k.uiUrl })}\n`);
+  const stop = (): void => {
+    void k.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  try {
+    await runFromEnv();
+  } catch (e) {
+    process.stderr.write(`kiosk: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,371 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  AppError,
+  DatabaseAheadError,
+  SchemeDefinitionSchema,
+  loadMigrations,
+  migrate,
+  residentAccount,
+  type EventResult,
+  type KioskEvent,
+  type LedgerLine,
+  type PullPage,
+  type SchemeDefinition,
+} from '@clubcard/shared';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
+
+export interface KioskIdentity {
+  kioskId: string;
+  venueId: string;
+  serviceId: string;
+  /** Ed25519 private key, PKCS#8 DER base64. */
+  privateKey: string;
+  backendPublicKey: string;
+  cardHashKey: string;
+}
+
+export interface LocalCard {
+  cardHash: string;
+  residentRef: string;
+  status: 'active' | 'blocked';
+  firstName: string | null;
+  ageBand: string;
+}
+
+export interface LocalService {
+  id: string;
+  name: string;
+  kind: string;
+}
+
+export interface LocalVenue {
+  id: string;
+  name: string;
+  allowUidOnly: boolean;
+  services: string[];
+}
+
+export interface OutboxRow {
+  seq: number;
+  id: string;
+  payload: string;
+}
+
+export interface RejectedEvent {
+  seq: number;
+  id: string;
+  type: string;
+  occurredAt: string;
+  code: string | null;
+  reason: string | null;
+}
+
+export interface DisplayBalance {
+  wallet: string;
+  amount: number;
+  /** Part of the amount not yet confirmed by the backend. */
+  provisional: number;
+}
+
+export interface OutboxStats {
+  backlog: number;
+  oldestUnsyncedAt: string | null;
+  lastSeq: number;
+  rejected: number;
+}
+
+/** Maps SQLite failures to codes the kiosk can show; nothing is half-written. */
+export function storageError(e: unknown): AppError {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
+  if (code === 'SQLITE_FULL') {
+    return new AppError('storage-full', 'the kiosk’s disk is full: this tap was not recorded', {
+      cause: e,
+    });
+  }
+  return new AppError('storage-error', 'the kiosk could not record this tap', { cause: e });
+}
+
+/**
+ * The kiosk's local store: one SQLite file, WAL, synchronous=FULL (a tap must survive a
+ * power cut). Every tap is one transaction: event into the outbox plus its provisional
+ * ledger lines.
+ */
+export class KioskStore {
+  readonly db: Database.Database;
+  readonly #stmts = new Map<string, Statement>();
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    if (file !== ':memory:') {
+      try {
+        chmodSync(file, 0o600); // holds the kiosk's signing key
+      } catch {
+        /* best effort on filesystems without modes */
+      }
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    try {
+      migrate(this.db, loadMigrations(MIGRATIONS_DIR));
+    } catch (e) {
+      this.db.close();
+      if (e instanceof DatabaseAheadError) throw new AppError('database-ahead-of-code', e.message);
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  #s(sql: string): Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  getSetting(key: string): string | null {
+    const r = this.#s('SELECT value FROM settings WHERE key = ?').get(key) as
+      { value: string } | undefined;
+    return r?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.#s(
+      'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+
+  identity(): KioskIdentity | null {
+    const v = this.getSetting('identity');
+    return v ? (JSON.parse(v) as KioskIdentity) : null;
+  }
+
+  setIdentity(id: KioskIdentity): void {
+    this.setSetting('identity', JSON.stringify(id));
+  }
+
+  pullCursor(): number {
+    return Number(this.getSetting('pull.cursor') ?? '0');
+  }
+
+  getCard(hash: string): LocalCard | null {
+    const r = this.#s(
+      `SELECT card_hash AS cardHash, resident_ref AS residentRef, status, first_name AS firstName, age_band AS ageBand
+       FROM cards WHERE card_hash = ?`,
+    ).get(hash) as LocalCard | undefined;
+    return r ?? null;
+  }
+
+  getService(id: string): LocalService | null {
+    return (
+      (this.#s('SELECT id, name, kind FROM services WHERE id = ?').get(id) as
+        LocalService | undefined) ?? null
+    );
+  }
+
+  getVenue(id: string): LocalVenue | null {
+    const r = this.#s('SELECT id, name, allow_uid_only, services FROM venues WHERE id = ?').get(
+      id,
+    ) as { id: string; name: string; allow_uid_only: number; services: string } | undefined;
+    if (!r) return null;
+    return {
+      id: r.id,
+      name: r.name,
+      allowUidOnly: r.allow_uid_only === 1,
+      services: JSON.parse(r.services) as string[],
+    };
+  }
+
+  listSchemes(): SchemeDefinition[] {
+    return (
+      this.#s('SELECT definition FROM schemes ORDER BY id, version').all() as {
+        definition: string;
+      }[]
+    ).map((r) => SchemeDefinitionSchema.parse(JSON.parse(r.definition)));
+  }
+
+  /**
+   * Appends one event and its provisional lines in ONE transaction. The sequence is
+   * assigned inside the transaction (gap-free: max + 1), and `build` receives it.
+   */
+  appendEvent(build: (seq: number) => { event: KioskEvent; lines: LedgerLine[] }): {
+    event: KioskEvent;
+    lines: LedgerLine[];
+  } {
+    try {
+      return this.db
+        .transaction(() => {
+          const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as {
+            top: number;
+          };
+          const built = build(top.top + 1);
+          const e = built.event;
+          this.#s(
+            'INSERT INTO outbox (seq, id, type, resident_ref, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)',
+          ).run(e.seq, e.id, e.type, e.residentRef, e.occurredAt, JSON.stringify(e));
+          this.#insertLines(built.lines, e.residentRef, false);
+          return built;
+        })
+        .immediate();
+    } catch (e) {
+      if (e instanceof AppError) throw e;
+      throw storageError(e);
+    }
+  }
+
+  #insertLines(lines: readonly LedgerLine[], residentRef: string, authoritative: boolean): void {
+    const s = this.#s(
+      `INSERT INTO ledger_lines (event_id, idx, resident_ref, wallet, from_account, to_account, amount, authoritative)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const l of lines) {
+      s.run(
+        l.eventId,
+        l.index,
+        residentRef,
+        l.wallet,
+        l.from,
+        l.to,
+        l.amount,
+        authoritative ? 1 : 0,
+      );
+    }
+  }
+
+  /** The next events to push, oldest first. */
+  pendingBatch(limit: number): OutboxRow[] {
+    return this.#s(
+      "SELECT seq, id, payload FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?",
+    ).all(limit) as OutboxRow[];
+  }
+
+  /**
+   * Records the backend's answer: status per event, and its authoritative lines in place
+   * of the provisional ones. One transaction.
+   */
+  settle(results: readonly EventResult[], at: number): void {
+    this.db.transaction(() => {
+      for (const r of results) {
+        const row = this.#s(
+          "SELECT resident_ref FROM outbox WHERE id = ? AND status = 'pending'",
+        ).get(r.id) as { resident_ref: string | null } | undefined;
+        if (!row) continue;
+        this.#s(
+          'UPDATE outbox SET status = ?, reject_code = ?, reject_reason = ?, settled_at = ? WHERE id = ?',
+        ).run(r.status, r.code ?? null, r.reason ?? null, at, r.id);
+        this.#s('DELETE FROM ledger_lines WHERE event_id = ?').run(r.id);
+        if (row.resident_ref) this.#insertLines(r.lines, row.resident_ref, true);
+      }
+    })();
+  }
+
+  /**
+   * Applies one verified pull page. Upserts only: a pulled page never deletes a card, so
+   * a bad list cannot wipe the kiosk's knowledge of its cards.
+   */
+  applyPullPage(page: PullPage, pullStartedAt: number): void {
+    this.db.transaction(() => {
+      const now = Date.now();
+      for (const c of page.cards) {
+        this.#s(
+          `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(card_hash) DO UPDATE SET resident_ref = excluded.resident_ref, status = excluded.status,
+             first_name = excluded.first_name, age_band = excluded.age_band, updated_at = excluded.updated_at`,
+        ).run(c.cardHash, c.residentRef, c.status, c.firstName, c.ageBand, now);
+      }
+      for (const b of page.balances) {
+        this.#s(
+          `INSERT INTO balances (resident_ref, wallet, amount) VALUES (?, ?, ?)
+           ON CONFLICT(resident_ref, wallet) DO UPDATE SET amount = excluded.amount`,
+        ).run(b.residentRef, b.wallet, b.amount);
+      }
+      for (const s of page.services) {
+        this.#s(
+          'INSERT INTO services (id, name, kind) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind',
+        ).run(s.id, s.name, s.kind);
+      }
+      for (const v of page.venues) {
+        this.#s(
+          `INSERT INTO venues (id, name, allow_uid_only, services) VALUES (?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, allow_uid_only = excluded.allow_uid_only, services = excluded.services`,
+        ).run(v.id, v.name, v.allowUidOnly ? 1 : 0, JSON.stringify(v.services));
+      }
+      for (const s of page.schemes) {
+        this.#s(
+          'INSERT INTO schemes (id, version, definition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+        ).run(s.id, s.version, JSON.stringify(s));
+      }
+      this.setSetting('pull.cursor', String(page.nextCursor));
+      // Once the feed is drained, every event settled before this pull began is
+      // included in the pulled balances.
+      if (!page.hasMore) this.setSetting('pull.complete-started-at', String(pullStartedAt));
+    })();
+  }
+
+  /**
+   * What the resident sees: pulled balance plus this kiosk's lines that the pulled
+   * balance cannot include yet (unsettled, or settled after the last complete pull began).
+   */
+  balancesFor(residentRef: string): DisplayBalance[] {
+    const since = Number(this.getSetting('pull.complete-started-at') ?? '0');
+    const account = residentAccount(residentRef);
+    const out = new Map<string, DisplayBalance>();
+    for (const b of this.#s('SELECT wallet, amount FROM balances WHERE resident_ref = ?').all(
+      residentRef,
+    ) as {
+      wallet: string;
+      amount: number;
+    }[]) {
+      out.set(b.wallet, { wallet: b.wallet, amount: b.amount, provisional: 0 });
+    }
+    const lines = this.#s(
+      `SELECT l.wallet, l.from_account AS fromAccount, l.to_account AS toAccount, l.amount, l.authoritative
+       FROM ledger_lines l JOIN outbox o ON o.id = l.event_id
+       WHERE l.resident_ref = ? AND (o.settled_at IS NULL OR o.settled_at >= ?)`,
+    ).all(residentRef, since) as {
+      wallet: string;
+      fromAccount: string;
+      toAccount: string;
+      amount: number;
+      authoritative: number;
+    }[];
+    for (const l of lines) {
+      const delta =
+        (l.toAccount === account ? l.amount : 0) - (l.fromAccount === account ? l.amount : 0);
+      const cur = out.get(l.wallet) ?? { wallet: l.wallet, amount: 0, provisional: 0 };
+      cur.amount += delta;
+      if (!l.authoritative) cur.provisional += delta;
+      out.set(l.wallet, cur);
+    }
+    return [...out.values()].sort((a, b) => (a.wallet < b.wallet ? -1 : 1));
+  }
+
+  stats(): OutboxStats {
+    const p = this.#s(
+      "SELECT COUNT(*) AS n, MIN(occurred_at) AS oldest FROM outbox WHERE status = 'pending'",
+    ).get() as { n: number; oldest: string | null };
+    const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as { top: number };
+    const rej = this.#s("SELECT COUNT(*) AS n FROM outbox WHERE status = 'rejected'").get() as {
+      n: number;
+    };
+    return { backlog: p.n, oldestUnsyncedAt: p.oldest, lastSeq: top.top, rejected: rej.n };
+  }
+
+  rejectedEvents(limit = 100): RejectedEvent[] {
+    return this.#s(
+      `SELECT seq, id, type, occurred_at AS occurredAt, reject_code AS code, reject_reason AS reason
+       FROM outbox WHERE status = 'rejected' ORDER BY seq DESC LIMIT ?`,
+    ).all(limit) as RejectedEvent[];
+  }
+}
