@@ -7,3 +7,4 @@ export * from './rules/scheme.js';
 export * from './rules/engine.js';
 export * from './signing.js';
 export * from './db/migrations.js';
+export * from './card/index.js';
