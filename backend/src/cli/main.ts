@@ -11,6 +11,7 @@ import {
   serviceCommand,
   venueCommand,
 } from './admin-commands.js';
+import { cardCommand } from './card.js';
 
 /** Bad arguments or input: reported on stderr with exit code 2. */
 export class UsageError extends Error {
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .option('--db <file>', 'backend SQLite file (default <data-dir>/backend.sqlite)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  const card = new Command('card').description('cards: issue, block, and crypto tools');
+  const card = cardCommand().description('cards: issue, block, and crypto tools');
   addCardAdminCommands(card);
   program
     .addCommand(dbCommand())

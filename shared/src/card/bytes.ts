@@ -44,11 +44,6 @@ export function bytesToHex(bytes: Bytes): string {
     .toUpperCase();
 }
 
-/** A copy as a Buffer (never aliasing the caller's memory). */
-export function toBuffer(bytes: Bytes): Buffer {
-  return Buffer.from(bytes);
-}
-
 export function xorBytes(a: Bytes, b: Bytes): Buffer {
   if (a.length !== b.length) throw new RangeError('xor needs inputs of the same length');
   const out = Buffer.alloc(a.length);

@@ -21,7 +21,14 @@
  */
 export * from './bytes.js';
 export * from './ct.js';
-export * from './aes.js';
+// ZERO_IV stays internal: a shared mutable Buffer must not be handed out.
+export {
+  AES_BLOCK_SIZE,
+  AES_KEY_SIZE,
+  aesCbcDecrypt,
+  aesCbcEncrypt,
+  aesEcbEncrypt,
+} from './aes.js';
 export * from './aes-cmac.js';
 export * from './sun.js';
 export * from './diversify.js';

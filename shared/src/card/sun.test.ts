@@ -205,6 +205,35 @@ describe('SUN refusals', () => {
     ).toMatchObject({ valid: false, reason: 'bad-length' });
   });
 
+  it('refuses encrypted file data that the MAC does not cover', () => {
+    const fileReadKey = randomBytes(16);
+    const uid = h('04A1B2C3D4E5F6');
+    const sun = generateSun({
+      fileReadKey,
+      uid,
+      counter: 3,
+      fileData: Buffer.alloc(16, 0x41),
+      macInput: ({ encFileData }) =>
+        Buffer.from(`${bytesToHex(encFileData ?? Buffer.alloc(0))}&cmac=`),
+    });
+    const message = { uid, counter: 3, cmac: sun.cmac, macInput: sun.macInput };
+    const swapped = Buffer.alloc(16, 0x42);
+    expect(verifySun({ fileReadKey }, { ...message, encFileData: swapped })).toMatchObject({
+      valid: false,
+      reason: 'unauthenticated-file-data',
+    });
+    const macInput = Buffer.from(`${bytesToHex(swapped)}&cmac=`);
+    expect(
+      verifySun({ fileReadKey }, { ...message, encFileData: swapped, macInput }),
+    ).toMatchObject({
+      valid: false,
+      reason: 'bad-mac',
+    });
+    expect(
+      verifySun({ fileReadKey }, { ...message, encFileData: sun.encFileData ?? swapped }).valid,
+    ).toBe(true);
+  });
+
   it('needs the meta-read key for encrypted PICCData (a caller error, so it throws)', () => {
     expect(() => verifySun({ fileReadKey: ZERO }, vector)).toThrow(TypeError);
   });

@@ -30,7 +30,9 @@ export type SunFailureReason =
   /** PICCData did not decrypt to a well-formed PICCDataTag: wrong K_SDMMetaRead or garbage. */
   | 'bad-picc-data'
   /** The SDMMAC does not match: wrong K_SDMFileRead, altered data, or a forgery. */
-  | 'bad-mac';
+  | 'bad-mac'
+  /** Encrypted file data that the MAC input does not cover, so nothing vouches for it. */
+  | 'unauthenticated-file-data';
 
 export interface PiccData {
   /** PICCDataTag byte: which fields the card mirrored, and the UID length. */
@@ -223,7 +225,10 @@ export type SunMessage = (
   cmac: Bytes;
   /** Encrypted file data (SDMENCFileData), when mirrored. */
   encFileData?: Bytes;
-  /** The bytes the MAC covers (see {@link computeSdmMac}); empty when omitted. */
+  /**
+   * The bytes the MAC covers (see {@link computeSdmMac}); empty when omitted. With
+   * `encFileData` it must contain that data's ASCII hex mirror, as on the card.
+   */
   macInput?: Bytes;
 };
 
@@ -311,6 +316,15 @@ export function verifySun(keys: SunKeys, message: SunMessage): SunVerification {
     return fail('bad-picc-data', 'encrypted file data without a mirrored counter');
   }
 
+  if (enc !== undefined && !covers(message.macInput, enc)) {
+    // NT4H2421Gx §10.7.1: the ENC mirror lies inside [SDMMACInputOffset, SDMMACOffset),
+    // so a genuine card always MACs it; file data outside the MAC input is unauthenticated.
+    return fail(
+      'unauthenticated-file-data',
+      'the MAC input does not contain the encrypted file data mirror',
+    );
+  }
+
   const fileReadKey =
     typeof keys.fileReadKey === 'function' ? keys.fileReadKey(uid) : keys.fileReadKey;
   const expected = computeSdmMac(fileReadKey, uid, counter, message.macInput);
@@ -375,6 +389,13 @@ export function generateSun(input: SunGenerateInput): GeneratedSun {
   );
   const cmac = computeSdmMac(input.fileReadKey, uid, input.counter, macInput);
   return { piccData, uid, counter: input.counter, encFileData, macInput, cmac };
+}
+
+/** Whether the MAC input contains the ASCII hex mirror of `enc` (the card writes uppercase). */
+function covers(macInput: Bytes | undefined, enc: Bytes): boolean {
+  if (macInput === undefined) return false;
+  const text = Buffer.from(macInput).toString('latin1').toUpperCase();
+  return text.includes(Buffer.from(enc).toString('hex').toUpperCase());
 }
 
 function checkUid(uid: Bytes): void {
