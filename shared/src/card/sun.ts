@@ -349,7 +349,8 @@ export interface SunGenerateInput {
   fileData?: Bytes;
   /**
    * The bytes the MAC covers. A function receives the mirrored values, because a card
-   * usually MACs its own encrypted-file-data mirror (e.g. `<ENC hex>&cmac=`).
+   * MACs its own encrypted-file-data mirror (e.g. `<ENC hex>&cmac=`): with `fileData`,
+   * the MAC input must contain that mirror or {@link verifySun} refuses the message.
    */
   macInput?: Bytes | ((mirrored: { piccData: Buffer | null; encFileData: Buffer | null }) => Bytes);
   /** PICCData padding (random by default; fixed only to reproduce vectors). */
