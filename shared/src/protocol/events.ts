@@ -4,9 +4,12 @@ import {
   EventIdSchema,
   KioskIdSchema,
   ResidentRefSchema,
+  SchemeIdSchema,
   ServiceIdSchema,
   VenueIdSchema,
 } from '../ids.js';
+import { RuleIdSchema } from '../rules/scheme.js';
+import { WalletIdSchema } from './ledger.js';
 
 /** How the card proved itself at the reader. Recorded on every event. */
 export const AuthMethodSchema = z.enum([
@@ -53,13 +56,208 @@ export const VisitEventSchema = z.object({
 });
 export type VisitEvent = z.infer<typeof VisitEventSchema>;
 
+/** A ward (neighbourhood), e.g. w-riverside. Ward accounts hold neighbourhood budgets. */
+export const WardIdSchema = z
+  .string()
+  .regex(/^w-[a-z0-9-]{1,60}$/, 'ward id must look like w-<name>')
+  .brand<'WardId'>();
+export type WardId = z.infer<typeof WardIdSchema>;
+
+/** Where a redemption is paid: an approved outlet (o-<name>) or a council venue (v-<name>). */
+export const OutletIdSchema = z
+  .string()
+  .regex(/^(o|v)-[a-z0-9-]{1,60}$/, 'outlet id must look like o-<name> or v-<name>')
+  .brand<'OutletId'>();
+export type OutletId = z.infer<typeof OutletIdSchema>;
+
+/** A staff member, as recorded on approvals (staff card + PIN at the kiosk). */
+export const StaffRefSchema = z
+  .string()
+  .regex(/^st-[a-z0-9-]{1,60}$/, 'staff ref must look like st-<name>')
+  .brand<'StaffRef'>();
+export type StaffRef = z.infer<typeof StaffRefSchema>;
+
+/**
+ * Fields of every event made by a card tap at a kiosk: whose card, which service the
+ * kiosk serves, how the card proved itself.
+ */
+const CardTap = {
+  cardHash: CardHashSchema,
+  residentRef: ResidentRefSchema,
+  serviceId: ServiceIdSchema,
+  auth: CardAuthSchema,
+};
+
+/** An attended session with a duration (a class, a volunteering shift): per-minute rules. */
+export const SessionEventSchema = z.object({
+  ...EventBase,
+  ...CardTap,
+  type: z.literal('session'),
+  assisted: z.boolean(),
+  minutes: z.number().int().min(1).max(1440),
+});
+export type SessionEvent = z.infer<typeof SessionEventSchema>;
+
+/**
+ * A resident spent from a wallet. The kiosk checked the redemption (checkRedemption) and
+ * the goods or service were handed over, so the backend always records it; if it
+ * overdraws or breaks a restriction the result is flagged for staff.
+ */
+export const RedemptionEventSchema = z.object({
+  ...EventBase,
+  ...CardTap,
+  type: z.literal('redemption'),
+  wallet: WalletIdSchema,
+  /** The scheme and redemption rule the kiosk offered. */
+  schemeId: SchemeIdSchema,
+  ruleId: RuleIdSchema,
+  /** Null: paid to the venue itself. */
+  outletId: OutletIdSchema.nullable(),
+  quantity: z.number().int().min(1).max(100),
+  /** Total charged, in the wallet's unit. */
+  amount: z.number().int().min(1).max(1_000_000_000),
+  /** True when the kiosk decided without the backend (offline allowance applies). */
+  offline: z.boolean(),
+  approvedBy: StaffRefSchema.nullable(),
+});
+export type RedemptionEvent = z.infer<typeof RedemptionEventSchema>;
+
+/** A time-bank member (the giver, whose card this is) records time given to another member. */
+export const TimeRecordEventSchema = z.object({
+  ...EventBase,
+  ...CardTap,
+  type: z.literal('time-record'),
+  schemeId: SchemeIdSchema,
+  receiverRef: ResidentRefSchema,
+  minutes: z.number().int().min(1).max(1440),
+  activity: z.string().min(1).max(80),
+});
+export type TimeRecordEvent = z.infer<typeof TimeRecordEventSchema>;
+
+/**
+ * Confirms a time record. By the receiver: their own card (residentRef = receiverRef).
+ * By an organiser: in staff mode (staffRef), with the card of whichever member is present.
+ * May arrive before the record it confirms; the engine settles when both are in.
+ */
+export const TimeConfirmEventSchema = z
+  .object({
+    ...EventBase,
+    ...CardTap,
+    type: z.literal('time-confirm'),
+    schemeId: SchemeIdSchema,
+    recordId: EventIdSchema,
+    giverRef: ResidentRefSchema,
+    receiverRef: ResidentRefSchema,
+    confirmedBy: z.enum(['receiver', 'organiser']),
+    staffRef: StaffRefSchema.nullable(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.confirmedBy === 'receiver' && e.residentRef !== e.receiverRef) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['residentRef'],
+        message: 'a receiver confirms with their own card',
+      });
+    }
+    if (e.confirmedBy === 'organiser' && e.staffRef === null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['staffRef'],
+        message: 'an organiser confirmation names the staff member',
+      });
+    }
+  });
+export type TimeConfirmEvent = z.infer<typeof TimeConfirmEventSchema>;
+
+/** A one-off top-up for the resident present, approved by staff at the kiosk. */
+export const GrantEventSchema = z.object({
+  ...EventBase,
+  ...CardTap,
+  type: z.literal('grant'),
+  schemeId: SchemeIdSchema,
+  grantId: RuleIdSchema,
+  amount: z.number().int().min(1).max(1_000_000_000),
+  approvedBy: StaffRefSchema.nullable(),
+});
+export type GrantEvent = z.infer<typeof GrantEventSchema>;
+
+/** A resident's contribution to a ward target (e.g. kilograms of recycling weighed in). */
+export const WardContributionEventSchema = z.object({
+  ...EventBase,
+  ...CardTap,
+  type: z.literal('ward-contribution'),
+  wardId: WardIdSchema,
+  measure: z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'measure must be kebab-case'),
+  quantity: z.number().int().min(1).max(1_000_000),
+});
+export type WardContributionEvent = z.infer<typeof WardContributionEventSchema>;
+
 /**
  * Every event a kiosk can send. A discriminated union on `type`: new event types are
  * added (never changed) as the protocol grows, so old kiosks stay valid.
  */
-export const KioskEventSchema = z.discriminatedUnion('type', [VisitEventSchema]);
+export const KioskEventSchema = z.discriminatedUnion('type', [
+  VisitEventSchema,
+  SessionEventSchema,
+  RedemptionEventSchema,
+  TimeRecordEventSchema,
+  TimeConfirmEventSchema,
+  GrantEventSchema,
+  WardContributionEventSchema,
+]);
 export type KioskEvent = z.infer<typeof KioskEventSchema>;
 export type KioskEventType = KioskEvent['type'];
+
+/**
+ * Events the backend makes itself (scheduler, housekeeping). `kioskId` names the
+ * issuing source (e.g. k-council) and `seq` is that source's own gap-free sequence, so
+ * the canonical order (occurredAt, kioskId, seq) covers them too.
+ */
+const CouncilEventBase = {
+  id: EventIdSchema,
+  kioskId: KioskIdSchema,
+  seq: EventBase.seq,
+  occurredAt: InstantSchema,
+};
+
+/** A scheduled allowance for one eligible resident (one per resident per period). */
+export const AllowanceEventSchema = z.object({
+  ...CouncilEventBase,
+  type: z.literal('allowance'),
+  residentRef: ResidentRefSchema,
+  schemeId: SchemeIdSchema,
+  grantId: RuleIdSchema,
+});
+export type AllowanceEvent = z.infer<typeof AllowanceEventSchema>;
+
+/** Moves the resident's clock to occurredAt, expiring what has expired by then. */
+export const ExpirySweepEventSchema = z.object({
+  ...CouncilEventBase,
+  type: z.literal('expiry-sweep'),
+  residentRef: ResidentRefSchema,
+});
+export type ExpirySweepEvent = z.infer<typeof ExpirySweepEventSchema>;
+
+export const CouncilEventSchema = z.discriminatedUnion('type', [
+  AllowanceEventSchema,
+  ExpirySweepEventSchema,
+]);
+export type CouncilEvent = z.infer<typeof CouncilEventSchema>;
+
+/** Everything the rules engine evaluates: kiosk events and the council's own. */
+export const EngineEventSchema = z.discriminatedUnion('type', [
+  VisitEventSchema,
+  SessionEventSchema,
+  RedemptionEventSchema,
+  TimeRecordEventSchema,
+  TimeConfirmEventSchema,
+  GrantEventSchema,
+  WardContributionEventSchema,
+  AllowanceEventSchema,
+  ExpirySweepEventSchema,
+]);
+export type EngineEvent = z.infer<typeof EngineEventSchema>;
+export type EngineEventType = EngineEvent['type'];
 
 /** The least the backend needs to settle an event it cannot otherwise parse. */
 export const EventHeaderSchema = z.object({

@@ -3,12 +3,13 @@ import { EventIdSchema, SchemeIdSchema } from '../ids.js';
 
 /**
  * Wallets: one currency per scheme. Amounts are integers in the wallet's unit
- * (pence, points, minutes); never floating point.
+ * (pence, points, minutes); never floating point. `neighbourhood-budget` (pence) is held
+ * by ward accounts, funded by ward targets.
  */
 export const WalletIdSchema = z
   .string()
   .regex(
-    /^(leisure-credit|learning-points|living-credit|time-credit|voucher:[a-z0-9-]{1,60})$/,
+    /^(leisure-credit|learning-points|living-credit|time-credit|neighbourhood-budget|voucher:[a-z0-9-]{1,60})$/,
     'unknown wallet',
   );
 export type WalletId = z.infer<typeof WalletIdSchema>;
@@ -50,6 +51,49 @@ export function residentAccount(ref: string): AccountId {
 
 export function schemeAccount(id: string): AccountId {
   return `scheme:${id}` as AccountId;
+}
+
+/** The time bank's own account (one per time-bank scheme). */
+export function timebankAccount(schemeId: string): AccountId {
+  return `timebank:${schemeId}` as AccountId;
+}
+
+/** An outlet or council venue that is paid by redemptions. */
+export function outletAccount(id: string): AccountId {
+  return `outlet:${id}` as AccountId;
+}
+
+/** A ward's neighbourhood budget. */
+export function wardAccount(id: string): AccountId {
+  return `ward:${id}` as AccountId;
+}
+
+export type WalletUnit = 'pence' | 'points' | 'credits' | 'minutes';
+
+/** The unit a wallet counts in. */
+export function walletUnit(wallet: string): WalletUnit {
+  if (wallet === 'learning-points') return 'points';
+  if (wallet === 'living-credit') return 'credits';
+  if (wallet === 'time-credit') return 'minutes';
+  return 'pence';
+}
+
+/**
+ * Net effect of lines on every account, per wallet (account → wallet → amount). Every
+ * movement sums to zero, so the amounts of one wallet over all accounts sum to zero.
+ */
+export function allBalances(lines: readonly LedgerLine[]): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  const add = (account: string, wallet: string, amount: number) => {
+    let m = out.get(account);
+    if (!m) out.set(account, (m = new Map()));
+    m.set(wallet, (m.get(wallet) ?? 0) + amount);
+  };
+  for (const l of lines) {
+    add(l.to, l.wallet, l.amount);
+    add(l.from, l.wallet, -l.amount);
+  }
+  return out;
 }
 
 /** Net effect of lines on one account, per wallet. Integer arithmetic only. */

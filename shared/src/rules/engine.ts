@@ -1,73 +1,1282 @@
-import type { KioskEvent } from '../protocol/events.js';
-import { residentAccount, schemeAccount, type LedgerLine } from '../protocol/ledger.js';
-import type { SchemeDefinition, ServiceKind } from './scheme.js';
+import type { EventId, SchemeId } from '../ids.js';
+import type {
+  AllowanceEvent,
+  EngineEvent,
+  GrantEvent,
+  RedemptionEvent,
+  SessionEvent,
+  TimeConfirmEvent,
+  TimeRecordEvent,
+  VisitEvent,
+  WardContributionEvent,
+} from '../protocol/events.js';
+import type { AccountId, LedgerLine, WalletId } from '../protocol/ledger.js';
+import {
+  compileSchemes,
+  isCompiled,
+  type CompiledEarningRule,
+  type CompiledLimit,
+  type CompiledScheme,
+  type CompiledSchemes,
+  type CompiledWardTarget,
+} from './compile.js';
+import {
+  isEligible,
+  matchTrigger,
+  serviceKindOf,
+  type EvaluationContext,
+  type ResidentProfile,
+} from './context.js';
+import {
+  dayAfterPeriod,
+  londonDay,
+  londonTime,
+  periodKeyOf,
+  periodKeyOfDay,
+  startOfLondonDay,
+  type LondonTime,
+} from './london-time.js';
+import type { EngineFlag, FlagCode, ResidentMessage } from './messages.js';
+import { redemptionRestrictions } from './redemption.js';
+import {
+  HEALTH_SERVICE_KINDS,
+  type Expiry,
+  type SchemeDefinition,
+  type ServiceKind,
+} from './scheme.js';
+import {
+  EMPTY_STATE,
+  LATE_HORIZON_DAYS,
+  type CanonicalKey,
+  type CounterDelta,
+  type CounterState,
+  type EngineStateView,
+  type Lot,
+  type PendingTime,
+  type ResidentDelta,
+  type ResidentState,
+  type StateDelta,
+} from './state.js';
 
-/** What the engine needs to know about the world around one event. Plain data only. */
-export interface EvaluationContext {
-  serviceKind: ServiceKind;
+/**
+ * The rules engine: one pure function from (state, event, context, scheme versions) to
+ * ledger lines, messages for the resident, flags for staff, and the state delta to
+ * persist. The backend's answer is authoritative; the kiosk runs the same function on its
+ * provisional copy of the state for an instant answer offline. The order and late-event
+ * rules are documented in README.md beside this file.
+ */
+
+export interface EngineResult {
+  /** Double-entry movements, in order; `index` numbers them within the event. */
+  lines: LedgerLine[];
+  messages: ResidentMessage[];
+  flags: EngineFlag[];
+  /** Apply with MemoryEngineState.apply / applyResidentDelta / applyCounterDelta. */
+  stateDelta: StateDelta;
 }
 
-export interface ResidentMessage {
-  code: string;
-  /** Amount in the wallet's unit, where the message is about one. */
-  amount?: number;
-  wallet?: string;
-}
-
+/** The legacy result shape of evaluateEvent. */
 export interface Evaluation {
   lines: LedgerLine[];
   messages: ResidentMessage[];
 }
 
-/**
- * Picks, for each scheme id, the version in force at `at`: the highest version whose
- * validFrom is not after the instant.
- */
-export function versionsInForce(
-  schemes: readonly SchemeDefinition[],
-  at: string,
-): SchemeDefinition[] {
-  const t = Date.parse(at);
-  const best = new Map<string, SchemeDefinition>();
-  for (const s of schemes) {
-    if (Date.parse(s.validFrom) > t) continue;
-    const cur = best.get(s.id);
-    if (!cur || s.version > cur.version) best.set(s.id, s);
+const NEVER = Number.MAX_SAFE_INTEGER;
+const EMPTY_LOTS: readonly Lot[] = [];
+const EMPTY_DAYS: readonly number[] = [];
+
+/** Canonical order: occurredAt, then kiosk id, then kiosk sequence. */
+export function compareCanonicalKeys(a: CanonicalKey, b: CanonicalKey): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.kioskId !== b.kioskId) return a.kioskId < b.kioskId ? -1 : 1;
+  return a.seq - b.seq;
+}
+
+export function canonicalKeyOf(e: {
+  occurredAt: string;
+  kioskId: string;
+  seq: number;
+}): CanonicalKey {
+  return { at: Date.parse(e.occurredAt), kioskId: e.kioskId, seq: e.seq };
+}
+
+/** Compares two events in the canonical order (occurredAt, kioskId, seq). */
+export function compareCanonical(
+  a: { occurredAt: string; kioskId: string; seq: number },
+  b: { occurredAt: string; kioskId: string; seq: number },
+): number {
+  return compareCanonicalKeys(canonicalKeyOf(a), canonicalKeyOf(b));
+}
+
+/** A copy of the events sorted into the canonical order. */
+export function sortCanonical<T extends { occurredAt: string; kioskId: string; seq: number }>(
+  events: readonly T[],
+): T[] {
+  return events
+    .map((e) => ({ e, k: canonicalKeyOf(e) }))
+    .sort((a, b) => compareCanonicalKeys(a.k, b.k))
+    .map((x) => x.e);
+}
+
+function lotBefore(a: Lot, b: Lot): boolean {
+  const ea = a.expiresAt ?? NEVER;
+  const eb = b.expiresAt ?? NEVER;
+  if (ea !== eb) return ea < eb;
+  if (a.grantedAt !== b.grantedAt) return a.grantedAt < b.grantedAt;
+  return a.id < b.id;
+}
+
+function lowerBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
   }
-  return [...best.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return lo;
+}
+
+/** When something granted at `cal` expires under `x` (epoch ms), or null. */
+export function expiryInstant(x: Expiry, cal: LondonTime): number | null {
+  switch (x.kind) {
+    case 'never':
+      return null;
+    case 'after-days':
+      return startOfLondonDay(cal.day + x.days + 1);
+    case 'end-of-period':
+      return startOfLondonDay(dayAfterPeriod(x.period, cal.day, x.extra));
+  }
+}
+
+function budgetKey(period: 'total' | 'year' | 'month', cal: LondonTime): string {
+  return period === 'total' ? 't|b' : period === 'year' ? `${cal.yearKey}|b` : `${cal.monthKey}|b`;
+}
+
+/** One resident's state during one evaluation: the base plus this event's changes. */
+class ResidentWork {
+  readonly ref: string;
+  readonly account: string;
+  readonly base: ResidentState | undefined;
+  clock: number;
+  last: CanonicalKey | null;
+  /** This event's position is before the latest already evaluated for this resident. */
+  late = false;
+  /** So late that its limit counters may be gone: it earns nothing. */
+  tooLate = false;
+  counters: Record<string, number> | null = null;
+  lots: Lot[] | null = null;
+  overdraft: Record<string, number> | null = null;
+  streaks: Record<string, number[]> | null = null;
+  pending: Record<string, PendingTime | null> | null = null;
+
+  constructor(ref: string, base: ResidentState | undefined) {
+    this.ref = ref;
+    this.account = `resident:${ref}`;
+    this.base = base;
+    this.clock = base ? base.clock : 0;
+    this.last = base ? base.last : null;
+  }
+
+  counter(k: string): number {
+    if (this.counters !== null) {
+      const v = this.counters[k];
+      if (v !== undefined) return v;
+    }
+    return this.base?.counters[k] ?? 0;
+  }
+
+  setCounter(k: string, v: number): void {
+    (this.counters ??= {})[k] = v;
+  }
+
+  lotList(): readonly Lot[] {
+    return this.lots ?? this.base?.lots ?? EMPTY_LOTS;
+  }
+
+  od(wallet: string): number {
+    if (this.overdraft !== null) {
+      const v = this.overdraft[wallet];
+      if (v !== undefined) return v;
+    }
+    return this.base?.overdraft[wallet] ?? 0;
+  }
+
+  setOd(wallet: string, v: number): void {
+    (this.overdraft ??= {})[wallet] = v;
+  }
+
+  available(wallet: string): number {
+    let sum = 0;
+    for (const l of this.lotList()) if (l.wallet === wallet) sum += l.amount;
+    return sum - this.od(wallet);
+  }
+
+  streakDays(k: string): readonly number[] {
+    if (this.streaks !== null) {
+      const v = this.streaks[k];
+      if (v !== undefined) return v;
+    }
+    return this.base?.streaks[k] ?? EMPTY_DAYS;
+  }
+
+  setStreak(k: string, days: number[]): void {
+    (this.streaks ??= {})[k] = days;
+  }
+
+  pendingOf(id: string): PendingTime | undefined {
+    if (this.pending !== null && id in this.pending) return this.pending[id] ?? undefined;
+    return this.base?.pending[id];
+  }
+
+  setPending(id: string, v: PendingTime | null): void {
+    (this.pending ??= {})[id] = v;
+  }
+
+  addLot(lot: Lot): void {
+    const cur = this.lotList();
+    for (let i = 0; i < cur.length; i++) {
+      const l = cur[i] as Lot;
+      if (
+        l.expiresAt === lot.expiresAt &&
+        l.wallet === lot.wallet &&
+        l.schemeId === lot.schemeId &&
+        l.schemeVersion === lot.schemeVersion &&
+        l.source === lot.source
+      ) {
+        const next = cur.slice();
+        next[i] = { ...l, amount: l.amount + lot.amount };
+        this.lots = next;
+        return;
+      }
+    }
+    let pos = cur.length;
+    while (pos > 0 && lotBefore(lot, cur[pos - 1] as Lot)) pos--;
+    const next = cur.slice();
+    next.splice(pos, 0, lot);
+    this.lots = next;
+  }
+
+  delta(): ResidentDelta {
+    const d: ResidentDelta = { ref: this.ref, clock: this.clock, last: this.last };
+    if (this.counters !== null) d.counters = this.counters;
+    if (this.lots !== null) d.lots = this.lots;
+    if (this.overdraft !== null) d.overdraft = this.overdraft;
+    if (this.streaks !== null) d.streaks = this.streaks;
+    if (this.pending !== null) d.pending = this.pending;
+    return d;
+  }
+}
+
+/** A scheme's or ward's counters during one evaluation. */
+class CounterWork {
+  readonly id: string;
+  readonly base: CounterState | undefined;
+  patch: Record<string, number> | null = null;
+
+  constructor(id: string, base: CounterState | undefined) {
+    this.id = id;
+    this.base = base;
+  }
+
+  get(k: string): number {
+    if (this.patch !== null) {
+      const v = this.patch[k];
+      if (v !== undefined) return v;
+    }
+    return this.base?.counters[k] ?? 0;
+  }
+
+  set(k: string, v: number): void {
+    (this.patch ??= {})[k] = v;
+  }
+}
+
+interface SchemeRef {
+  id: string;
+  version: number;
+}
+
+class Run {
+  readonly lines: LedgerLine[] = [];
+  readonly messages: ResidentMessage[] = [];
+  readonly flags: EngineFlag[] = [];
+  readonly #residents = new Map<string, ResidentWork>();
+  readonly #schemes = new Map<string, CounterWork>();
+  readonly #wards = new Map<string, CounterWork>();
+  readonly #key: CanonicalKey;
+  readonly t: number;
+  readonly cal: LondonTime;
+
+  constructor(
+    readonly state: EngineStateView,
+    readonly event: EngineEvent,
+    readonly ctx: EvaluationContext,
+    readonly compiled: CompiledSchemes,
+  ) {
+    this.t = Date.parse(event.occurredAt);
+    if (Number.isNaN(this.t)) throw new Error(`event ${event.id}: occurredAt is not an instant`);
+    this.cal = londonTime(this.t);
+    this.#key = { at: this.t, kioskId: event.kioskId, seq: event.seq };
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────────
+
+  line(
+    scheme: SchemeRef,
+    ruleId: string,
+    wallet: string,
+    from: string,
+    to: string,
+    amount: number,
+  ): void {
+    this.lines.push({
+      eventId: this.event.id as EventId,
+      index: this.lines.length,
+      schemeId: scheme.id as SchemeId,
+      schemeVersion: scheme.version,
+      ruleId,
+      wallet: wallet as WalletId,
+      from: from as AccountId,
+      to: to as AccountId,
+      amount,
+    });
+  }
+
+  flag(code: FlagCode, detail: string, extra: Omit<EngineFlag, 'code' | 'detail'> = {}): void {
+    this.flags.push({ code, detail, ...extra });
+  }
+
+  /**
+   * The resident's working state for this event. The first time a resident is touched:
+   * late / too-late detection against their latest canonical key and clock, then their
+   * clock moves forward to this event, expiring every lot that has expired by then.
+   */
+  resident(ref: string): ResidentWork {
+    let w = this.#residents.get(ref);
+    if (w) return w;
+    w = new ResidentWork(ref, this.state.resident(ref));
+    this.#residents.set(ref, w);
+    if (w.last !== null && compareCanonicalKeys(this.#key, w.last) < 0) w.late = true;
+    else w.last = this.#key;
+    if (w.base !== undefined && this.cal.day < londonDay(w.clock) - LATE_HORIZON_DAYS)
+      w.tooLate = true;
+    this.advance(w, this.t);
+    return w;
+  }
+
+  advance(w: ResidentWork, t: number): void {
+    if (t <= w.clock) return;
+    const lots = w.lotList();
+    let n = 0;
+    while (n < lots.length) {
+      const e = (lots[n] as Lot).expiresAt;
+      if (e === null || e > t) break;
+      n++;
+    }
+    if (n > 0) {
+      for (let i = 0; i < n; i++) {
+        const l = lots[i] as Lot;
+        this.line(
+          { id: l.schemeId, version: l.schemeVersion },
+          'expiry',
+          l.wallet,
+          w.account,
+          l.source,
+          l.amount,
+        );
+        this.messages.push({
+          code: 'expired',
+          residentRef: w.ref,
+          wallet: l.wallet,
+          amount: l.amount,
+          schemeId: l.schemeId,
+        });
+      }
+      w.lots = lots.slice(n);
+    }
+    w.clock = t;
+  }
+
+  schemeWork(id: string): CounterWork {
+    let c = this.#schemes.get(id);
+    if (!c) {
+      c = new CounterWork(id, this.state.scheme(id));
+      this.#schemes.set(id, c);
+    }
+    return c;
+  }
+
+  wardWork(id: string): CounterWork {
+    let c = this.#wards.get(id);
+    if (!c) {
+      c = new CounterWork(id, this.state.ward(id));
+      this.#wards.set(id, c);
+    }
+    return c;
+  }
+
+  delta(): StateDelta {
+    const residents: ResidentDelta[] = [];
+    for (const w of this.#residents.values()) residents.push(w.delta());
+    const counters = (m: Map<string, CounterWork>): CounterDelta[] => {
+      const out: CounterDelta[] = [];
+      for (const c of m.values()) if (c.patch !== null) out.push({ id: c.id, counters: c.patch });
+      return out;
+    };
+    return { residents, schemes: counters(this.#schemes), wards: counters(this.#wards) };
+  }
+
+  // ── money movements ─────────────────────────────────────────────────────────
+
+  /** Credits a resident: one line, then pays off any overdraft, then opens (or tops up) a lot. */
+  credit(
+    w: ResidentWork,
+    scheme: SchemeRef,
+    source: string,
+    ruleId: string,
+    wallet: string,
+    amount: number,
+    expiry: Expiry,
+    cal: LondonTime,
+  ): void {
+    const index = this.lines.length;
+    this.line(scheme, ruleId, wallet, source, w.account, amount);
+    let rest = amount;
+    const od = w.od(wallet);
+    if (od > 0) {
+      const pay = od < rest ? od : rest;
+      w.setOd(wallet, od - pay);
+      rest -= pay;
+    }
+    if (rest === 0) return;
+    const expiresAt = expiryInstant(expiry, cal);
+    if (expiresAt !== null && expiresAt <= w.clock) {
+      // A late credit whose expiry the resident's clock has already passed.
+      this.line(scheme, 'expiry', wallet, w.account, source, rest);
+      this.messages.push({
+        code: 'expired',
+        residentRef: w.ref,
+        wallet,
+        amount: rest,
+        schemeId: scheme.id,
+      });
+      return;
+    }
+    w.addLot({
+      id: `${this.event.id}:${index}`,
+      wallet,
+      schemeId: scheme.id,
+      schemeVersion: scheme.version,
+      source,
+      amount: rest,
+      grantedAt: cal.utcMs,
+      expiresAt,
+    });
+  }
+
+  /**
+   * Spends from a resident's wallet, oldest-expiring lot first; one line per run of lots
+   * from the same scheme version. What the lots cannot cover becomes an overdraft.
+   * Returns the amount overdrawn.
+   */
+  spend(
+    w: ResidentWork,
+    wallet: string,
+    amount: number,
+    to: string,
+    ruleId: string,
+    fallback: SchemeRef,
+  ): number {
+    const lots = w.lotList();
+    let rest = amount;
+    let out: Lot[] | null = null;
+    let gId = '';
+    let gVersion = 0;
+    let gAmount = 0;
+    for (let i = 0; i < lots.length; i++) {
+      const lot = lots[i] as Lot;
+      if (rest === 0) {
+        if (out) out.push(lot);
+        continue;
+      }
+      if (lot.wallet !== wallet) {
+        if (out) out.push(lot);
+        continue;
+      }
+      if (!out) out = lots.slice(0, i);
+      const take = lot.amount < rest ? lot.amount : rest;
+      rest -= take;
+      if (take < lot.amount) out.push({ ...lot, amount: lot.amount - take });
+      if (gAmount > 0 && (gId !== lot.schemeId || gVersion !== lot.schemeVersion)) {
+        this.line({ id: gId, version: gVersion }, ruleId, wallet, w.account, to, gAmount);
+        gAmount = 0;
+      }
+      gId = lot.schemeId;
+      gVersion = lot.schemeVersion;
+      gAmount += take;
+    }
+    if (gAmount > 0)
+      this.line({ id: gId, version: gVersion }, ruleId, wallet, w.account, to, gAmount);
+    if (out) w.lots = out;
+    if (rest > 0) {
+      this.line(fallback, ruleId, wallet, w.account, to, rest);
+      w.setOd(wallet, w.od(wallet) + rest);
+    }
+    return rest;
+  }
+
+  // ── limits and budgets ──────────────────────────────────────────────────────
+
+  limitRefusal(
+    w: ResidentWork,
+    limits: readonly CompiledLimit[],
+    key: string,
+    amount: number,
+    cal: LondonTime,
+  ): CompiledLimit | null {
+    for (const l of limits) {
+      const pk = periodKeyOf(l.period, cal);
+      if (l.maxAmount !== null && w.counter(`${pk}|${key}|a`) + amount > l.maxAmount) return l;
+      if (l.maxEvents !== null && w.counter(`${pk}|${key}|n`) + 1 > l.maxEvents) return l;
+    }
+    return null;
+  }
+
+  commitLimits(
+    w: ResidentWork,
+    limits: readonly CompiledLimit[],
+    key: string,
+    amount: number,
+    cal: LondonTime,
+  ): void {
+    for (const l of limits) {
+      const pk = periodKeyOf(l.period, cal);
+      if (l.maxAmount !== null) {
+        const k = `${pk}|${key}|a`;
+        w.setCounter(k, w.counter(k) + amount);
+      }
+      if (l.maxEvents !== null) {
+        const k = `${pk}|${key}|n`;
+        w.setCounter(k, w.counter(k) + 1);
+      }
+    }
+  }
+
+  budgetAllows(cs: CompiledScheme, amount: number, cal: LondonTime): boolean {
+    const b = cs.def.budget;
+    if (!b) return true;
+    return this.schemeWork(cs.id).get(budgetKey(b.period, cal)) + amount <= b.amount;
+  }
+
+  commitBudget(cs: CompiledScheme, amount: number, cal: LondonTime): void {
+    const b = cs.def.budget;
+    if (!b) return;
+    const c = this.schemeWork(cs.id);
+    const k = budgetKey(b.period, cal);
+    c.set(k, c.get(k) + amount);
+  }
+
+  /**
+   * Earns `amount` for a resident if every limit and the budget allow the whole of it;
+   * otherwise nothing, with a message that says why. All or nothing, in arrival order,
+   * for on-time and late events alike: that is what makes a late event unable to take
+   * back anything already granted.
+   */
+  earn(
+    w: ResidentWork,
+    cs: CompiledScheme,
+    ruleId: string,
+    ruleKey: string,
+    ruleLimits: readonly CompiledLimit[],
+    schemeLimits: boolean,
+    amount: number,
+    expiry: Expiry,
+    cal: LondonTime,
+    code: 'earned' | 'achievement' | 'granted' | 'time-credited',
+    source: string = cs.account,
+  ): boolean {
+    if (amount <= 0) return false;
+    const wallet = cs.def.wallet;
+    let l = this.limitRefusal(w, ruleLimits, ruleKey, amount, cal);
+    if (!l && schemeLimits) l = this.limitRefusal(w, cs.limits, cs.limitKey, amount, cal);
+    if (l) {
+      const m: ResidentMessage = {
+        code: 'limit-reached',
+        residentRef: w.ref,
+        wallet,
+        amount,
+        schemeId: cs.id,
+        ruleId,
+        period: l.period,
+      };
+      if (l.maxAmount !== null) m.limit = l.maxAmount;
+      if (l.maxEvents !== null) m.maxEvents = l.maxEvents;
+      this.messages.push(m);
+      if (w.late) {
+        this.flag(
+          'limit-reached',
+          `late event earned nothing from ${cs.id}/${ruleId}: the ${l.period} limit is already used`,
+          {
+            residentRef: w.ref,
+            schemeId: cs.id,
+            ruleId,
+          },
+        );
+      }
+      return false;
+    }
+    if (!this.budgetAllows(cs, amount, cal)) {
+      this.messages.push({
+        code: 'budget-exhausted',
+        residentRef: w.ref,
+        wallet,
+        amount,
+        schemeId: cs.id,
+        ruleId,
+      });
+      this.flag('budget-exhausted', `${cs.id} budget is used up`, {
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+        amount,
+      });
+      return false;
+    }
+    this.commitLimits(w, ruleLimits, ruleKey, amount, cal);
+    if (schemeLimits) this.commitLimits(w, cs.limits, cs.limitKey, amount, cal);
+    this.commitBudget(cs, amount, cal);
+    this.credit(w, cs, source, ruleId, wallet, amount, expiry, cal);
+    this.messages.push({ code, residentRef: w.ref, wallet, amount, schemeId: cs.id, ruleId });
+    return true;
+  }
+
+  tooLate(w: ResidentWork, cs: CompiledScheme, ruleId: string): void {
+    if (this.messages.some((m) => m.code === 'too-late' && m.residentRef === w.ref)) return;
+    this.messages.push({ code: 'too-late', residentRef: w.ref, schemeId: cs.id, ruleId });
+    this.flag(
+      'too-late',
+      `more than ${LATE_HORIZON_DAYS} days behind the resident's latest event: earns nothing`,
+      {
+        residentRef: w.ref,
+      },
+    );
+  }
+
+  // ── event types ─────────────────────────────────────────────────────────────
+
+  visitOrSession(e: VisitEvent | SessionEvent): void {
+    const w = this.resident(e.residentRef);
+    const profile = this.ctx.profiles?.[e.residentRef];
+    const kind = serviceKindOf(this.ctx);
+    const venueType = this.ctx.venue?.type ?? null;
+    const health = kind !== null && HEALTH_SERVICE_KINDS.includes(kind as ServiceKind);
+    const t = this.t;
+    for (const cs of this.compiled.inForce(t)) {
+      const rules = cs.earning[e.type];
+      for (const r of rules) {
+        if (t < r.from || t >= r.to) continue;
+        if (!matchTrigger(r.trigger, kind, e.serviceId, e.venueId, venueType)) continue;
+        if (!isEligible(r.eligibility, profile)) continue;
+        if (w.tooLate) this.tooLate(w, cs, r.id);
+        else if (r.streak) this.streak(w, cs, r);
+        else
+          this.earn(
+            w,
+            cs,
+            r.id,
+            r.key,
+            r.limits,
+            true,
+            this.amountOf(r, e),
+            r.expiry,
+            this.cal,
+            'earned',
+          );
+        if (r.stop) break;
+      }
+      const targets = cs.wardTargets[e.type];
+      // Health visits never count towards a collective reward (validation refuses such
+      // targets; this is the second line of defence).
+      if (targets.length > 0 && !health) {
+        for (const wt of targets) {
+          if (
+            wt.trigger === null ||
+            !matchTrigger(wt.trigger, kind, e.serviceId, e.venueId, venueType)
+          )
+            continue;
+          const ward =
+            wt.target.ward === 'venue'
+              ? (this.ctx.venue?.ward ?? null)
+              : (profile?.homeWard ?? null);
+          if (ward !== null) this.wardProgress(cs, wt, ward, 1, w.ref);
+        }
+      }
+    }
+    if (w.late)
+      this.flag('late', 'arrived after later events of this resident', { residentRef: w.ref });
+  }
+
+  amountOf(r: CompiledEarningRule, e: VisitEvent | SessionEvent): number {
+    let amount: number;
+    if (r.amount.kind === 'fixed') amount = r.amount.value;
+    else {
+      const minutes = e.type === 'session' ? e.minutes : 0;
+      const counted =
+        r.amount.maxMinutes !== undefined && minutes > r.amount.maxMinutes
+          ? r.amount.maxMinutes
+          : minutes;
+      amount = Math.floor((counted * r.amount.amount) / r.amount.everyMinutes);
+    }
+    const op = r.offPeak;
+    if (op !== null) {
+      const bit = 1 << this.cal.dayOfWeek;
+      const m = this.cal.minuteOfDay;
+      for (const win of op.windows) {
+        if ((win.mask & bit) !== 0 && m >= win.from && m < win.to) {
+          amount = Math.floor((amount * op.percent) / 100);
+          break;
+        }
+      }
+    }
+    return amount;
+  }
+
+  /**
+   * Streaks: the qualifying London days are kept; the achievement is granted for every
+   * award period in which some qualifying day ends a window of `windowDays` holding at
+   * least `count` qualifying days. Whatever the arrival order, the same periods earn it
+   * (a late visit can complete a window that ends after it).
+   */
+  streak(w: ResidentWork, cs: CompiledScheme, r: CompiledEarningRule): void {
+    const s = r.streak;
+    if (!s || r.amount.kind !== 'fixed') return;
+    const day = this.cal.day;
+    let days = w.streakDays(r.key);
+    const pos = lowerBound(days, day);
+    if (days[pos] !== day) {
+      const next = days.slice();
+      next.splice(pos, 0, day);
+      const keepFrom = lowerBound(next, londonDay(w.clock) - LATE_HORIZON_DAYS - s.windowDays);
+      const kept = keepFrom > 0 ? next.slice(keepFrom) : next;
+      w.setStreak(r.key, kept);
+      days = kept;
+    }
+    const lastEnd = day + s.windowDays - 1;
+    for (let i = lowerBound(days, day); i < days.length && (days[i] as number) <= lastEnd; i++) {
+      const end = days[i] as number;
+      const inWindow = i - lowerBound(days, end - s.windowDays + 1) + 1;
+      if (inWindow < s.count) continue;
+      const awardKey = `${periodKeyOfDay(s.awardOncePer, end)}|${r.key}|s`;
+      if (w.counter(awardKey) > 0) continue;
+      if (
+        this.earn(
+          w,
+          cs,
+          r.id,
+          r.key,
+          r.limits,
+          true,
+          r.amount.value,
+          r.expiry,
+          this.cal,
+          'achievement',
+        )
+      ) {
+        w.setCounter(awardKey, 1);
+      }
+    }
+  }
+
+  wardProgress(
+    cs: CompiledScheme,
+    wt: CompiledWardTarget,
+    ward: string,
+    quantity: number,
+    residentRef: string,
+  ): void {
+    const c = this.wardWork(ward);
+    const pk = periodKeyOf(wt.target.period, this.cal);
+    const pKey = `${pk}|${wt.key}|p`;
+    const progress = c.get(pKey) + quantity;
+    c.set(pKey, progress);
+    const aKey = `${pk}|${wt.key}|w`;
+    if (progress < wt.target.target || c.get(aKey) > 0) return;
+    const reward = wt.target.reward;
+    if (!this.budgetAllows(cs, reward, this.cal)) {
+      this.flag('budget-exhausted', `ward ${ward} met ${wt.key} but the budget is used up`, {
+        schemeId: cs.id,
+        ruleId: wt.target.id,
+      });
+      return;
+    }
+    this.commitBudget(cs, reward, this.cal);
+    this.line(cs, wt.target.id, cs.def.wallet, cs.account, `ward:${ward}`, reward);
+    c.set(aKey, 1);
+    this.messages.push({
+      code: 'ward-target-met',
+      residentRef,
+      wallet: cs.def.wallet,
+      amount: reward,
+      schemeId: cs.id,
+      ruleId: wt.target.id,
+      wardId: ward,
+    });
+  }
+
+  wardContribution(e: WardContributionEvent): void {
+    const w = this.resident(e.residentRef);
+    const profile = this.ctx.profiles?.[e.residentRef];
+    for (const cs of this.compiled.inForce(this.t)) {
+      for (const wt of cs.wardTargets['ward-contribution']) {
+        if (wt.measures === null || !wt.measures.has(e.measure)) continue;
+        const ward =
+          wt.target.ward === 'event'
+            ? e.wardId
+            : wt.target.ward === 'venue'
+              ? (this.ctx.venue?.ward ?? null)
+              : (profile?.homeWard ?? null);
+        if (ward !== null) this.wardProgress(cs, wt, ward, e.quantity, w.ref);
+      }
+    }
+    if (w.late)
+      this.flag('late', 'arrived after later events of this resident', { residentRef: w.ref });
+  }
+
+  unknown(
+    code: 'unknown-scheme' | 'unknown-rule',
+    residentRef: string,
+    schemeId: string,
+    ruleId: string,
+  ): void {
+    this.messages.push({ code: 'unknown-rule', residentRef, schemeId, ruleId });
+    this.flag(code, `${schemeId}/${ruleId} is not in force at ${this.event.occurredAt}`, {
+      residentRef,
+      schemeId,
+      ruleId,
+    });
+  }
+
+  grant(e: GrantEvent | AllowanceEvent): void {
+    const w = this.resident(e.residentRef);
+    const cs = this.compiled.version(e.schemeId, this.t);
+    const g = cs?.grants.get(e.grantId);
+    const wanted = e.type === 'allowance' ? 'allowance' : 'top-up';
+    if (!cs || !g || g.rule.kind !== wanted || this.t < g.from || this.t >= g.to) {
+      this.unknown(cs ? 'unknown-rule' : 'unknown-scheme', w.ref, e.schemeId, e.grantId);
+      return;
+    }
+    const rule = g.rule;
+    const ruleId = rule.id;
+    if (w.tooLate) return this.tooLate(w, cs, ruleId);
+    if (!isEligible(rule.eligibility, this.ctx.profiles?.[w.ref])) {
+      this.messages.push({ code: 'not-eligible', residentRef: w.ref, schemeId: cs.id, ruleId });
+      this.flag('not-eligible', `resident not eligible for ${g.key}`, {
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+      });
+      return;
+    }
+    if (rule.kind === 'allowance') {
+      const k = `${periodKeyOf(rule.period, this.cal)}|${g.key}|g`;
+      if (w.counter(k) > 0) {
+        this.messages.push({
+          code: 'already-granted',
+          residentRef: w.ref,
+          schemeId: cs.id,
+          ruleId,
+        });
+        return;
+      }
+      if (
+        this.earn(w, cs, ruleId, g.key, g.limits, false, rule.amount, g.expiry, this.cal, 'granted')
+      )
+        w.setCounter(k, 1);
+      return;
+    }
+    const amount = e.type === 'grant' ? e.amount : 0;
+    const approvedBy = e.type === 'grant' ? e.approvedBy : null;
+    if (rule.approval === 'staff' && approvedBy === null) {
+      this.messages.push({
+        code: 'approval-required',
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+      });
+      this.flag('approval-missing', `top-up ${g.key} needs a staff approval`, {
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+        amount,
+      });
+      return;
+    }
+    if (amount > rule.maxAmount) {
+      this.messages.push({
+        code: 'over-maximum',
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+        wallet: cs.def.wallet,
+        amount,
+      });
+      this.flag('over-maximum', `top-up ${g.key} is at most ${rule.maxAmount}`, {
+        residentRef: w.ref,
+        schemeId: cs.id,
+        ruleId,
+        amount,
+      });
+      return;
+    }
+    this.earn(w, cs, ruleId, g.key, g.limits, false, amount, g.expiry, this.cal, 'granted');
+  }
+
+  redemption(e: RedemptionEvent): void {
+    const w = this.resident(e.residentRef);
+    const cs = this.compiled.version(e.schemeId, this.t);
+    const r = redemptionRestrictions(cs, e.ruleId, this.t, e, this.ctx);
+    for (const p of r.problems) {
+      this.flag('restriction-violated', `${e.schemeId}/${e.ruleId}: ${p.code}: ${p.message}`, {
+        residentRef: w.ref,
+        schemeId: e.schemeId,
+        ruleId: e.ruleId,
+        amount: e.amount,
+      });
+    }
+    const to = `outlet:${e.outletId ?? e.venueId}`;
+    const fallback: SchemeRef = cs ? cs : { id: e.schemeId, version: 1 };
+    const overdrawn = this.spend(w, e.wallet, e.amount, to, e.ruleId, fallback);
+    this.messages.push({
+      code: 'spent',
+      residentRef: w.ref,
+      wallet: e.wallet,
+      amount: e.amount,
+      schemeId: e.schemeId,
+      ruleId: e.ruleId,
+    });
+    if (overdrawn > 0) {
+      this.messages.push({
+        code: 'overdrawn',
+        residentRef: w.ref,
+        wallet: e.wallet,
+        amount: overdrawn,
+        schemeId: e.schemeId,
+      });
+      const owed = w.od(e.wallet);
+      this.flag(
+        'overdrawn',
+        `${e.wallet} overdrawn by ${overdrawn} (now ${owed} below zero)${w.late ? ' by a late redemption' : ''}`,
+        {
+          residentRef: w.ref,
+          schemeId: e.schemeId,
+          ruleId: e.ruleId,
+          amount: overdrawn,
+        },
+      );
+      if (cs && owed > cs.def.redemption.offlineAllowance) {
+        this.flag(
+          'overdrawn-beyond-allowance',
+          `${e.wallet} is ${owed} below zero, beyond the offline allowance`,
+          {
+            residentRef: w.ref,
+            schemeId: e.schemeId,
+            amount: owed,
+          },
+        );
+      }
+    }
+    if (w.late)
+      this.flag('late', 'arrived after later events of this resident', { residentRef: w.ref });
+  }
+
+  timeRecord(e: TimeRecordEvent): void {
+    const giver = this.resident(e.residentRef);
+    const cs = this.compiled.version(e.schemeId, this.t);
+    const bank = cs?.def.timeBank;
+    if (!cs || !bank)
+      return this.unknown(
+        cs ? 'unknown-rule' : 'unknown-scheme',
+        giver.ref,
+        e.schemeId,
+        'time-bank',
+      );
+    if (e.receiverRef === e.residentRef) {
+      this.messages.push({ code: 'same-member', residentRef: giver.ref, schemeId: cs.id });
+      this.flag('same-member', 'a member recorded time given to themselves', {
+        residentRef: giver.ref,
+        schemeId: cs.id,
+      });
+      return;
+    }
+    if (e.minutes > bank.maxMinutesPerRecord) {
+      this.messages.push({
+        code: 'over-maximum',
+        residentRef: giver.ref,
+        schemeId: cs.id,
+        wallet: 'time-credit',
+        amount: e.minutes,
+      });
+      this.flag('over-maximum', `a record is at most ${bank.maxMinutesPerRecord} minutes`, {
+        residentRef: giver.ref,
+        schemeId: cs.id,
+        amount: e.minutes,
+      });
+      return;
+    }
+    const p = giver.pendingOf(e.id);
+    if (p?.kind === 'settled') {
+      this.messages.push({ code: 'already-confirmed', residentRef: giver.ref, schemeId: cs.id });
+      return;
+    }
+    const record: PendingTime & { kind: 'record' } = {
+      kind: 'record',
+      at: this.t,
+      schemeId: cs.id,
+      receiverRef: e.receiverRef,
+      minutes: e.minutes,
+    };
+    if (p?.kind === 'confirm') this.settle(giver, e.id, record, p);
+    else {
+      giver.setPending(e.id, record);
+      this.messages.push({
+        code: 'awaiting-confirmation',
+        residentRef: giver.ref,
+        schemeId: cs.id,
+        wallet: 'time-credit',
+        amount: e.minutes,
+      });
+    }
+    if (giver.late)
+      this.flag('late', 'arrived after later events of this resident', { residentRef: giver.ref });
+  }
+
+  timeConfirm(e: TimeConfirmEvent): void {
+    const presenter = this.resident(e.residentRef);
+    const giver = this.resident(e.giverRef);
+    const cs = this.compiled.version(e.schemeId, this.t);
+    const bank = cs?.def.timeBank;
+    if (!cs || !bank)
+      return this.unknown(
+        cs ? 'unknown-rule' : 'unknown-scheme',
+        presenter.ref,
+        e.schemeId,
+        'time-bank',
+      );
+    if (!bank.confirmers.includes(e.confirmedBy)) {
+      this.messages.push({
+        code: 'confirmer-not-allowed',
+        residentRef: presenter.ref,
+        schemeId: cs.id,
+      });
+      this.flag(
+        'confirmer-not-allowed',
+        `${cs.id} does not accept confirmation by the ${e.confirmedBy}`,
+        { residentRef: presenter.ref, schemeId: cs.id },
+      );
+      return;
+    }
+    const p = giver.pendingOf(e.recordId);
+    if (p?.kind === 'settled' || p?.kind === 'confirm') {
+      this.messages.push({
+        code: 'already-confirmed',
+        residentRef: presenter.ref,
+        schemeId: cs.id,
+      });
+      return;
+    }
+    const confirm: PendingTime & { kind: 'confirm' } = {
+      kind: 'confirm',
+      at: this.t,
+      confirmedBy: e.confirmedBy,
+      confirmerRef: e.residentRef,
+      receiverRef: e.receiverRef,
+    };
+    if (p?.kind === 'record') this.settle(giver, e.recordId, p, confirm);
+    else {
+      giver.setPending(e.recordId, confirm);
+      this.messages.push({ code: 'awaiting-record', residentRef: presenter.ref, schemeId: cs.id });
+    }
+    if (presenter.late)
+      this.flag('late', 'arrived after later events of this resident', {
+        residentRef: presenter.ref,
+      });
+  }
+
+  /**
+   * Settles a confirmed time record, in its canonical place (the time it was given):
+   * the giver earns the minutes from the bank; the receiver pays them to the bank, down
+   * to the credit limit; the bank's own account absorbs what the limit stops.
+   */
+  settle(
+    giver: ResidentWork,
+    recordId: string,
+    record: PendingTime & { kind: 'record' },
+    confirm: PendingTime & { kind: 'confirm' },
+  ): void {
+    giver.setPending(recordId, { kind: 'settled', at: record.at });
+    const cs = this.compiled.version(record.schemeId, record.at);
+    const bank = cs?.def.timeBank;
+    if (!cs || !bank)
+      return this.unknown('unknown-scheme', giver.ref, record.schemeId, 'time-bank');
+    if (
+      confirm.receiverRef !== record.receiverRef ||
+      (confirm.confirmedBy === 'receiver' && confirm.confirmerRef !== record.receiverRef)
+    ) {
+      this.flag(
+        'confirmer-mismatch',
+        `confirmation of ${recordId} does not come from its receiver`,
+        { residentRef: giver.ref, schemeId: cs.id },
+      );
+      giver.setPending(recordId, null);
+      return;
+    }
+    const receiver = this.resident(record.receiverRef);
+    const profiles = this.ctx.profiles;
+    if (
+      bank.eligibility &&
+      (!isEligible(bank.eligibility, profiles?.[giver.ref]) ||
+        !isEligible(bank.eligibility, profiles?.[receiver.ref]))
+    ) {
+      this.messages.push({ code: 'not-eligible', residentRef: giver.ref, schemeId: cs.id });
+      this.flag('not-eligible', 'giver or receiver is not a time-bank member', {
+        residentRef: giver.ref,
+        schemeId: cs.id,
+      });
+      return;
+    }
+    const cal = londonTime(record.at);
+    if (cal.day < londonDay(giver.base?.clock ?? 0) - LATE_HORIZON_DAYS)
+      return this.tooLate(giver, cs, 'time-given');
+    const source = `timebank:${cs.id}`;
+    const minutes = record.minutes;
+    if (
+      !this.earn(
+        giver,
+        cs,
+        'time-given',
+        cs.limitKey,
+        [],
+        true,
+        minutes,
+        cs.def.expiry,
+        cal,
+        'time-credited',
+        source,
+      )
+    )
+      return;
+    const room = receiver.available('time-credit') + bank.creditLimitMinutes;
+    const charged = room <= 0 ? 0 : room < minutes ? room : minutes;
+    if (charged < minutes) {
+      this.messages.push({
+        code: 'credit-limit-reached',
+        residentRef: receiver.ref,
+        schemeId: cs.id,
+        wallet: 'time-credit',
+        amount: minutes - charged,
+      });
+      this.flag(
+        'credit-limit-reached',
+        `receiver at the ${bank.creditLimitMinutes}-minute credit limit: the bank absorbed ${minutes - charged}`,
+        {
+          residentRef: receiver.ref,
+          schemeId: cs.id,
+          amount: minutes - charged,
+        },
+      );
+    }
+    if (charged > 0) {
+      this.spend(receiver, 'time-credit', charged, source, 'time-received', cs);
+      this.messages.push({
+        code: 'time-charged',
+        residentRef: receiver.ref,
+        schemeId: cs.id,
+        wallet: 'time-credit',
+        amount: charged,
+      });
+    }
+  }
+
+  expirySweep(residentRef: string): void {
+    this.resident(residentRef);
+  }
+
+  run(): EngineResult {
+    const e = this.event;
+    switch (e.type) {
+      case 'visit':
+      case 'session':
+        this.visitOrSession(e);
+        break;
+      case 'redemption':
+        this.redemption(e);
+        break;
+      case 'time-record':
+        this.timeRecord(e);
+        break;
+      case 'time-confirm':
+        this.timeConfirm(e);
+        break;
+      case 'grant':
+      case 'allowance':
+        this.grant(e);
+        break;
+      case 'ward-contribution':
+        this.wardContribution(e);
+        break;
+      case 'expiry-sweep':
+        this.expirySweep(e.residentRef);
+        break;
+    }
+    return {
+      lines: this.lines,
+      messages: this.messages,
+      flags: this.flags,
+      stateDelta: this.delta(),
+    };
+  }
 }
 
 /**
- * The rules engine: a pure function from an event, its context and the scheme versions
- * to ledger lines and messages for the resident. The backend's answer is authoritative;
- * the kiosk runs the same function for an instant provisional answer.
+ * THE ENGINE. Evaluates one event in its canonical place against the state (as left by
+ * every event evaluated before it, in arrival order) and the scheme versions in force
+ * when it happened. Pure: reads `state`, never writes it; apply `stateDelta` afterwards
+ * (MemoryEngineState.apply, or applyResidentDelta / applyCounterDelta per row).
+ *
+ * `schemes` may be the definitions (compiled once and cached per array) or the result of
+ * compileSchemes(). Throws only on an event whose occurredAt is not an instant (the
+ * protocol schema already refuses those).
+ */
+export function evaluate(
+  state: EngineStateView,
+  event: EngineEvent,
+  context: EvaluationContext,
+  schemes: readonly SchemeDefinition[] | CompiledSchemes,
+): EngineResult {
+  const compiled = isCompiled(schemes) ? schemes : compileSchemes(schemes);
+  return new Run(state, event, context, compiled).run();
+}
+
+/**
+ * Legacy, stateless preview: evaluate() against an empty state, so limits, budgets,
+ * balances and streaks already used are not known. Use evaluate() for anything that
+ * writes the ledger.
  */
 export function evaluateEvent(
-  event: KioskEvent,
+  event: EngineEvent,
   ctx: EvaluationContext,
-  schemes: readonly SchemeDefinition[],
+  schemes: readonly SchemeDefinition[] | CompiledSchemes,
 ): Evaluation {
-  const lines: LedgerLine[] = [];
-  const messages: ResidentMessage[] = [];
-  for (const scheme of versionsInForce(schemes, event.occurredAt)) {
-    for (const rule of scheme.earning) {
-      if (rule.trigger.eventType !== event.type) continue;
-      if (rule.trigger.serviceKinds && !rule.trigger.serviceKinds.includes(ctx.serviceKind)) {
-        continue;
-      }
-      lines.push({
-        eventId: event.id,
-        index: lines.length,
-        schemeId: scheme.id,
-        schemeVersion: scheme.version,
-        ruleId: rule.id,
-        wallet: scheme.wallet,
-        from: schemeAccount(scheme.id),
-        to: residentAccount(event.residentRef),
-        amount: rule.amount,
-      });
-      messages.push({ code: 'earned', amount: rule.amount, wallet: scheme.wallet });
-    }
-  }
-  return { lines, messages };
+  const r = evaluate(EMPTY_STATE, event, ctx, schemes);
+  return { lines: r.lines, messages: r.messages };
 }
+
+export type { ResidentProfile };
+export * from './compile.js';
+export * from './context.js';
+export * from './london-time.js';
+export * from './messages.js';
+export * from './redemption.js';
+export * from './replay.js';
+export * from './state.js';
