@@ -31,7 +31,7 @@ export const DEMO_LIVING_CREDIT_SCHEME = {
     {
       id: 'leisure-visit',
       trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
-      amount: 10,
+      amount: { kind: 'fixed', value: 10 },
     },
   ],
 };

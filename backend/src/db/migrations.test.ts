@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AppError } from '@clubcard/shared';
+import { openBackendDb } from './open.js';
+
+describe('migrations', () => {
+  it('create every table on an empty backend database and record the applied ids', () => {
+    const db = openBackendDb(':memory:');
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'events',
+        'ledger_lines',
+        'kiosks',
+        'cards',
+        'changes',
+        'schema_migrations',
+      ]),
+    );
+    expect(db.prepare('SELECT id FROM schema_migrations').all()).toEqual([{ id: 1 }]);
+    db.close();
+  });
+
+  it('refuse a database written by newer code, and leave it untouched', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mig-'));
+    try {
+      const file = join(dir, 'b.sqlite');
+      openBackendDb(file).close();
+      const raw = new Database(file);
+      raw
+        .prepare(
+          "INSERT INTO schema_migrations (id, name, applied_at) VALUES (99, 'from-the-future', 0)",
+        )
+        .run();
+      raw.close();
+      let err: unknown;
+      try {
+        openBackendDb(file);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('database-ahead-of-code');
+      const check = new Database(file, { readonly: true });
+      expect(check.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 2 });
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

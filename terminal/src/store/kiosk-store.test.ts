@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { AppError, newEventId, type KioskEvent } from '@clubcard/shared';
+import { KioskStore } from './kiosk-store.js';
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function visit(seq: number): KioskEvent {
+  return {
+    id: newEventId(),
+    kioskId: 'k-test' as KioskEvent['kioskId'],
+    seq,
+    occurredAt: new Date().toISOString(),
+    venueId: 'v-test' as KioskEvent['venueId'],
+    type: 'visit',
+    cardHash: 'a'.repeat(64) as KioskEvent['cardHash'],
+    residentRef: 'r-abcdefgh' as KioskEvent['residentRef'],
+    serviceId: 's-test' as KioskEvent['serviceId'],
+    auth: { method: 'simulated', keyVersion: null, counter: null },
+    assisted: false,
+  };
+}
+
+describe('kiosk store', () => {
+  it('runs its migrations on an empty file with WAL and synchronous=FULL', () => {
+    withDir((dir) => {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+      store.close();
+    });
+  });
+
+  it('refuses a database written by newer code', () => {
+    withDir((dir) => {
+      const file = join(dir, 'k.sqlite');
+      new KioskStore(file).close();
+      const raw = new Database(file);
+      raw
+        .prepare("INSERT INTO schema_migrations (id, name, applied_at) VALUES (42, 'future', 0)")
+        .run();
+      raw.close();
+      expect(() => new KioskStore(file)).toThrow(/newer code/);
+    });
+  });
+
+  it('assigns gap-free sequence numbers inside the tap transaction', () => {
+    withDir((dir) => {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      for (let i = 0; i < 5; i++) store.appendEvent((seq) => ({ event: visit(seq), lines: [] }));
+      expect(store.pendingBatch(10).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+      store.close();
+    });
+  });
+
+  it('fails a real write on a full disk cleanly: clear error, earlier taps intact', () => {
+    withDir((dir) => {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      store.appendEvent((seq) => ({ event: visit(seq), lines: [] }));
+      // Cap the database at its current size so the next insert hits SQLITE_FULL.
+      const pages = store.db.pragma('page_count', { simple: true }) as number;
+      store.db.pragma(`max_page_count = ${pages}`);
+      let err: unknown;
+      try {
+        for (let i = 0; i < 200; i++) {
+          store.appendEvent((seq) => ({ event: visit(seq), lines: [] }));
+        }
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('storage-full');
+      const seqs = store.pendingBatch(1000).map((r) => r.seq);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // still gap-free: nothing half-written
+      store.close();
+    });
+  });
+});
