@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import type { BackendStore } from './store/repository.js';
 import { SqliteBackendStore } from './store/sqlite-store.js';
 import { syncRouter } from './sync/routes.js';
+import type { IngestionListener } from './sync/ingest.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -16,6 +17,7 @@ export interface BackendDeps {
   secrets: BackendSecrets;
   log: Logger;
   now: () => number;
+  listeners?: readonly IngestionListener[];
 }
 
 /** The Express app: only mounts routers and the final error handler. */

@@ -12,6 +12,7 @@ import {
   type LedgerLine,
   type PushResponse,
   type ServiceKind,
+  type VisitEvent,
 } from '@clubcard/shared';
 import type { BackendStore, KioskRow } from '../store/repository.js';
 
@@ -41,6 +42,21 @@ function checkSemantics(
   return { serviceKind: service.kind };
 }
 
+/** What an ingestion listener learns about one accepted visit. */
+export interface AcceptedVisit {
+  event: VisitEvent;
+  serviceKind: ServiceKind;
+}
+
+/**
+ * Called inside the batch's transaction with the batch's accepted visits, so that
+ * whatever is maintained at ingestion (usage rollups, feature rows) commits or rolls back
+ * with the events themselves.
+ */
+export interface IngestionListener {
+  onAccepted(visits: readonly AcceptedVisit[], now: number): void;
+}
+
 /**
  * Ingests one pushed batch in ONE transaction: dedupe by event id, validate each event,
  * run the rules engine, append events and ledger lines, advance the kiosk's ack, and
@@ -52,6 +68,7 @@ export function ingestBatch(
   kiosk: KioskRow,
   rawEvents: readonly unknown[],
   now: number,
+  listeners: readonly IngestionListener[] = [],
 ): PushResponse {
   const headers = rawEvents.map((raw, i) => {
     const h = EventHeaderSchema.safeParse(raw);
@@ -70,6 +87,7 @@ export function ingestBatch(
     const seenInBatch = new Set<string>();
     const results: EventResult[] = [];
     const touched = new Set<string>();
+    const accepted: AcceptedVisit[] = [];
     const schemes = store.listSchemes();
 
     rawEvents.forEach((raw, i) => {
@@ -160,9 +178,11 @@ export function ingestBatch(
       });
       store.insertLines(lines, now);
       if (lines.length > 0) touched.add(e.residentRef);
+      if (e.type === 'visit') accepted.push({ event: e, serviceKind: sem.serviceKind });
       results.push({ id: e.id, seq: e.seq, status: 'accepted', lines });
     });
 
+    if (accepted.length > 0) for (const l of listeners) l.onAccepted(accepted, now);
     for (const ref of [...touched].sort()) store.addChange('balance', ref, now);
     const ackSeq = store.advanceAck(kiosk.id);
     return { protocol: PROTOCOL_VERSION, kioskId: kiosk.id, ackSeq, results, serverTime: now };

@@ -11,7 +11,7 @@ import {
 import type { BackendConfig } from '../config.js';
 import type { BackendSecrets } from '../keys.js';
 import type { BackendStore } from '../store/repository.js';
-import { ingestBatch } from './ingest.js';
+import { ingestBatch, type IngestionListener } from './ingest.js';
 import { pullPage } from './pull.js';
 import { verifySignedRequest } from './request-auth.js';
 
@@ -20,6 +20,8 @@ export interface SyncDeps {
   secrets: BackendSecrets;
   config: BackendConfig;
   now: () => number;
+  /** Maintained inside each batch's transaction (rollups, features). */
+  listeners?: readonly IngestionListener[];
 }
 
 const PullQuerySchema = z.object({
@@ -66,7 +68,7 @@ export function syncRouter(deps: SyncDeps): Router {
       throw new AppError('kiosk-mismatch', 'a kiosk can push only its own events');
     }
     const ts = Number(req.headers[HEADER.timestamp]);
-    const result = ingestBatch(deps.store, kiosk, push.events, now);
+    const result = ingestBatch(deps.store, kiosk, push.events, now, deps.listeners ?? []);
     deps.store.noteKioskPush(kiosk.id, now, ts - now);
     sendSigned(res, deps.secrets, result);
   });
