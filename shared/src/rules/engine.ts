@@ -118,12 +118,20 @@ export function sortCanonical<T extends { occurredAt: string; kioskId: string; s
     .map((x) => x.e);
 }
 
-function lotBefore(a: Lot, b: Lot): boolean {
+/**
+ * Spending order of lots: oldest-expiring first (never-expiring last); lots expiring at
+ * the same instant in order of scheme id, scheme version and source account. Lots equal
+ * on all of these are kept as one (so a resident holds few lots however often they earn).
+ */
+export function compareLots(a: Lot, b: Lot): number {
   const ea = a.expiresAt ?? NEVER;
   const eb = b.expiresAt ?? NEVER;
-  if (ea !== eb) return ea < eb;
-  if (a.grantedAt !== b.grantedAt) return a.grantedAt < b.grantedAt;
-  return a.id < b.id;
+  if (ea !== eb) return ea - eb;
+  if (a.wallet !== b.wallet) return a.wallet < b.wallet ? -1 : 1;
+  if (a.schemeId !== b.schemeId) return a.schemeId < b.schemeId ? -1 : 1;
+  if (a.schemeVersion !== b.schemeVersion) return a.schemeVersion - b.schemeVersion;
+  if (a.source !== b.source) return a.source < b.source ? -1 : 1;
+  return 0;
 }
 
 function lowerBound(xs: readonly number[], x: number): number {
@@ -235,25 +243,14 @@ class ResidentWork {
 
   addLot(lot: Lot): void {
     const cur = this.lotList();
-    for (let i = 0; i < cur.length; i++) {
-      const l = cur[i] as Lot;
-      if (
-        l.expiresAt === lot.expiresAt &&
-        l.wallet === lot.wallet &&
-        l.schemeId === lot.schemeId &&
-        l.schemeVersion === lot.schemeVersion &&
-        l.source === lot.source
-      ) {
-        const next = cur.slice();
-        next[i] = { ...l, amount: l.amount + lot.amount };
-        this.lots = next;
-        return;
-      }
-    }
     let pos = cur.length;
-    while (pos > 0 && lotBefore(lot, cur[pos - 1] as Lot)) pos--;
+    let c = 1;
+    while (pos > 0 && (c = compareLots(lot, cur[pos - 1] as Lot)) < 0) pos--;
     const next = cur.slice();
-    next.splice(pos, 0, lot);
+    if (pos > 0 && c === 0) {
+      const same = cur[pos - 1] as Lot;
+      next[pos - 1] = { ...same, amount: same.amount + lot.amount };
+    } else next.splice(pos, 0, lot);
     this.lots = next;
   }
 
@@ -599,7 +596,11 @@ class Run {
     if (amount <= 0) return false;
     const wallet = cs.def.wallet;
     let l = this.limitRefusal(w, ruleLimits, ruleKey, amount, cal);
-    if (!l && schemeLimits) l = this.limitRefusal(w, cs.limits, cs.limitKey, amount, cal);
+    let scope: 'rule' | 'scheme' = 'rule';
+    if (!l && schemeLimits) {
+      l = this.limitRefusal(w, cs.limits, cs.limitKey, amount, cal);
+      scope = 'scheme';
+    }
     if (l) {
       const m: ResidentMessage = {
         code: 'limit-reached',
@@ -609,6 +610,7 @@ class Run {
         schemeId: cs.id,
         ruleId,
         period: l.period,
+        limitScope: scope,
       };
       if (l.maxAmount !== null) m.limit = l.maxAmount;
       if (l.maxEvents !== null) m.maxEvents = l.maxEvents;

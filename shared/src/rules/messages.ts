@@ -42,6 +42,8 @@ export interface ResidentMessage {
   limit?: number;
   /** … or the limit on the number of events. */
   maxEvents?: number;
+  /** Whether the rule's own limit or the scheme-wide one was reached. */
+  limitScope?: 'rule' | 'scheme';
   wardId?: string;
 }
 

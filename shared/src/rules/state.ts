@@ -31,7 +31,7 @@ export interface CanonicalKey {
 
 /** Part of a resident's balance with one expiry: what one credit line left unspent. */
 export interface Lot {
-  /** `<eventId>:<line index>` of the line that granted it. */
+  /** `<eventId>:<line index>` of the first line that granted it (later equal lots merge in). */
   id: string;
   wallet: string;
   schemeId: string;
@@ -66,7 +66,7 @@ export interface ResidentState {
   last: CanonicalKey | null;
   /** `<period key>|<scheme>/<rule>|<a|n|s|g>` → amount, event count, award or grant marker. */
   counters: Record<string, number>;
-  /** Open lots in spending order: expiresAt ascending (never last), grantedAt, id. */
+  /** Open lots in spending order (compareLots): expiresAt ascending (never last), then scheme, version, source. */
   lots: Lot[];
   /** Wallet → amount owed (> 0) after an overdrawing redemption or time received. */
   overdraft: Record<string, number>;
