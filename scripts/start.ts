@@ -16,7 +16,6 @@ const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.CLUBCARD_DATA_DIR ?? resolve(root, 'data', 'demo'));
 const backendPort = Number(process.env.CLUBCARD_PORT ?? 8080);
 const kioskPort = Number(process.env.CLUBCARD_KIOSK_UI_PORT ?? 8081);
-const tsx = resolve(root, 'node_modules', '.bin', 'tsx');
 
 interface DemoState {
   code: string;
@@ -67,7 +66,8 @@ function launch(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolveReady, reject) => {
-    const child = spawn(tsx, [resolve(root, script)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, script)], {
+      cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { SimulatedReader } from '@clubcard/hardware';
-import type { CoreMessage, DemoInfo } from '../bridge/kiosk-bridge.js';
+import type { CoreMessage, DemoInfo, TapOutcome } from '../bridge/kiosk-bridge.js';
 import type { KioskCore } from '../core/kiosk-core.js';
 import type { UiAssets } from './ui-bundle.js';
 
@@ -98,15 +98,25 @@ export async function startUiServer(
       }
       const body = TapBodySchema.safeParse(req.body);
       if (!body.success) {
-        res
-          .status(400)
-          .json({
-            error: { code: 'validation-failed', message: body.error.issues[0]?.message ?? 'bad' },
-          });
+        res.status(400).json({
+          error: { code: 'validation-failed', message: body.error.issues[0]?.message ?? 'bad' },
+        });
         return;
       }
-      const ok = demo.reader.tap(body.data.uid);
-      res.status(ok ? 202 : 503).json({ ok });
+      // The simulated reader and the pipeline are synchronous: the outcome is known (and
+      // committed) by the time tap() returns, so the caller gets the resident's answer.
+      let outcome: TapOutcome | null = null;
+      const capture = (m: CoreMessage): void => {
+        if (m.type === 'outcome') outcome = m.outcome;
+      };
+      o.core.on('message', capture);
+      let ok: boolean;
+      try {
+        ok = demo.reader.tap(body.data.uid);
+      } finally {
+        o.core.off('message', capture);
+      }
+      res.status(ok ? 200 : 503).json({ ok, outcome });
     });
   }
   app.use((_req, res) => {
