@@ -1,2 +1,22 @@
 export * from './port.js';
 export * from './simulated/simulated-reader.js';
+export * from './pcsc/bytes.js';
+export * from './pcsc/ndef.js';
+export * from './pcsc/sun-url.js';
+export * from './pcsc/card-reads.js';
+export * from './pcsc/pcsc-service.js';
+export * from './pcsc/pcsc-reader.js';
+export type {
+  NfcCardEvent,
+  NfcFactory,
+  NfcHandle,
+  NfcReaderHandle,
+  NfcEvents,
+  NfcReaderEvents,
+} from './pcsc/nfc-pcsc-binding.js';
+export { loadNfcPcsc } from './pcsc/nfc-pcsc-binding.js';
+export * from './emulator/vpcd-protocol.js';
+export * from './emulator/apdu.js';
+export * from './emulator/virtual-card.js';
+export * from './emulator/virtual-ntag21x.js';
+export * from './emulator/tap.js';

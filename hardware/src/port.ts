@@ -74,3 +74,24 @@ export interface CardReader extends EventEmitter<CardReaderEvents> {
   stop(): Promise<void>;
   readers(): ReaderInfo[];
 }
+
+/**
+ * A raw APDU channel to the card currently in a reader's field. Enrolment desks run card
+ * personalisation over it (e.g. NTAG 424 DNA AuthenticateEV2First, ChangeKey,
+ * ChangeFileSettings); the kiosk's tap flow never needs it.
+ */
+export interface ApduChannel {
+  readonly readerName: string;
+  /** Technology of the card as the adapter classified it on arrival. */
+  readonly technology: CardTechnology;
+  /** False once the card has left the field or the reader/service went away. */
+  readonly open: boolean;
+  /** Sends one command APDU; resolves with data ‖ SW1 SW2; rejects once closed. */
+  transmit(apdu: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Adapters that can hand out an APDU channel to the present card. */
+export interface ApduChannelSource {
+  /** The channel to the card in this reader (or the only reader), if a card is there. */
+  channel(readerName?: string): ApduChannel | undefined;
+}
