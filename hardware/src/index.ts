@@ -20,3 +20,5 @@ export * from './emulator/apdu.js';
 export * from './emulator/virtual-card.js';
 export * from './emulator/virtual-ntag21x.js';
 export * from './emulator/tap.js';
+export * from './emulator/virtual-ntag424.js';
+export * from './pcsc/ntag424-commands.js';

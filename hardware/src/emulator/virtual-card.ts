@@ -142,6 +142,14 @@ export abstract class VirtualCard extends EventEmitter<VirtualCardEvents> {
     return this.#closed;
   }
 
+  /**
+   * In-process field reset: what a power cycle from vpcd does (selection and
+   * authentication cleared, a new SDM read session). For tests driving transceive().
+   */
+  fieldReset(): void {
+    this.resetSession();
+  }
+
   injectFault(fault: CardFault): this {
     this.#faults.push(fault);
     return this;

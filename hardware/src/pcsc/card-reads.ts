@@ -7,7 +7,7 @@ export type Transmit = (apdu: Uint8Array) => Promise<Uint8Array>;
 
 /** The card answered, but not as the protocol says it should. */
 export class CardProtocolError extends Error {
-  override readonly name = 'CardProtocolError';
+  override readonly name: string = 'CardProtocolError';
   constructor(
     message: string,
     readonly sw?: number,
