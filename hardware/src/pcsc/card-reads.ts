@@ -16,6 +16,15 @@ export class CardProtocolError extends Error {
   }
 }
 
+/**
+ * A response without even a status word. Through vpcd (and some readers) a card leaving
+ * the field mid-APDU looks like this – an empty response, not a transmit error – so the
+ * adapter treats it as possibly-removed and waits for pcscd's verdict.
+ */
+export class TruncatedResponseError extends CardProtocolError {
+  override readonly name: string = 'TruncatedResponseError';
+}
+
 /** NFC Forum Type 4 NDEF Tag Application (Type 4 Tag spec §5.1.2; NTAG 424 DF name). */
 export const NDEF_APPLICATION_AID = fromHex('D2760000850101');
 export const CC_FILE_ID = 0xe103;
@@ -29,7 +38,9 @@ export async function expectOk(
 ): Promise<Uint8Array> {
   const response = await transmit(apdu);
   const sw = statusWord(response);
-  if (sw === undefined) throw new CardProtocolError(`${what}: response shorter than a status word`);
+  if (sw === undefined) {
+    throw new TruncatedResponseError(`${what}: response shorter than a status word`);
+  }
   if (sw !== 0x9000) {
     throw new CardProtocolError(
       `${what}: status ${sw.toString(16).toUpperCase().padStart(4, '0')}`,

@@ -16,6 +16,7 @@ import {
   readType2Header,
   readType4Sun,
   readUid,
+  TruncatedResponseError,
   type Transmit,
 } from './card-reads.js';
 import {
@@ -377,7 +378,7 @@ export class PcscCardReader
   async #readFailed(slot: ReaderSlot, session: CardSession, err: unknown): Promise<void> {
     const readerName = slot.info.name;
     if (detached(session)) return; // reader-detached / service error said it all
-    if (err instanceof CardProtocolError) {
+    if (err instanceof CardProtocolError && !(err instanceof TruncatedResponseError)) {
       this.#fail('card-unreadable', `card answered unexpectedly: ${err.message}`, readerName);
       return;
     }
@@ -392,6 +393,8 @@ export class PcscCardReader
       this.#fail('card-removed-mid-read', 'card left the field during the read', readerName);
     } else if (err instanceof TransmitTimeoutError) {
       this.#fail('card-unreadable', 'card did not answer in time', readerName);
+    } else if (err instanceof CardProtocolError) {
+      this.#fail('card-unreadable', `card answered unexpectedly: ${err.message}`, readerName);
     } else {
       this.#fail('card-unreadable', `card exchange failed: ${messageOf(err)}`, readerName);
     }
