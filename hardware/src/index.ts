@@ -22,3 +22,5 @@ export * from './emulator/virtual-ntag21x.js';
 export * from './emulator/tap.js';
 export * from './emulator/virtual-ntag424.js';
 export * from './pcsc/ntag424-commands.js';
+export * from './hid/boot-keyboard.js';
+export * from './hid/hid-reader.js';
