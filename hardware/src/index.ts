@@ -14,7 +14,7 @@ export type {
   NfcEvents,
   NfcReaderEvents,
 } from './pcsc/nfc-pcsc-binding.js';
-export { loadNfcPcsc } from './pcsc/nfc-pcsc-binding.js';
+export { loadNfcPcsc, wrapNfcObject } from './pcsc/nfc-pcsc-binding.js';
 export * from './emulator/vpcd-protocol.js';
 export * from './emulator/apdu.js';
 export * from './emulator/virtual-card.js';

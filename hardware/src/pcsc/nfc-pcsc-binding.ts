@@ -164,6 +164,18 @@ class NfcWrapper extends EventEmitter<NfcEvents> implements NfcHandle {
 }
 
 /**
+ * Wraps an nfc-pcsc `NFC` instance (or anything shaped like one: tests pass fakes with
+ * the library's event behaviour) in the typed face.
+ */
+export function wrapNfcObject(raw: unknown): NfcHandle {
+  if (!(raw instanceof EventEmitter) || !isRecord(raw) || typeof raw.close !== 'function') {
+    throw new Error('nfc-pcsc NFC object has an unexpected shape');
+  }
+  const close = raw.close as () => unknown;
+  return new NfcWrapper(raw, () => void close.call(raw));
+}
+
+/**
  * Loads nfc-pcsc lazily (its native half, @pokusew/pcsclite, links libpcsclite) and
  * returns a factory of typed NFC objects.
  */
@@ -173,12 +185,5 @@ export async function loadNfcPcsc(): Promise<NfcFactory> {
   const NfcClass = isRecord(exportsObject) ? exportsObject.NFC : undefined;
   if (typeof NfcClass !== 'function') throw new Error('nfc-pcsc does not export NFC');
   const Construct = NfcClass as new () => unknown;
-  return () => {
-    const raw = new Construct();
-    if (!(raw instanceof EventEmitter) || !isRecord(raw) || typeof raw.close !== 'function') {
-      throw new Error('nfc-pcsc NFC object has an unexpected shape');
-    }
-    const close = raw.close as () => unknown;
-    return new NfcWrapper(raw, () => void close.call(raw));
-  };
+  return () => wrapNfcObject(new Construct());
 }
