@@ -1,0 +1,240 @@
+import type { Statement } from 'better-sqlite3';
+import type { Db } from '../db/open.js';
+import {
+  FEATURE_COLUMNS,
+  NF,
+  ageIndex,
+  decodeUsage,
+  encodeUsage,
+  kindClass,
+  type UsageRow,
+} from './model.js';
+import { RESIDENT_SET_CAP, residentSetWith } from './privacy.js';
+
+/**
+ * SQL access for the analytics tables (migration 003): prepared statements only, plain
+ * numbers in and out. Dimension values (venue, service, ward ids) are mapped to small
+ * integer codes, cached in memory; so are residents' analytics ids, age bands and wards.
+ */
+export type CodeKind = 'venue' | 'service' | 'ward';
+
+export interface ResidentDims {
+  id: number;
+  age: number;
+  ward: number;
+}
+
+export interface ServiceDims {
+  code: number;
+  kind: number;
+}
+
+const FEATURE_SELECT = FEATURE_COLUMNS.join(', ');
+
+export class AnalyticsDb {
+  readonly #stmts = new Map<string, Statement>();
+  readonly #codes = new Map<string, number>();
+  readonly #codeKeys = new Map<CodeKind, string[]>();
+  readonly #residents = new Map<string, ResidentDims>();
+  readonly #services = new Map<string, ServiceDims>();
+
+  constructor(readonly db: Db) {
+    // Used by the rollup upsert: adds a resident id to a cell's capped set in SQL.
+    db.function(
+      'analytics_rset_add',
+      { deterministic: true },
+      (blob: unknown, id: unknown): Buffer | Uint8Array => {
+        const b = blob as Uint8Array;
+        return residentSetWith(b, Number(id), RESIDENT_SET_CAP) ?? b;
+      },
+    );
+  }
+
+  s(sql: string): Statement {
+    let st = this.#stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.#stmts.set(sql, st);
+    }
+    return st;
+  }
+
+  // ── meta ─────────────────────────────────────────────────────────────────────
+
+  meta(key: string): number | null {
+    const r = this.s('SELECT value FROM analytics_meta WHERE key = ?').get(key) as
+      { value: number } | undefined;
+    return r?.value ?? null;
+  }
+
+  setMeta(key: string, value: number): void {
+    this.s(
+      'INSERT INTO analytics_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
+    ).run(key, value);
+  }
+
+  /** Increments a counter and returns its new value (used as a change version). */
+  bump(key: string): number {
+    const r = this.s(
+      `INSERT INTO analytics_meta (key, value) VALUES (?, 1)
+       ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value`,
+    ).get(key) as { value: number };
+    return r.value;
+  }
+
+  // ── codes ────────────────────────────────────────────────────────────────────
+
+  /** The small integer code of a venue, service or ward id, created on first use. */
+  code(kind: CodeKind, key: string): number {
+    const mk = `${kind}\u0000${key}`;
+    let c = this.#codes.get(mk);
+    if (c !== undefined) return c;
+    const row = this.s('SELECT code FROM analytics_codes WHERE kind = ? AND key = ?').get(
+      kind,
+      key,
+    ) as { code: number } | undefined;
+    if (row) {
+      c = row.code;
+    } else {
+      const next = this.s(
+        'SELECT COALESCE(MAX(code), -1) + 1 AS c FROM analytics_codes WHERE kind = ?',
+      ).get(kind) as { c: number };
+      c = next.c;
+      this.s('INSERT INTO analytics_codes (kind, key, code) VALUES (?, ?, ?)').run(kind, key, c);
+    }
+    this.#codes.set(mk, c);
+    this.#codeKeys.delete(kind);
+    return c;
+  }
+
+  /** Code → id of every code of a kind. */
+  keys(kind: CodeKind): string[] {
+    let k = this.#codeKeys.get(kind);
+    if (!k) {
+      k = [];
+      for (const r of this.s('SELECT key, code FROM analytics_codes WHERE kind = ?').all(kind) as {
+        key: string;
+        code: number;
+      }[]) {
+        k[r.code] = r.key;
+      }
+      this.#codeKeys.set(kind, k);
+    }
+    return k;
+  }
+
+  /** Code if the id is known, without creating one. */
+  findCode(kind: CodeKind, key: string): number | null {
+    const r = this.s('SELECT code FROM analytics_codes WHERE kind = ? AND key = ?').get(
+      kind,
+      key,
+    ) as { code: number } | undefined;
+    return r?.code ?? null;
+  }
+
+  service(id: string): ServiceDims {
+    let s = this.#services.get(id);
+    if (!s) {
+      const row = this.s('SELECT kind FROM services WHERE id = ?').get(id) as
+        { kind: string } | undefined;
+      s = { code: this.code('service', id), kind: kindClass(row?.kind ?? 'other') };
+      this.#services.set(id, s);
+    }
+    return s;
+  }
+
+  // ── residents ────────────────────────────────────────────────────────────────
+
+  /**
+   * Analytics id, age band and ward of a resident, creating the analytics row (with an
+   * empty feature row) on first sight. Null for a resident the council does not know.
+   */
+  resident(ref: string): ResidentDims | null {
+    const hit = this.#residents.get(ref);
+    if (hit) return hit;
+    const row = this.s('SELECT id, age, ward FROM analytics_residents WHERE resident_ref = ?').get(
+      ref,
+    ) as ResidentDims | undefined;
+    if (row) {
+      this.#residents.set(ref, row);
+      return row;
+    }
+    const r = this.s('SELECT age_band, ward FROM residents WHERE ref = ?').get(ref) as
+      { age_band: string; ward: string } | undefined;
+    if (!r) return null;
+    const age = ageIndex(r.age_band);
+    const ward = this.code('ward', r.ward);
+    const ins = this.s(
+      'INSERT INTO analytics_residents (resident_ref, age, ward) VALUES (?, ?, ?) RETURNING id',
+    ).get(ref, age, ward) as { id: number };
+    const dims = { id: ins.id, age, ward };
+    this.#residents.set(ref, dims);
+    return dims;
+  }
+
+  /** Forgets cached resident dims (after a rebuild may have changed them). */
+  forgetResidents(): void {
+    this.#residents.clear();
+  }
+
+  /** Reads a resident's feature row into `out` at `at`, and their usage entries. */
+  readResident(id: number, out: Float64Array, at: number): UsageRow[] | null {
+    const r = this.s(`SELECT ${FEATURE_SELECT}, usage FROM analytics_residents WHERE id = ?`)
+      .raw(true)
+      .get(id) as (number | Buffer)[] | undefined;
+    if (!r) return null;
+    for (let j = 0; j < NF; j++) out[at + j] = Number(r[j] ?? 0);
+    return decodeUsage(r[NF] as Buffer);
+  }
+
+  writeResident(id: number, row: Float64Array, at: number, usage: readonly UsageRow[]): void {
+    const args: number[] = [];
+    for (let j = 0; j < NF; j++) args.push(row[at + j] ?? 0);
+    this.s(
+      `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, usage = ? WHERE id = ?`,
+    ).run(...args, encodeUsage(usage), id);
+  }
+
+  // ── rollup ───────────────────────────────────────────────────────────────────
+
+  addUsageVisits(
+    week: number,
+    how: number,
+    venue: number,
+    service: number,
+    age: number,
+    ward: number,
+    visits: number,
+    residentId: number,
+    set: Buffer,
+  ): void {
+    this.s(
+      `INSERT INTO analytics_usage (week, how, venue, service, age, ward, visits, residents)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (week, how, venue, service, age, ward) DO UPDATE SET
+         visits = visits + excluded.visits,
+         residents = analytics_rset_add(residents, ?)`,
+    ).run(week, how, venue, service, age, ward, visits, set, residentId);
+  }
+
+  // ── consent ──────────────────────────────────────────────────────────────────
+
+  /** Analytics ids of residents who have granted a purpose (e.g. 'segmentation-health'). */
+  consentedIds(purpose: string): Set<number> {
+    const rows = this.s(
+      `SELECT a.id AS id FROM consents c JOIN analytics_residents a ON a.resident_ref = c.resident_ref
+       WHERE c.purpose = ? AND c.granted = 1`,
+    ).all(purpose) as { id: number }[];
+    return new Set(rows.map((r) => r.id));
+  }
+
+  setConsent(ref: string, purpose: string, granted: boolean, at: number): void {
+    this.s(
+      `INSERT INTO consents (resident_ref, purpose, granted, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (resident_ref, purpose) DO UPDATE SET granted = excluded.granted, updated_at = excluded.updated_at`,
+    ).run(ref, purpose, granted ? 1 : 0, at);
+  }
+}
+
+/** Consent purpose under which GP drop-in visits may enter segmentation. */
+export const HEALTH_SEGMENTATION = 'segmentation-health';

@@ -1,0 +1,157 @@
+import type { AcceptedVisit, IngestionListener } from '../sync/ingest.js';
+import type { AnalyticsDb } from './analytics-db.js';
+import { packedLondonSlot, parseInstant } from './london-slots.js';
+import {
+  C,
+  KIND_GP,
+  NF,
+  applyVisitToRow,
+  distinctCounts,
+  usageAddVisit,
+  type UsageRow,
+  type VisitFact,
+} from './model.js';
+import { encodeResidentSet } from './privacy.js';
+import { weekOfDay } from '@clubcard/shared/rules/london-time';
+
+/** One visit as the in-memory query cache sees it. */
+export interface CubeFact {
+  week: number;
+  how: number;
+  venue: number;
+  service: number;
+  age: number;
+  ward: number;
+  residentId: number;
+}
+
+/** What the listener tells the rest of analytics (cache, incremental segments). */
+export interface AnalyticsChangeSink {
+  /** Called with the new usage version and the visits it added (inside the transaction). */
+  usageChanged(version: number, facts: readonly CubeFact[]): void;
+  /** Residents whose feature rows changed since the last segmentation. */
+  touched(residentId: number): void;
+}
+
+interface Pending {
+  fact: VisitFact;
+  venue: number;
+  service: number;
+}
+
+/**
+ * Keeps the usage rollup, the per-resident usage counters and the feature rows up to
+ * date as visits are ingested. Runs inside the ingestion batch's transaction, so what it
+ * writes commits or rolls back with the events. Cost per batch: visits are grouped by
+ * resident, so each resident's feature row and usage counters are read and written once
+ * per batch; each visit is one rollup upsert. Nothing is logged: there is nothing here
+ * an operator needs, and resident refs must stay out of logs.
+ */
+export class AnalyticsIngestionListener implements IngestionListener {
+  readonly #row = new Float64Array(NF);
+
+  constructor(
+    private readonly adb: AnalyticsDb,
+    private readonly sink: AnalyticsChangeSink,
+  ) {}
+
+  onAccepted(visits: readonly AcceptedVisit[], _now: number): void {
+    const byResident = new Map<string, Pending[]>();
+    for (const v of visits) {
+      const e = v.event;
+      const t = parseInstant(e.occurredAt);
+      if (Number.isNaN(t)) continue;
+      const p = packedLondonSlot(t);
+      const day = Math.floor(p / 256);
+      const service = this.adb.service(e.serviceId);
+      const pending: Pending = {
+        fact: { day, week: weekOfDay(day), hourOfWeek: p - day * 256, kind: service.kind },
+        venue: this.adb.code('venue', e.venueId),
+        service: service.code,
+      };
+      const list = byResident.get(e.residentRef);
+      if (list) list.push(pending);
+      else byResident.set(e.residentRef, [pending]);
+    }
+    if (byResident.size === 0) return;
+    const facts = this.apply(byResident);
+    this.sink.usageChanged(this.adb.bump('usage_version'), facts);
+  }
+
+  /** Applies grouped visits; returns them as cube facts. */
+  apply(byResident: Map<string, Pending[]>): CubeFact[] {
+    const windowStart = this.adb.meta('window_start') ?? Number.MIN_SAFE_INTEGER;
+    const facts: CubeFact[] = [];
+    const row = this.#row;
+    for (const [ref, list] of byResident) {
+      const dims = this.adb.resident(ref);
+      if (!dims) continue;
+      const usage = this.adb.readResident(dims.id, row, 0);
+      if (!usage) continue;
+      const set = encodeResidentSet([dims.id]);
+      for (const p of list) {
+        const f = p.fact;
+        const inWindow = f.day >= windowStart;
+        applyVisitToRow(row, 0, f, 1, inWindow);
+        let u = usage.find((x) => x.venue === p.venue && x.service === p.service);
+        if (!u) {
+          u = {
+            venue: p.venue,
+            service: p.service,
+            visits: 0,
+            lastDay: -1,
+            ringWeek: -1,
+            lo: 0,
+            hi: 0,
+          };
+          usage.push(u);
+        }
+        usageAddVisit(u, f.day, f.week, inWindow);
+        this.adb.addUsageVisits(
+          f.week,
+          f.hourOfWeek,
+          p.venue,
+          p.service,
+          dims.age,
+          dims.ward,
+          1,
+          dims.id,
+          set,
+        );
+        facts.push({
+          week: f.week,
+          how: f.hourOfWeek,
+          venue: p.venue,
+          service: p.service,
+          age: dims.age,
+          ward: dims.ward,
+          residentId: dims.id,
+        });
+      }
+      this.setDistinct(row, usage);
+      this.adb.writeResident(dims.id, row, 0, usage);
+      this.sink.touched(dims.id);
+    }
+    return facts;
+  }
+
+  setDistinct(row: Float64Array, usage: readonly UsageRow[]): void {
+    const d = distinctCounts(usage, (s) => this.isGp(s));
+    row[C.xVenues] = d.xVenues;
+    row[C.xServices] = d.xServices;
+    row[C.aVenues] = d.aVenues;
+    row[C.aServices] = d.aServices;
+  }
+
+  #gp: Map<number, boolean> | null = null;
+  isGp(serviceCode: number): boolean {
+    if (!this.#gp) this.#gp = new Map();
+    let g = this.#gp.get(serviceCode);
+    if (g === undefined) {
+      const id = this.adb.keys('service')[serviceCode];
+      g = id !== undefined && this.adb.service(id).kind === KIND_GP;
+      this.#gp.set(serviceCode, g);
+    }
+    return g;
+  }
+}
