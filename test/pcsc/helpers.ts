@@ -1,25 +1,28 @@
 import type { EventEmitter } from 'node:events';
 import type { CardReaderEvents, ReaderError, TapRead } from '@clubcard/hardware';
 
-/** Resolves with the next `event` of `emitter`, or rejects after `timeoutMs`. */
+/** Resolves with the next `event` of `emitter` passing `filter`, or rejects after `timeoutMs`. */
 export function nextEvent<E extends keyof CardReaderEvents>(
   emitter: EventEmitter<CardReaderEvents>,
   event: E,
   timeoutMs = 5000,
   filter: (...args: CardReaderEvents[E]) => boolean = () => true,
 ): Promise<CardReaderEvents[E]> {
+  // The untyped view lets one listener serve any event of the map.
+  const plain: EventEmitter = emitter;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      emitter.off(event, listener as never);
+      plain.off(event, listener);
       reject(new Error(`no '${String(event)}' within ${timeoutMs} ms`));
     }, timeoutMs);
-    const listener = (...args: CardReaderEvents[E]): void => {
+    function listener(...raw: unknown[]): void {
+      const args = raw as CardReaderEvents[E];
       if (!filter(...args)) return;
       clearTimeout(timer);
-      emitter.off(event, listener as never);
+      plain.off(event, listener);
       resolve(args);
-    };
-    emitter.on(event, listener as never);
+    }
+    plain.on(event, listener);
   });
 }
 
