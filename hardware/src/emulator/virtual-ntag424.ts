@@ -107,10 +107,11 @@ export interface PersonalisedNtag424Options {
  * - ISO 7816-4: SELECT of the NDEF application by DF name and of files by FID (E103h CC,
  *   E104h NDEF, E105h proprietary), READ BINARY (also with a short file id), UPDATE
  *   BINARY where write access is free.
- * - Secure Dynamic Messaging on the NDEF file (§9.3): the first read of an activation
- *   increments the 24-bit SDMReadCtr and mirrors encrypted PICCData (or plain UID and
- *   counter), optional encrypted file data and the SDMMAC into the bytes read, so an
- *   NLEN read and the content read of one tap see one counter value.
+ * - Secure Dynamic Messaging on the NDEF file (§9.3): the first read after an activation
+ *   or a SELECT increments the 24-bit SDMReadCtr and mirrors encrypted PICCData (or plain
+ *   UID and counter), optional encrypted file data and the SDMMAC into the bytes read;
+ *   later reads reuse that image, so the NLEN read and the content read of one tap see
+ *   one counter value (as phones observe: one increment per tap).
  * - Native commands, ISO wrapped (90 INS 00 00 Lc data 00): GetVersion,
  *   AuthenticateEV2First (+ AF), and in EV2 secure messaging (CommMode.Full) ChangeKey and
  *   ChangeFileSettings – enough for an enrolment desk to personalise a blank card.

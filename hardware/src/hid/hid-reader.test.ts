@@ -258,6 +258,7 @@ describe('HidCardReader with injected devices', () => {
     const errors: ReaderError[] = [];
     reader.on('error', (e) => errors.push(e));
     await reader.start();
+    await reader.rescan(); // retried quietly: one report per device, not one per scan
     expect(errors.map((e) => e.code)).toEqual(['reader-error']);
     expect(reader.readers()).toEqual([]);
     await reader.stop();

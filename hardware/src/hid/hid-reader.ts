@@ -116,6 +116,8 @@ export class HidCardReader extends EventEmitter<CardReaderEvents> implements Car
   readonly #feedback = new Map<string, OpenDevice>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  /** Paths that failed to open: reported once, retried quietly on each rescan. */
+  readonly #failedOpen = new Set<string>();
   #scanning: Promise<void> | undefined;
 
   constructor(options: HidReaderOptions) {
@@ -220,6 +222,7 @@ export class HidCardReader extends EventEmitter<CardReaderEvents> implements Car
     for (const d of [...this.#wedges.values(), ...this.#feedback.values()]) {
       if (!present.has(d.key)) this.#close(d, true);
     }
+    for (const path of this.#failedOpen) if (!present.has(path)) this.#failedOpen.delete(path);
   }
 
   async #attach(rule: HidDeviceRule, device: HidDeviceInfo, key: string): Promise<void> {
@@ -229,12 +232,15 @@ export class HidCardReader extends EventEmitter<CardReaderEvents> implements Car
     try {
       handle = await open(key);
     } catch (err) {
+      if (this.#failedOpen.has(key)) return;
+      this.#failedOpen.add(key);
       this.#fail(
         'reader-error',
         `cannot open HID device ${hex4(device.vendorId)}:${hex4(device.productId)}: ${messageOf(err)}`,
       );
       return;
     }
+    this.#failedOpen.delete(key);
     const info: ReaderInfo = { name: this.#uniqueName(rule, device), adapter: 'hid' };
     const opened: OpenDevice = { key, rule, info, handle };
     handle.on('error', () => {
