@@ -98,6 +98,7 @@ export function storageError(e: unknown): AppError {
 export class KioskStore {
   readonly db: Database.Database;
   readonly #stmts = new Map<string, Statement>();
+  #schemes: SchemeDefinition[] | null = null;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -188,11 +189,14 @@ export class KioskStore {
   }
 
   listSchemes(): SchemeDefinition[] {
-    return (
+    // Parsed once and kept until a pull brings new versions: the tap path must not
+    // re-validate every scheme on every tap.
+    this.#schemes ??= (
       this.#s('SELECT definition FROM schemes ORDER BY id, version').all() as {
         definition: string;
       }[]
     ).map((r) => SchemeDefinitionSchema.parse(JSON.parse(r.definition)));
+    return this.#schemes;
   }
 
   /**
@@ -301,6 +305,7 @@ export class KioskStore {
            ON CONFLICT(id) DO UPDATE SET name = excluded.name, allow_uid_only = excluded.allow_uid_only, services = excluded.services`,
         ).run(v.id, v.name, v.allowUidOnly ? 1 : 0, JSON.stringify(v.services));
       }
+      if (page.schemes.length > 0) this.#schemes = null;
       for (const s of page.schemes) {
         this.#s(
           'INSERT INTO schemes (id, version, definition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -352,14 +357,21 @@ export class KioskStore {
   }
 
   stats(): OutboxStats {
+    // Events are pushed and settled in sequence order, so the pending ones are always a
+    // suffix of the outbox: two index lookups, never a scan of a week-long backlog.
     const p = this.#s(
-      "SELECT COUNT(*) AS n, MIN(occurred_at) AS oldest FROM outbox WHERE status = 'pending'",
-    ).get() as { n: number; oldest: string | null };
+      "SELECT seq, occurred_at AS oldest FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT 1",
+    ).get() as { seq: number; oldest: string } | undefined;
     const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as { top: number };
     const rej = this.#s("SELECT COUNT(*) AS n FROM outbox WHERE status = 'rejected'").get() as {
       n: number;
     };
-    return { backlog: p.n, oldestUnsyncedAt: p.oldest, lastSeq: top.top, rejected: rej.n };
+    return {
+      backlog: p ? top.top - p.seq + 1 : 0,
+      oldestUnsyncedAt: p?.oldest ?? null,
+      lastSeq: top.top,
+      rejected: rej.n,
+    };
   }
 
   rejectedEvents(limit = 100): RejectedEvent[] {
