@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,6 @@ import {
   VPCD_DEFAULT_PORT,
   VpcdFrameDecoder,
 } from './vpcd-protocol.js';
-import { randomBytes } from 'node:crypto';
 
 /** Where the vpcd driver listens: slot 0 is 127.0.0.1:35963. */
 export interface VpcdEndpoint {

@@ -167,8 +167,8 @@ export class PcscCardReader
   }
 
   /**
-   * A raw APDU channel to the card present in `readerName` (or in the only reader with
-   * a card). It waits for the adapter's own arrival read to finish, then shares the
+   * A raw APDU channel to the card present in `readerName` (or in the first reader that
+   * has a card). It waits for the adapter's own arrival read to finish, then shares the
    * card one APDU at a time; it closes when the card leaves.
    */
   channel(readerName?: string): ApduChannel | undefined {
