@@ -5,6 +5,7 @@ import {
   C,
   KIND_GP,
   NF,
+  WINDOW_DAYS,
   applyVisitToRow,
   distinctCounts,
   usageAddVisit,
@@ -12,7 +13,7 @@ import {
   type VisitFact,
 } from './model.js';
 import { encodeResidentSet } from './privacy.js';
-import { weekOfDay } from '@clubcard/shared/rules/london-time';
+import { HOUR_MS, startOfLondonDay, weekOfDay } from '@clubcard/shared/rules/london-time';
 
 /** One visit as the in-memory query cache sees it. */
 export interface CubeFact {
@@ -135,6 +136,74 @@ export class AnalyticsIngestionListener implements IngestionListener {
     return facts;
   }
 
+  /**
+   * Moves the feature window to end on `analysisDay`: visits of the days that fall out of
+   * it are subtracted from feature rows and usage counts (found by the time in their
+   * UUIDv7 ids, with an hour of slack, then checked against their own time). Returns the
+   * number of visits expired. Rollups keep all weeks; retention is a separate concern.
+   */
+  advanceWindow(analysisDay: number): number {
+    const newStart = analysisDay - WINDOW_DAYS + 1;
+    const oldStart = this.adb.meta('window_start');
+    if (oldStart === null || newStart <= oldStart) {
+      this.adb.setMeta(
+        'analysis_day',
+        Math.max(analysisDay, this.adb.meta('analysis_day') ?? analysisDay),
+      );
+      if (oldStart === null) this.adb.setMeta('window_start', newStart);
+      return 0;
+    }
+    const rows = this.adb.db
+      .prepare(
+        `SELECT resident_ref, venue_id, service_id, occurred_at FROM events
+         WHERE id >= ? AND id < ? AND type = 'visit' AND status = 'accepted'`,
+      )
+      .raw(true)
+      .all(
+        uuidFloor(startOfLondonDay(oldStart) - HOUR_MS),
+        uuidFloor(startOfLondonDay(newStart) + HOUR_MS),
+      ) as [string, string, string, string][];
+    const byResident = new Map<string, Pending[]>();
+    for (const [ref, venueId, serviceId, at] of rows) {
+      const t = parseInstant(at);
+      if (Number.isNaN(t)) continue;
+      const p = packedLondonSlot(t);
+      const day = Math.floor(p / 256);
+      if (day < oldStart || day >= newStart) continue;
+      const service = this.adb.service(serviceId);
+      const pending: Pending = {
+        fact: { day, week: weekOfDay(day), hourOfWeek: p - day * 256, kind: service.kind },
+        venue: this.adb.code('venue', venueId),
+        service: service.code,
+      };
+      const list = byResident.get(ref);
+      if (list) list.push(pending);
+      else byResident.set(ref, [pending]);
+    }
+    const row = this.#row;
+    let expired = 0;
+    this.adb.db.transaction(() => {
+      for (const [ref, list] of byResident) {
+        const dims = this.adb.resident(ref);
+        if (!dims) continue;
+        const usage = this.adb.readResident(dims.id, row, 0);
+        if (!usage) continue;
+        for (const p of list) {
+          applyVisitToRow(row, 0, p.fact, -1, true);
+          const u = usage.find((x) => x.venue === p.venue && x.service === p.service);
+          if (u && u.visits > 0) u.visits -= 1;
+          expired++;
+        }
+        this.setDistinct(row, usage);
+        this.adb.writeResident(dims.id, row, 0, usage);
+        this.sink.touched(dims.id);
+      }
+      this.adb.setMeta('window_start', newStart);
+      this.adb.setMeta('analysis_day', analysisDay);
+    })();
+    return expired;
+  }
+
   setDistinct(row: Float64Array, usage: readonly UsageRow[]): void {
     const d = distinctCounts(usage, (s) => this.isGp(s));
     row[C.xVenues] = d.xVenues;
@@ -154,4 +223,10 @@ export class AnalyticsIngestionListener implements IngestionListener {
     }
     return g;
   }
+}
+
+/** The smallest UUIDv7 of a millisecond (ids compare as strings in time order). */
+export function uuidFloor(ms: number): string {
+  const t = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0');
+  return `${t.slice(0, 8)}-${t.slice(8)}-7000-0000-000000000000`;
 }

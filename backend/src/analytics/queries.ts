@@ -1,0 +1,664 @@
+import { AgeBandSchema, type AgeBand } from '@clubcard/shared';
+import { weekOfDay } from '@clubcard/shared/rules/london-time';
+import type { AnalyticsDb } from './analytics-db.js';
+import type { AnalyticsChangeSink, CubeFact } from './listener.js';
+import { dayOfIsoDate, firstDayOfWeek, isoDateOfDay } from './london-slots.js';
+import { AGE_BANDS, ageIndex } from './model.js';
+import { CappedSets, DEFAULT_K, checkK, isSmall, lineComplement } from './privacy.js';
+import { RFM_SEGMENT_NAMES } from './rfm.js';
+import type { SegmentModelJson } from './segmentation.js';
+import type { SegmentProfile } from './describe.js';
+import { ResidentUsage, UsageCube } from './usage-cube.js';
+
+/**
+ * The dashboard's analytics queries. Every answer is k-anonymised by the rules in
+ * privacy.ts (primary suppression on distinct residents, complementary suppression
+ * along every line whose margin can be asked, complement checks against every
+ * relaxation of the filters, and edge weeks for date ranges). A suppressed number is
+ * `null`; nothing else about it is returned. Answers carry no resident refs, names,
+ * card identifiers or exact ages: only codes-to-names of venues, services and wards,
+ * age bands and counts.
+ *
+ * Date ranges are whole London weeks (Monday to Sunday): `from` and `to` (ISO dates) are
+ * widened to the weeks containing them. Without them, the last 52 weeks with data.
+ */
+export interface AnalyticsFilters {
+  venueId?: string;
+  serviceId?: string;
+  ageBand?: AgeBand;
+  ward?: string;
+  from?: string;
+  to?: string;
+}
+
+export interface QueryOptions {
+  /** Minimum distinct residents behind any published number (default 10, at most 16). */
+  k?: number;
+}
+
+export interface WeekRange {
+  fromWeek: string;
+  toWeek: string;
+}
+
+export interface HeatmapCell {
+  /** 0 = Monday … 6 = Sunday (London time). */
+  weekday: number;
+  hour: number;
+  visits: number | null;
+}
+
+export interface HeatmapAnswer {
+  k: number;
+  weeks: WeekRange;
+  /** 168 cells, Monday 00:00 first. */
+  cells: HeatmapCell[];
+  totalVisits: number | null;
+  suppressedCells: number;
+}
+
+export interface TrendAnswer {
+  k: number;
+  weeks: WeekRange;
+  points: { weekStart: string; visits: number | null }[];
+  totalVisits: number | null;
+  suppressedCells: number;
+}
+
+export interface TakeUpCell {
+  ageBand: AgeBand;
+  ward: string;
+  /** Registered residents in the cell. */
+  population: number | null;
+  /** Residents with at least one matching visit in the range. */
+  users: number | null;
+  /** users / population. */
+  rate: number | null;
+}
+
+export interface TakeUpAnswer {
+  k: number;
+  weeks: WeekRange;
+  cells: TakeUpCell[];
+  suppressedCells: number;
+}
+
+export interface SegmentSizesAnswer {
+  k: number;
+  analysisDate: string | null;
+  rfm: { segment: string; residents: number | null }[];
+  behavioural: { segment: number; description: string; residents: number | null }[];
+}
+
+export interface SegmentProfileAnswer {
+  segment: number;
+  description: string;
+  residents: number | null;
+  /** The segment's average resident (whole county, computed at the run). */
+  profile: SegmentProfile | null;
+  ageBands: { ageBand: AgeBand; residents: number | null }[];
+}
+
+export interface SegmentProfilesAnswer {
+  k: number;
+  analysisDate: string | null;
+  segments: SegmentProfileAnswer[];
+}
+
+/** A filter dimension of the usage cube. */
+type Dim = 'venue' | 'service' | 'age' | 'ward';
+const DIMS: readonly Dim[] = ['venue', 'service', 'age', 'ward'];
+
+interface Resolved {
+  /** Filter value per dimension (code), or -1 for none; -2 for a value that has no data. */
+  codes: Record<Dim, number>;
+  fromWeek: number;
+  toWeek: number;
+}
+
+/**
+ * Query functions over the analytics tables. One instance per backend process; also the
+ * listener's change sink, so that its in-memory copies follow ingestion.
+ */
+export class AnalyticsQueries implements AnalyticsChangeSink {
+  #cube: UsageCube | null = null;
+  #usage: ResidentUsage | null = null;
+  #version = -1;
+  #segments: { version: number; data: SegmentData } | null = null;
+  readonly #touched = new Set<number>();
+
+  constructor(private readonly adb: AnalyticsDb) {}
+
+  // ── change sink ─────────────────────────────────────────────────────────────────
+
+  usageChanged(version: number, facts: readonly CubeFact[]): void {
+    if (this.#cube && this.#usage && this.#version === version - 1) {
+      for (const f of facts) {
+        this.#cube.append(f);
+        this.#usage.append(f);
+      }
+      this.#version = version;
+    } else {
+      this.invalidate();
+    }
+  }
+
+  touched(residentId: number): void {
+    this.#touched.add(residentId);
+  }
+
+  /** Residents whose feature rows changed since the last call (for incremental segments). */
+  takeTouched(): number[] {
+    const ids = [...this.#touched].sort((a, b) => a - b);
+    this.#touched.clear();
+    return ids;
+  }
+
+  invalidate(): void {
+    this.#cube = null;
+    this.#usage = null;
+    this.#version = -1;
+  }
+
+  /** Loads (or reloads) the in-memory copies if SQL has moved on. */
+  warm(): void {
+    this.#current();
+  }
+
+  #current(): { cube: UsageCube; usage: ResidentUsage } {
+    const v = this.adb.meta('usage_version') ?? 0;
+    if (!this.#cube || !this.#usage || v !== this.#version) {
+      this.#cube = UsageCube.load(this.adb);
+      this.#usage = ResidentUsage.load(this.adb);
+      this.#version = v;
+    }
+    return { cube: this.#cube, usage: this.#usage };
+  }
+
+  // ── filters ─────────────────────────────────────────────────────────────────────
+
+  #resolve(f: AnalyticsFilters, cube: UsageCube): Resolved {
+    const code = (kind: 'venue' | 'service' | 'ward', key: string | undefined): number =>
+      key === undefined ? -1 : (this.adb.findCode(kind, key) ?? -2);
+    const codes: Record<Dim, number> = {
+      venue: code('venue', f.venueId),
+      service: code('service', f.serviceId),
+      age: f.ageBand === undefined ? -1 : ageIndex(AgeBandSchema.parse(f.ageBand)),
+      ward: code('ward', f.ward),
+    };
+    const range = cube.weekRange();
+    const maxWeek = range?.max ?? weekOfDay(this.adb.meta('analysis_day') ?? 0);
+    const toWeek = f.to !== undefined ? weekOfDay(dayOfIsoDate(f.to)) : maxWeek;
+    const fromWeek = f.from !== undefined ? weekOfDay(dayOfIsoDate(f.from)) : toWeek - 51;
+    if (fromWeek > toWeek) throw new Error('date range: from is after to');
+    return { codes, fromWeek, toWeek };
+  }
+
+  #weeks(r: Resolved): WeekRange {
+    return {
+      fromWeek: isoDateOfDay(firstDayOfWeek(r.fromWeek)),
+      toWeek: isoDateOfDay(firstDayOfWeek(r.toWeek)),
+    };
+  }
+
+  // ── usage cube queries: heatmap and trend ───────────────────────────────────────
+
+  /**
+   * Scans the cube once for an answer grouped by `groupOf(row)` (cells 0..cells−1; the
+   * total is cell `cells`) and decides what to publish.
+   */
+  #cubeAnswer(
+    f: AnalyticsFilters,
+    k: number,
+    cells: number,
+    groupOf: (cube: UsageCube, row: number, r: Resolved) => number,
+  ): { r: Resolved; visits: (number | null)[]; suppressed: number } {
+    const { cube } = this.#current();
+    const r = this.#resolve(f, cube);
+    const filtered = DIMS.filter((d) => r.codes[d] !== -1);
+    const nf = filtered.length;
+    const C = cells + 1; // + total
+    const visits = new Float64Array(C);
+    const sets = new CappedSets(C);
+    // Edge weeks (rule 4): residents in each cell's first and last active week.
+    const firstWeek = new Int32Array(C).fill(2 ** 30);
+    const lastWeek = new Int32Array(C).fill(-(2 ** 30));
+    const firstSets = new CappedSets(C);
+    const lastSets = new CappedSets(C);
+    // Families (rule 2 across one filter's values) and complements (rule 3).
+    const famSize = filtered.map((d) => this.#dimSize(d, cube));
+    const fam = filtered.map((_, i) => new CappedSets(C * (famSize[i] ?? 1)));
+    const famVisits = filtered.map((_, i) => new Float64Array(C * (famSize[i] ?? 1)));
+    const comp = Array.from({ length: 1 << nf }, () => new CappedSets(C));
+    const colOf: ((row: number) => number)[] = filtered.map((d) => this.#column(cube, d));
+    const want = filtered.map((d) => r.codes[d]);
+    const subsetsOf: number[][] = Array.from({ length: 1 << nf }, (_, m) => {
+      const out: number[] = [];
+      for (let s = 1; s < 1 << nf; s++) if ((s & m) === m) out.push(s);
+      return out;
+    });
+
+    cube.forEachInWeeks(r.fromWeek, r.toWeek, (row) => {
+      const g = groupOf(cube, row, r);
+      if (g < 0) return;
+      let miss = 0;
+      for (let i = 0; i < nf; i++) if ((colOf[i]?.(row) ?? 0) !== want[i]) miss |= 1 << i;
+      const a = cube.setStart[row] ?? 0;
+      const b = cube.setStart[row + 1] ?? 0;
+      const v = cube.visits[row] ?? 0;
+      if (miss === 0) {
+        for (const c of [g, cells]) {
+          visits[c] = (visits[c] ?? 0) + v;
+          sets.addAll(c, cube.ids, a, b);
+          const w = cube.week[row] ?? 0;
+          if (w < (firstWeek[c] ?? 0)) {
+            firstWeek[c] = w;
+            firstSets.clear(c);
+          }
+          if (w === firstWeek[c]) firstSets.addAll(c, cube.ids, a, b);
+          if (w > (lastWeek[c] ?? 0)) {
+            lastWeek[c] = w;
+            lastSets.clear(c);
+          }
+          if (w === lastWeek[c]) lastSets.addAll(c, cube.ids, a, b);
+        }
+      } else {
+        for (const s of subsetsOf[miss] ?? []) {
+          comp[s]?.addAll(g, cube.ids, a, b);
+          comp[s]?.addAll(cells, cube.ids, a, b);
+        }
+      }
+      // Family of filter i: rows matching every other filter, at any value of dim i.
+      for (let i = 0; i < nf; i++) {
+        if ((miss & ~(1 << i)) !== 0) continue;
+        const val = colOf[i]?.(row) ?? 0;
+        for (const c of [g, cells]) {
+          const cell = val * C + c;
+          fam[i]?.addAll(cell, cube.ids, a, b);
+          const fv = famVisits[i];
+          if (fv) fv[cell] = (fv[cell] ?? 0) + v;
+        }
+      }
+    });
+
+    const hide = new Uint8Array(C);
+    for (let c = 0; c < C; c++) {
+      const n = sets.size(c);
+      if (isSmall(n, k)) hide[c] = 1;
+      if ((visits[c] ?? 0) > 0 && (firstSets.size(c) < k || lastSets.size(c) < k)) hide[c] = 1;
+      for (let s = 1; s < 1 << nf; s++) if (isSmall(comp[s]?.size(c) ?? 0, k)) hide[c] = 1;
+    }
+    // Rule 2 within the answer: the cells add up to the total.
+    const line = Array.from({ length: cells }, (_, c) => c);
+    const primary = (c: number): boolean => isSmall(sets.size(c), k);
+    for (const c of lineComplement(
+      line,
+      primary,
+      (c) => sets.size(c),
+      (cs) => sets.unionSize(cs),
+      k,
+    ))
+      hide[c] = 1;
+    // Rule 2 across each filter's values, at every cell and the total.
+    filtered.forEach((_, i) => {
+      const fs = fam[i];
+      const size = famSize[i] ?? 1;
+      const target = want[i] ?? 0;
+      if (!fs || target < 0) return;
+      for (let c = 0; c < C; c++) {
+        const famLine = Array.from({ length: size }, (_, v) => v * C + c);
+        const extra = lineComplement(
+          famLine,
+          (x) => isSmall(fs.size(x), k),
+          (x) => fs.size(x),
+          (xs) => fs.unionSize(xs),
+          k,
+        );
+        if (extra.includes(target * C + c)) hide[c] = 1;
+      }
+    });
+    const out: (number | null)[] = [];
+    let suppressed = 0;
+    for (let c = 0; c < C; c++) {
+      if (hide[c] && (visits[c] ?? 0) > 0) {
+        out.push(null);
+        if (c < cells) suppressed++;
+      } else {
+        out.push(visits[c] ?? 0);
+      }
+    }
+    return { r, visits: out, suppressed };
+  }
+
+  #dimSize(d: Dim, cube: UsageCube): number {
+    if (d === 'age') return AGE_BANDS.length;
+    let max = 0;
+    const col = d === 'venue' ? cube.venue : d === 'service' ? cube.service : cube.ward;
+    for (let i = 0; i < cube.n; i++) max = Math.max(max, col[i] ?? 0);
+    return Math.max(max + 1, this.adb.keys(d).length);
+  }
+
+  #column(cube: UsageCube, d: Dim): (row: number) => number {
+    switch (d) {
+      case 'venue':
+        return (i) => cube.venue[i] ?? 0;
+      case 'service':
+        return (i) => cube.service[i] ?? 0;
+      case 'age':
+        return (i) => cube.age[i] ?? 0;
+      case 'ward':
+        return (i) => cube.ward[i] ?? 0;
+    }
+  }
+
+  /** Visits by weekday × hour (London time), over whole weeks. */
+  usageHeatmap(f: AnalyticsFilters = {}, o: QueryOptions = {}): HeatmapAnswer {
+    const k = checkK(o.k ?? DEFAULT_K);
+    const a = this.#cubeAnswer(f, k, 168, (cube, row) => cube.how[row] ?? 0);
+    return {
+      k,
+      weeks: this.#weeks(a.r),
+      cells: Array.from({ length: 168 }, (_, c) => ({
+        weekday: Math.floor(c / 24),
+        hour: c % 24,
+        visits: a.visits[c] ?? null,
+      })),
+      totalVisits: a.visits[168] ?? null,
+      suppressedCells: a.suppressed,
+    };
+  }
+
+  /** Visits per London week. */
+  weeklyTrend(f: AnalyticsFilters = {}, o: QueryOptions = {}): TrendAnswer {
+    const k = checkK(o.k ?? DEFAULT_K);
+    const { cube } = this.#current();
+    const r0 = this.#resolve(f, cube);
+    const cells = r0.toWeek - r0.fromWeek + 1;
+    const a = this.#cubeAnswer(f, k, cells, (c, row, r) => (c.week[row] ?? 0) - r.fromWeek);
+    return {
+      k,
+      weeks: this.#weeks(a.r),
+      points: Array.from({ length: cells }, (_, i) => ({
+        weekStart: isoDateOfDay(firstDayOfWeek(a.r.fromWeek + i)),
+        visits: a.visits[i] ?? null,
+      })),
+      totalVisits: a.visits[cells] ?? null,
+      suppressedCells: a.suppressed,
+    };
+  }
+
+  // ── take-up ─────────────────────────────────────────────────────────────────────
+
+  /**
+   * Residents who used the (filtered) services in the range, and the registered
+   * population, by age band × ward. Counts of residents are exact (from each resident's
+   * usage entries), and cells are resident-disjoint, so unions are sums.
+   */
+  takeUp(f: AnalyticsFilters = {}, o: QueryOptions = {}): TakeUpAnswer {
+    const k = checkK(o.k ?? DEFAULT_K);
+    const { cube, usage } = this.#current();
+    const r = this.#resolve(f, cube);
+    const wards = this.adb.keys('ward');
+    const NA = AGE_BANDS.length;
+    const NW = wards.length;
+    const cellOf = (age: number, ward: number): number => age * NW + ward;
+    const population = new Float64Array(NA * NW);
+    for (const p of this.adb.db
+      .prepare('SELECT age_band AS a, ward AS w, COUNT(*) AS n FROM residents GROUP BY 1, 2')
+      .all() as { a: string; w: string; n: number }[]) {
+      const w = this.adb.findCode('ward', p.w);
+      if (w !== null && w < NW) population[cellOf(ageIndex(p.a), w)] = p.n;
+    }
+    // Event filters (venue, service): a resident matches filter set T if one of their
+    // entries fails none of T's dimensions and was active in the range.
+    const ev: ('venue' | 'service')[] = (['venue', 'service'] as const).filter(
+      (d) => r.codes[d] !== -1,
+    );
+    const ne = ev.length;
+    const matched = new Uint8Array(usage.ageOf.length);
+    for (let i = 0; i < usage.n; i++) {
+      let miss = 0;
+      ev.forEach((d, j) => {
+        const v = d === 'venue' ? usage.venue[i] : usage.service[i];
+        if (v !== r.codes[d]) miss |= 1 << j;
+      });
+      let bits = 0;
+      for (let t = 0; t < 1 << ne; t++) if ((miss & t) === 0) bits |= 1 << t;
+      const id = usage.resident[i] ?? 0;
+      if ((bits & ~(matched[id] ?? 0)) === 0) continue;
+      if (!usage.activeIn(i, r.fromWeek, r.toWeek)) continue;
+      matched[id] = (matched[id] ?? 0) | bits;
+    }
+    const full = (1 << ne) - 1;
+    const users = new Float64Array(NA * NW);
+    const comp = Array.from({ length: 1 << ne }, () => new Float64Array(NA * NW));
+    for (let id = 0; id < matched.length; id++) {
+      const m = matched[id] ?? 0;
+      if (m === 0 || (usage.wardOf[id] ?? -1) < 0) continue;
+      const c = cellOf(usage.ageOf[id] ?? 0, usage.wardOf[id] ?? 0);
+      if (m & (1 << full)) {
+        users[c] = (users[c] ?? 0) + 1;
+      } else {
+        for (let s = 1; s <= full; s++) {
+          const cs = comp[s];
+          if (cs && m & (1 << (full & ~s))) cs[c] = (cs[c] ?? 0) + 1;
+        }
+      }
+    }
+    const hide = new Uint8Array(NA * NW);
+    for (let c = 0; c < NA * NW; c++) {
+      const u = users[c] ?? 0;
+      const p = population[c] ?? 0;
+      if (isSmall(u, k) || isSmall(p, k) || isSmall(p - u, k)) hide[c] = 1;
+      for (let s = 1; s <= full; s++) if (isSmall(comp[s]?.[c] ?? 0, k)) hide[c] = 1;
+    }
+    // Rule 2 on rows (one age band, all wards) and columns (one ward, all ages).
+    const primary = (c: number): boolean =>
+      isSmall(users[c] ?? 0, k) || isSmall(population[c] ?? 0, k);
+    const count = (c: number): number => users[c] ?? 0;
+    const sum = (cs: readonly number[]): number => cs.reduce((s, c) => s + (users[c] ?? 0), 0);
+    const lines: number[][] = [];
+    for (let a = 0; a < NA; a++) lines.push(Array.from({ length: NW }, (_, w) => cellOf(a, w)));
+    for (let w = 0; w < NW; w++) lines.push(Array.from({ length: NA }, (_, a) => cellOf(a, w)));
+    for (const line of lines)
+      for (const c of lineComplement(line, primary, count, sum, k)) hide[c] = 1;
+
+    const cells: TakeUpCell[] = [];
+    let suppressed = 0;
+    for (let a = 0; a < NA; a++) {
+      if (r.codes.age !== -1 && r.codes.age !== a) continue;
+      for (let w = 0; w < NW; w++) {
+        if (r.codes.ward !== -1 && r.codes.ward !== w) continue;
+        const c = cellOf(a, w);
+        const p = population[c] ?? 0;
+        if (p === 0) continue;
+        const hidden = hide[c] === 1;
+        if (hidden) suppressed++;
+        const u = users[c] ?? 0;
+        cells.push({
+          ageBand: AGE_BANDS[a] ?? '30-44',
+          ward: wards[w] ?? '',
+          population: isSmall(p, k) ? null : p,
+          users: hidden ? null : u,
+          rate: hidden ? null : u / p,
+        });
+      }
+    }
+    return { k, weeks: this.#weeks(r), cells, suppressedCells: suppressed };
+  }
+
+  // ── segments ────────────────────────────────────────────────────────────────────
+
+  #segmentData(): SegmentData {
+    const v = this.adb.meta('segments_version') ?? 0;
+    if (!this.#segments || this.#segments.version !== v) {
+      this.#segments = { version: v, data: loadSegments(this.adb) };
+    }
+    return this.#segments.data;
+  }
+
+  /**
+   * Residents per RFM segment and per behavioural segment, optionally for one age band
+   * and/or ward. Segment cells are resident-disjoint, so counts add up exactly.
+   */
+  segmentSizes(
+    f: Pick<AnalyticsFilters, 'ageBand' | 'ward'> = {},
+    o: QueryOptions = {},
+  ): SegmentSizesAnswer {
+    const k = checkK(o.k ?? DEFAULT_K);
+    const d = this.#segmentData();
+    const age = f.ageBand === undefined ? -1 : ageIndex(AgeBandSchema.parse(f.ageBand));
+    const ward = f.ward === undefined ? -1 : (this.adb.findCode('ward', f.ward) ?? -2);
+    const rfm = protectSegments(d.rfmCounts, RFM_SEGMENT_NAMES.length, d.wards, age, ward, k);
+    const beh = protectSegments(d.clusterCounts, d.model?.k ?? 0, d.wards, age, ward, k);
+    return {
+      k,
+      analysisDate: d.model ? isoDateOfDay(d.model.analysisDay) : null,
+      rfm: RFM_SEGMENT_NAMES.map((s, i) => ({ segment: s, residents: rfm[i] ?? null })),
+      behavioural: (d.model?.descriptions ?? []).map((desc, i) => ({
+        segment: i,
+        description: desc,
+        residents: beh[i] ?? null,
+      })),
+    };
+  }
+
+  /**
+   * Each behavioural segment: its description, size, average resident (over the whole
+   * segment, as computed by the run) and age-band mix, k-anonymised like the sizes.
+   */
+  segmentProfiles(
+    f: Pick<AnalyticsFilters, 'ward'> = {},
+    o: QueryOptions = {},
+  ): SegmentProfilesAnswer {
+    const k = checkK(o.k ?? DEFAULT_K);
+    const d = this.#segmentData();
+    const ward = f.ward === undefined ? -1 : (this.adb.findCode('ward', f.ward) ?? -2);
+    const K = d.model?.k ?? 0;
+    const sizes = protectSegments(d.clusterCounts, K, d.wards, -1, ward, k);
+    const byAge = AGE_BANDS.map((_, a) => protectSegments(d.clusterCounts, K, d.wards, a, ward, k));
+    return {
+      k,
+      analysisDate: d.model ? isoDateOfDay(d.model.analysisDay) : null,
+      segments: (d.model?.descriptions ?? []).map((desc, s) => ({
+        segment: s,
+        description: desc,
+        residents: sizes[s] ?? null,
+        profile: (d.model?.sizes[s] ?? 0) >= k ? (d.model?.profiles[s] ?? null) : null,
+        ageBands: AGE_BANDS.map((band, a) => ({ ageBand: band, residents: byAge[a]?.[s] ?? null })),
+      })),
+    };
+  }
+}
+
+interface SegmentData {
+  model: SegmentModelJson | null;
+  wards: number;
+  /** Residents by [segment][age][ward], flattened. */
+  rfmCounts: Float64Array;
+  clusterCounts: Float64Array;
+}
+
+function loadSegments(adb: AnalyticsDb): SegmentData {
+  const r = adb.db
+    .prepare('SELECT model FROM analytics_segment_runs ORDER BY id DESC LIMIT 1')
+    .get() as { model: string } | undefined;
+  const model = r ? (JSON.parse(r.model) as SegmentModelJson) : null;
+  const wards = Math.max(1, adb.keys('ward').length);
+  const NA = AGE_BANDS.length;
+  const rfmCounts = new Float64Array(RFM_SEGMENT_NAMES.length * NA * wards);
+  const clusterCounts = new Float64Array(Math.max(1, model?.k ?? 0) * NA * wards);
+  const rows = adb.db
+    .prepare(
+      `SELECT s.rfm_segment, s.cluster, a.age, a.ward, COUNT(*) FROM analytics_segments s
+       JOIN analytics_residents a ON a.id = s.resident_id GROUP BY 1, 2, 3, 4`,
+    )
+    .raw(true)
+    .all() as [string, number, number, number, number][];
+  for (const [seg, cluster, age, ward, n] of rows) {
+    const si = RFM_SEGMENT_NAMES.indexOf(seg);
+    const ri = (si * NA + age) * wards + ward;
+    if (si >= 0) rfmCounts[ri] = (rfmCounts[ri] ?? 0) + n;
+    const ci = (cluster * NA + age) * wards + ward;
+    if (model && cluster >= 0 && cluster < model.k)
+      clusterCounts[ci] = (clusterCounts[ci] ?? 0) + n;
+  }
+  return { model, wards, rfmCounts, clusterCounts };
+}
+
+/**
+ * Segment counts for an (age, ward) filter (−1 = all), protected by the same rules:
+ * primary suppression, rule 2 along the segment line and along the age and ward families
+ * of the filter, and rule 3 against relaxing the age and/or ward filter.
+ */
+function protectSegments(
+  counts: Float64Array,
+  segments: number,
+  wards: number,
+  age: number,
+  ward: number,
+  k: number,
+): (number | null)[] {
+  const NA = AGE_BANDS.length;
+  if (ward === -2) return Array.from({ length: segments }, () => 0);
+  const count = (s: number, a: number, w: number): number => {
+    let n = 0;
+    for (let x = 0; x < NA; x++) {
+      if (a !== -1 && a !== x) continue;
+      for (let y = 0; y < wards; y++) {
+        if (w !== -1 && w !== y) continue;
+        n += counts[(s * NA + x) * wards + y] ?? 0;
+      }
+    }
+    return n;
+  };
+  const sum =
+    (vals: number[]) =>
+    (cs: readonly number[]): number =>
+      cs.reduce((t, c) => t + (vals[c] ?? 0), 0);
+  const value = Array.from({ length: segments }, (_, s) => count(s, age, ward));
+  const hide = new Uint8Array(segments);
+  for (let s = 0; s < segments; s++) {
+    if (isSmall(value[s] ?? 0, k)) hide[s] = 1;
+    // Rule 3: relaxing age, ward or both.
+    const parents: [number, number][] = [];
+    if (age !== -1) parents.push([-1, ward]);
+    if (ward !== -1) parents.push([age, -1]);
+    if (age !== -1 && ward !== -1) parents.push([-1, -1]);
+    for (const [pa, pw] of parents) if (isSmall(count(s, pa, pw) - (value[s] ?? 0), k)) hide[s] = 1;
+    // Rule 2 along the age family and the ward family of this cell.
+    if (age !== -1) {
+      const fam = AGE_BANDS.map((_, a) => count(s, a, ward));
+      const extra = lineComplement(
+        fam.map((_, a) => a),
+        (a) => isSmall(fam[a] ?? 0, k),
+        (a) => fam[a] ?? 0,
+        sum(fam),
+        k,
+      );
+      if (extra.includes(age)) hide[s] = 1;
+    }
+    if (ward !== -1) {
+      const fam = Array.from({ length: wards }, (_, w) => count(s, age, w));
+      const extra = lineComplement(
+        fam.map((_, w) => w),
+        (w) => isSmall(fam[w] ?? 0, k),
+        (w) => fam[w] ?? 0,
+        sum(fam),
+        k,
+      );
+      if (extra.includes(ward)) hide[s] = 1;
+    }
+  }
+  // Rule 2 along the segment line (segments add up to the residents in the filter).
+  const line = value.map((_, s) => s);
+  for (const s of lineComplement(
+    line,
+    (x) => isSmall(value[x] ?? 0, k),
+    (x) => value[x] ?? 0,
+    sum(value),
+    k,
+  ))
+    hide[s] = 1;
+  return value.map((v, s) => (hide[s] && v > 0 ? null : v));
+}

@@ -1,0 +1,259 @@
+import type { AnalyticsDb } from './analytics-db.js';
+import type { CubeFact } from './listener.js';
+import { RING_WEEKS, decodeUsage } from './model.js';
+import { decodeResidentSet } from './privacy.js';
+
+/**
+ * In-memory copies of the analytics tables that dashboard queries scan: the usage
+ * rollup (one row per week × hour-of-week × venue × service × age band × ward, with its
+ * capped resident set) and every resident's usage entries (for take-up). Typed arrays,
+ * so a county-wide scan of millions of rollup rows takes tens of milliseconds.
+ *
+ * The SQL tables stay the truth. The copy is loaded lazily and kept current by the
+ * ingestion listener, which appends each batch's visits as extra rows (queries sum rows
+ * and union sets, so a cell split over several rows answers the same). Each change bumps
+ * a version in SQL; a copy whose version differs from SQL's (a rolled-back batch,
+ * another process, a rebuild) is reloaded.
+ */
+export class UsageCube {
+  n = 0;
+  /** Rows [0, sortedEnd) are in week order (as loaded); later rows were appended. */
+  sortedEnd = 0;
+  week = new Int32Array(0);
+  how = new Uint8Array(0);
+  venue = new Uint16Array(0);
+  service = new Uint16Array(0);
+  age = new Uint8Array(0);
+  ward = new Uint16Array(0);
+  visits = new Int32Array(0);
+  setStart = new Uint32Array(1);
+  ids = new Int32Array(0);
+  idsN = 0;
+
+  static load(adb: AnalyticsDb): UsageCube {
+    const c = new UsageCube();
+    const total = (
+      adb.db.prepare('SELECT COUNT(*) AS n FROM analytics_usage').get() as { n: number }
+    ).n;
+    c.reserve(total + 1024, total * 2 + 1024);
+    // Page through the (WITHOUT ROWID) table in primary-key order, i.e. by week first.
+    const page = adb.db
+      .prepare(
+        `SELECT week, how, venue, service, age, ward, visits, residents FROM analytics_usage
+         WHERE (week, how, venue, service, age, ward) > (?, ?, ?, ?, ?, ?)
+         ORDER BY week, how, venue, service, age, ward LIMIT 100000`,
+      )
+      .raw(true);
+    let key: number[] = [-1e9, -1, -1, -1, -1, -1];
+    for (;;) {
+      const rows = page.all(...key) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        Buffer,
+      ][];
+      if (rows.length === 0) break;
+      for (const r of rows)
+        c.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], decodeResidentSet(r[7]));
+      const last = rows[rows.length - 1];
+      if (!last) break;
+      key = [last[0], last[1], last[2], last[3], last[4], last[5]];
+    }
+    c.sortedEnd = c.n;
+    return c;
+  }
+
+  reserve(rows: number, ids: number): void {
+    const grow = <T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(
+      a: T,
+      size: number,
+      mk: (m: number) => T,
+    ): T => {
+      if (a.length >= size) return a;
+      const b = mk(size);
+      b.set(a);
+      return b;
+    };
+    if (rows > this.week.length) {
+      const size = Math.max(rows, this.week.length * 2);
+      this.week = grow(this.week, size, (m) => new Int32Array(m));
+      this.how = grow(this.how, size, (m) => new Uint8Array(m));
+      this.venue = grow(this.venue, size, (m) => new Uint16Array(m));
+      this.service = grow(this.service, size, (m) => new Uint16Array(m));
+      this.age = grow(this.age, size, (m) => new Uint8Array(m));
+      this.ward = grow(this.ward, size, (m) => new Uint16Array(m));
+      this.visits = grow(this.visits, size, (m) => new Int32Array(m));
+      this.setStart = grow(this.setStart, size + 1, (m) => new Uint32Array(m));
+    }
+    if (ids > this.ids.length)
+      this.ids = grow(this.ids, Math.max(ids, this.ids.length * 2), (m) => new Int32Array(m));
+  }
+
+  push(
+    week: number,
+    how: number,
+    venue: number,
+    service: number,
+    age: number,
+    ward: number,
+    visits: number,
+    residents: ArrayLike<number>,
+  ): void {
+    this.reserve(this.n + 1, this.idsN + residents.length);
+    const i = this.n;
+    this.week[i] = week;
+    this.how[i] = how;
+    this.venue[i] = venue;
+    this.service[i] = service;
+    this.age[i] = age;
+    this.ward[i] = ward;
+    this.visits[i] = visits;
+    this.setStart[i] = this.idsN;
+    for (let j = 0; j < residents.length; j++) this.ids[this.idsN++] = residents[j] ?? 0;
+    this.n = i + 1;
+    this.setStart[this.n] = this.idsN;
+  }
+
+  append(f: CubeFact): void {
+    this.push(f.week, f.how, f.venue, f.service, f.age, f.ward, 1, [f.residentId]);
+  }
+
+  /** Calls fn for every row whose week is in [a, b]. */
+  forEachInWeeks(a: number, b: number, fn: (row: number) => void): void {
+    // Binary search the sorted part for the first row of week a.
+    let lo = 0;
+    let hi = this.sortedEnd;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.week[mid] ?? 0) < a) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.sortedEnd && (this.week[i] ?? 0) <= b; i++) fn(i);
+    for (let i = this.sortedEnd; i < this.n; i++) {
+      const w = this.week[i] ?? 0;
+      if (w >= a && w <= b) fn(i);
+    }
+  }
+
+  weekRange(): { min: number; max: number } | null {
+    if (this.n === 0) return null;
+    let min = Infinity;
+    let max = -Infinity;
+    if (this.sortedEnd > 0) {
+      min = this.week[0] ?? 0;
+      max = this.week[this.sortedEnd - 1] ?? 0;
+    }
+    for (let i = this.sortedEnd; i < this.n; i++) {
+      const w = this.week[i] ?? 0;
+      if (w < min) min = w;
+      if (w > max) max = w;
+    }
+    return { min, max };
+  }
+}
+
+/** Every resident's usage entries (venue × service with a 64-week activity ring). */
+export class ResidentUsage {
+  n = 0;
+  resident = new Int32Array(0);
+  venue = new Uint16Array(0);
+  service = new Uint16Array(0);
+  ringWeek = new Int32Array(0);
+  lo = new Uint32Array(0);
+  hi = new Uint32Array(0);
+  /** Age band and ward by analytics id. */
+  ageOf = new Uint8Array(0);
+  wardOf = new Int32Array(0);
+
+  static load(adb: AnalyticsDb): ResidentUsage {
+    const u = new ResidentUsage();
+    const rows = adb.db
+      .prepare('SELECT id, age, ward, usage FROM analytics_residents')
+      .raw(true)
+      .all() as [number, number, number, Buffer][];
+    let maxId = 0;
+    let entries = 0;
+    for (const r of rows) {
+      maxId = Math.max(maxId, r[0]);
+      entries += Math.floor(r[3].byteLength / 28);
+    }
+    u.ageOf = new Uint8Array(maxId + 1);
+    u.wardOf = new Int32Array(maxId + 1).fill(-1);
+    u.reserve(entries + 1024);
+    for (const [id, age, ward, blob] of rows) {
+      u.ageOf[id] = age;
+      u.wardOf[id] = ward;
+      for (const e of decodeUsage(blob)) u.push(id, e.venue, e.service, e.ringWeek, e.lo, e.hi);
+    }
+    return u;
+  }
+
+  reserve(size: number): void {
+    if (size <= this.resident.length) return;
+    const m = Math.max(size, this.resident.length * 2);
+    const g = <T extends Int32Array | Uint16Array | Uint32Array>(a: T, mk: (k: number) => T): T => {
+      const b = mk(m);
+      b.set(a);
+      return b;
+    };
+    this.resident = g(this.resident, (k) => new Int32Array(k));
+    this.venue = g(this.venue, (k) => new Uint16Array(k));
+    this.service = g(this.service, (k) => new Uint16Array(k));
+    this.ringWeek = g(this.ringWeek, (k) => new Int32Array(k));
+    this.lo = g(this.lo, (k) => new Uint32Array(k));
+    this.hi = g(this.hi, (k) => new Uint32Array(k));
+  }
+
+  push(id: number, venue: number, service: number, ringWeek: number, lo: number, hi: number): void {
+    this.reserve(this.n + 1);
+    const i = this.n++;
+    this.resident[i] = id;
+    this.venue[i] = venue;
+    this.service[i] = service;
+    this.ringWeek[i] = ringWeek;
+    this.lo[i] = lo >>> 0;
+    this.hi[i] = hi >>> 0;
+  }
+
+  /** A visit seen by the listener: an entry active in that week only. */
+  append(f: CubeFact): void {
+    if (f.residentId >= this.ageOf.length) {
+      const a = new Uint8Array(f.residentId + 1024);
+      a.set(this.ageOf);
+      this.ageOf = a;
+      const w = new Int32Array(f.residentId + 1024).fill(-1);
+      w.set(this.wardOf);
+      this.wardOf = w;
+    }
+    this.ageOf[f.residentId] = f.age;
+    this.wardOf[f.residentId] = f.ward;
+    const b = ((f.week % RING_WEEKS) + RING_WEEKS) % RING_WEEKS;
+    this.push(
+      f.residentId,
+      f.venue,
+      f.service,
+      f.week,
+      b < 32 ? 1 << b : 0,
+      b >= 32 ? 1 << (b - 32) : 0,
+    );
+  }
+
+  /** Was entry i active in some week of [a, b]? */
+  activeIn(i: number, a: number, b: number): boolean {
+    const top = this.ringWeek[i] ?? -1;
+    if (top < 0) return false;
+    const from = Math.max(a, top - RING_WEEKS + 1);
+    const to = Math.min(b, top);
+    const lo = this.lo[i] ?? 0;
+    const hi = this.hi[i] ?? 0;
+    for (let w = from; w <= to; w++) {
+      const bit = ((w % RING_WEEKS) + RING_WEEKS) % RING_WEEKS;
+      if ((((bit < 32 ? lo : hi) >>> (bit & 31)) & 1) === 1) return true;
+    }
+    return false;
+  }
+}
