@@ -155,7 +155,12 @@ export function scanFeatures(
     outRows.set(rows.subarray(id * NF, id * NF + NF), k * NF);
     usageStart[k] = w;
     const entries: { venue: number; service: number; visits: number }[] = [];
-    for (const off of groupsOf.get(id) ?? []) {
+    const offs = (groupsOf.get(id) ?? []).sort(
+      (a, b) =>
+        (usageVals[a] ?? 0) - (usageVals[b] ?? 0) ||
+        (usageVals[a + 1] ?? 0) - (usageVals[b + 1] ?? 0),
+    );
+    for (const off of offs) {
       for (let j = 0; j < USAGE_INTS; j++) usage[w + j] = usageVals[off + j] ?? 0;
       entries.push({
         venue: usageVals[off] ?? 0,

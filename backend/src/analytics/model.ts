@@ -355,7 +355,9 @@ export interface UsageRow extends UsageCounters {
 export const USAGE_INTS = 7;
 
 /** Packs usage entries: [venue, service, visits, lastDay, ringWeek, lo, hi] int32 LE each. */
-export function encodeUsage(rows: readonly UsageRow[]): Buffer {
+export function encodeUsage(unsorted: readonly UsageRow[]): Buffer {
+  // Canonical order (venue, service), so equal state always encodes to equal bytes.
+  const rows = [...unsorted].sort((a, b) => a.venue - b.venue || a.service - b.service);
   const b = Buffer.alloc(rows.length * USAGE_INTS * 4);
   rows.forEach((u, i) => {
     const o = i * USAGE_INTS * 4;
