@@ -12,6 +12,7 @@ import {
   venueCommand,
 } from './admin-commands.js';
 import { cardCommand } from './card.js';
+import { analyticsCommand, withCountyGenerator } from './analytics-commands.js';
 
 /** Bad arguments or input: reported on stderr with exit code 2. */
 export class UsageError extends Error {
@@ -40,7 +41,8 @@ export function buildProgram(): Command {
     .addCommand(card)
     .addCommand(kioskCommand())
     .addCommand(schemeCommand())
-    .addCommand(demoCommand());
+    .addCommand(withCountyGenerator(demoCommand()))
+    .addCommand(analyticsCommand());
   // Subcommands inherit exitOverride and output settings.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {
