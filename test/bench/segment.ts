@@ -1,0 +1,395 @@
+/**
+ * Segmentation benchmark on a synthetic county (default 850,000 residents, about 20
+ * million visit events in a year). `--residents N` for a smaller county.
+ *
+ * The county is generated once and cached under .cache/ (git-ignored) with its usage
+ * rollup; each run works on a copy, so runs do not disturb each other. Measured:
+ * - rebuild_s: every per-resident feature row rebuilt from the raw event log;
+ * - segment_s: from feature rows to published RFM and behavioural segments;
+ * - incremental_s: one more day of visits (about 1/365 of the year, sampled from the
+ *   same weekday a week earlier) applied by the ingestion listener to rollups and
+ *   features, then the window moved on a day and changed residents re-scored (the event
+ *   rows themselves are inserted first, untimed: that is ingestion's cost, not analytics');
+ * - api_p95_ms: p95 over the dashboard queries (county and filtered heatmaps, trends,
+ *   take-up, segment sizes and profiles), after the in-memory copies are warm
+ *   (cache_load_s reports the warm-up);
+ * - duckdb_s: DuckDB computing the same per-resident feature table from the same visits,
+ *   loaded beforehand (duckdb_load_s, not counted); ratio_vs_duckdb = rebuild_s / duckdb_s;
+ * - rss_mb: peak resident set size of this process (workers included).
+ *
+ * Run: npm run bench:segment [-- --residents 50000]   (last output line: one JSON object)
+ */
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { VisitEventSchema, type ServiceKind } from '@clubcard/shared';
+import { DAY_MS } from '@clubcard/shared/rules/london-time';
+import { openBackendDb, type Db } from '@clubcard/backend/db/open';
+import { generateCounty } from '@clubcard/backend/demo/county';
+import { Analytics } from '@clubcard/backend/analytics/analytics';
+import { dayOfIsoDate } from '@clubcard/backend/analytics/london-slots';
+import { WINDOW_DAYS } from '@clubcard/backend/analytics/model';
+import type { AnalyticsFilters } from '@clubcard/backend/analytics/queries';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const RESIDENTS = Number.parseInt(arg('--residents') ?? '850000', 10);
+const CACHE = join(ROOT, '.cache');
+const PRISTINE = join(CACHE, `bench-county-${RESIDENTS}-v1.sqlite`);
+const WORK = join(CACHE, `bench-work-${RESIDENTS}.sqlite`);
+const LAST_DAY = '2025-12-31';
+
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+const secs = (t0: number): number => Math.round((performance.now() - t0) / 10) / 100;
+
+function removeDb(file: string): void {
+  for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
+}
+
+/** Generates and caches the county with its usage rollup (first run only). */
+function ensureCounty(): void {
+  if (existsSync(PRISTINE)) return;
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = `${PRISTINE}.partial`;
+  removeDb(tmp);
+  const db = openBackendDb(tmp);
+  db.pragma('cache_size = -2000000');
+  const t0 = performance.now();
+  let last = 0;
+  const county = generateCounty(db, {
+    residents: RESIDENTS,
+    cardHashKey: 'ab'.repeat(32),
+    progress: (phase, d, total) => {
+      if (performance.now() - last > 10_000 || d === total) {
+        last = performance.now();
+        log(`generate ${phase} ${d}/${total} ${secs(t0)}s`);
+      }
+    },
+  });
+  log(`generated ${JSON.stringify(county)} in ${secs(t0)}s`);
+  const cells = new Analytics(db).rebuildRollups();
+  log(`rollup cells ${cells} at ${secs(t0)}s`);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  renameSync(tmp, PRISTINE);
+}
+
+/**
+ * One more day of visits: the visits of the same weekday a week earlier, a week later,
+ * with new ids and kiosk sequences (inserted as ingestion would; returned for the listener).
+ */
+function nextDay(
+  db: Db,
+  day: number,
+): { event: ReturnType<typeof VisitEventSchema.parse>; serviceKind: ServiceKind }[] {
+  const kinds = new Map(
+    (db.prepare('SELECT id, kind FROM services').all() as { id: string; kind: ServiceKind }[]).map(
+      (s) => [s.id, s.kind],
+    ),
+  );
+  const seqs = new Map(
+    (
+      db.prepare('SELECT kiosk_id AS k, MAX(seq) AS s FROM events GROUP BY kiosk_id').all() as {
+        k: string;
+        s: number;
+      }[]
+    ).map((r) => [r.k, r.s]),
+  );
+  const from = (day - 7) * DAY_MS;
+  const to = (day - 6) * DAY_MS;
+  const floor = (ms: number): string => {
+    const t = ms.toString(16).padStart(12, '0');
+    return `${t.slice(0, 8)}-${t.slice(8)}-7000-0000-000000000000`;
+  };
+  const rows = db
+    .prepare("SELECT payload FROM events WHERE id >= ? AND id < ? AND type = 'visit' ORDER BY id")
+    .pluck()
+    .all(floor(from), floor(to)) as string[];
+  const out: { event: ReturnType<typeof VisitEventSchema.parse>; serviceKind: ServiceKind }[] = [];
+  const ins = db.prepare(
+    `INSERT INTO events (id, kiosk_id, seq, type, occurred_at, received_at, resident_ref, venue_id, service_id,
+       status, reject_code, payload) VALUES (?, ?, ?, 'visit', ?, ?, ?, ?, ?, 'accepted', NULL, ?)`,
+  );
+  db.transaction(() => {
+    for (const p of rows) {
+      const e = JSON.parse(p) as Record<string, unknown>;
+      const at = Date.parse(String(e.occurredAt)) + 7 * DAY_MS;
+      const t = at.toString(16).padStart(12, '0');
+      const old = String(e.id);
+      e.id = `${t.slice(0, 8)}-${t.slice(8)}-${old.slice(14)}`;
+      const seq = (seqs.get(String(e.kioskId)) ?? 0) + 1;
+      seqs.set(String(e.kioskId), seq);
+      e.seq = seq;
+      e.occurredAt = new Date(at).toISOString();
+      const event = VisitEventSchema.parse(e);
+      ins.run(
+        event.id,
+        event.kioskId,
+        event.seq,
+        event.occurredAt,
+        at + 60_000,
+        event.residentRef,
+        event.venueId,
+        event.serviceId,
+        JSON.stringify(e),
+      );
+      out.push({ event, serviceKind: kinds.get(event.serviceId) ?? 'library' });
+    }
+  })();
+  return out;
+}
+
+function p95(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.95) - 1)] ?? 0;
+}
+
+/** Writes the accepted visits as CSV for DuckDB (read through the covering visit index). */
+function exportVisits(db: Db, file: string): Promise<number> {
+  const out = createWriteStream(file);
+  let n = 0;
+  let buf = 'resident_ref,venue_id,service_id,occurred_at\n';
+  const stmt = db
+    .prepare(
+      `SELECT resident_ref, venue_id, service_id, group_concat(occurred_at, ',') FROM events INDEXED BY analytics_events_visits
+       WHERE type = 'visit' AND status = 'accepted' GROUP BY 1, 2, 3`,
+    )
+    .raw(true);
+  const chunks: string[] = [];
+  for (const [r, v, s, ts] of stmt.iterate() as Iterable<[string, string, string, string]>) {
+    for (const t of ts.split(',')) {
+      buf += `${r},${v},${s},${t}\n`;
+      n++;
+    }
+    if (buf.length > 1 << 22) {
+      chunks.push(buf);
+      buf = '';
+      if (chunks.length > 16) out.write(chunks.splice(0).join(''));
+    }
+  }
+  chunks.push(buf);
+  out.write(chunks.join(''));
+  return new Promise((resolve, reject) => {
+    out.end(() => resolve(n));
+    out.on('error', reject);
+  });
+}
+
+/** The per-resident feature table in DuckDB SQL, with the definitions of features.ts/model.ts. */
+function duckFeatureSql(windowStart: number): string {
+  const local = "timezone('Europe/London', v.occurred_at)";
+  return `
+    CREATE OR REPLACE TABLE features AS
+    WITH v AS (
+      SELECT v.resident_ref, v.venue_id, v.service_id, s.kind,
+             CAST(${local} AS DATE) AS day, extract('isodow' FROM ${local}) - 1 AS dow, hour(${local}) AS hr
+      FROM visits v JOIN services s ON s.id = v.service_id
+    ), f AS (
+      SELECT *, (day - DATE '1970-01-01') AS dn, kind = 'gp-drop-in' AS gp, (day - DATE '1970-01-01') >= ${windowStart} AS win,
+        CASE WHEN dow >= 5 THEN 4 WHEN hr < 12 THEN 0 WHEN hr < 15 THEN 1 WHEN hr < 18 THEN 2 ELSE 3 END AS part,
+        CASE WHEN dow >= 5 THEN NOT (hr >= 9 AND hr < 13) ELSE NOT (hr >= 15 AND hr < 20) END AS offpeak,
+        floor(((day - DATE '1970-01-01') + 3) / 7) AS wk
+      FROM v
+    )
+    SELECT resident_ref,
+      min(dn) FILTER (WHERE NOT gp) AS first_x, max(dn) FILTER (WHERE NOT gp) AS last_x,
+      min(dn) FILTER (WHERE gp) AS first_g, max(dn) FILTER (WHERE gp) AS last_g,
+      count(*) FILTER (WHERE win AND NOT gp) AS x_visits,
+      count(*) FILTER (WHERE win AND kind = 'library') AS x_library,
+      count(*) FILTER (WHERE win AND kind = 'leisure') AS x_leisure,
+      count(*) FILTER (WHERE win AND NOT gp AND kind NOT IN ('library', 'leisure')) AS x_other,
+      count(*) FILTER (WHERE win AND NOT gp AND part = 0) AS x_morning,
+      count(*) FILTER (WHERE win AND NOT gp AND part = 1) AS x_midday,
+      count(*) FILTER (WHERE win AND NOT gp AND part = 2) AS x_after_school,
+      count(*) FILTER (WHERE win AND NOT gp AND part = 3) AS x_evening,
+      count(*) FILTER (WHERE win AND NOT gp AND part = 4) AS x_weekend,
+      count(*) FILTER (WHERE win AND NOT gp AND offpeak) AS x_offpeak,
+      count(*) FILTER (WHERE win AND gp) AS g_visits,
+      count(*) FILTER (WHERE win AND gp AND part = 0) AS g_morning,
+      count(*) FILTER (WHERE win AND gp AND part = 1) AS g_midday,
+      count(*) FILTER (WHERE win AND gp AND part = 2) AS g_after_school,
+      count(*) FILTER (WHERE win AND gp AND part = 3) AS g_evening,
+      count(*) FILTER (WHERE win AND gp AND part = 4) AS g_weekend,
+      count(*) FILTER (WHERE win AND gp AND offpeak) AS g_offpeak,
+      count(DISTINCT venue_id) FILTER (WHERE win AND NOT gp) AS x_venues,
+      count(DISTINCT service_id) FILTER (WHERE win AND NOT gp) AS x_services,
+      count(DISTINCT venue_id) FILTER (WHERE win) AS a_venues,
+      count(DISTINCT service_id) FILTER (WHERE win) AS a_services,
+      count(DISTINCT wk) FILTER (WHERE win AND NOT gp) AS x_weeks,
+      count(DISTINCT wk) FILTER (WHERE win) AS a_weeks
+    FROM f GROUP BY resident_ref`;
+}
+
+async function main(): Promise<void> {
+  const tAll = performance.now();
+  ensureCounty();
+  log('copying the cached county…');
+  removeDb(WORK);
+  copyFileSync(PRISTINE, WORK);
+  const db = openBackendDb(WORK);
+  db.pragma('cache_size = -2000000');
+  db.pragma('mmap_size = 17179869184');
+  const analytics = new Analytics(db);
+  const events = (
+    db.prepare("SELECT COUNT(*) AS n FROM events WHERE type = 'visit'").get() as { n: number }
+  ).n;
+  const analysisDay = dayOfIsoDate(LAST_DAY);
+
+  log('rebuild…');
+  let t = performance.now();
+  const rebuilt = await analytics.rebuildFeatures({ analysisDay, workers: 2 });
+  const rebuild_s = secs(t);
+  log(`rebuild ${rebuild_s}s (${rebuilt.visits} visits, ${rebuilt.residents} residents)`);
+
+  log('segment…');
+  t = performance.now();
+  const seg = analytics.segment({ analysisDay });
+  const segment_s = secs(t);
+  log(`segment ${segment_s}s, k = ${seg.k}, ${seg.segmented} residents`);
+
+  log('warming query caches…');
+  t = performance.now();
+  analytics.queries.warm();
+  analytics.queries.segmentSizes();
+  const cache_load_s = secs(t);
+  log(`caches ${cache_load_s}s`);
+
+  log('queries…');
+  const venues = db.prepare('SELECT id FROM venues ORDER BY id').pluck().all() as string[];
+  const wards = db
+    .prepare('SELECT DISTINCT ward FROM residents ORDER BY ward')
+    .pluck()
+    .all() as string[];
+  const pick = <T>(xs: readonly T[], i: number): T | undefined =>
+    xs[(i * 7919) % Math.max(1, xs.length)];
+  const times: number[] = [];
+  const byQuery = new Map<string, number[]>();
+  const time = (name: string, fn: () => unknown): void => {
+    const t0 = performance.now();
+    fn();
+    const ms = performance.now() - t0;
+    times.push(ms);
+    const l = byQuery.get(name) ?? [];
+    l.push(ms);
+    byQuery.set(name, l);
+  };
+  const q = analytics.queries;
+  for (let i = 0; i < 6; i++) {
+    const venue = pick(venues, i + 1);
+    const ward = pick(wards, i + 3);
+    const one: AnalyticsFilters = venue ? { venueId: venue } : {};
+    const inWard: AnalyticsFilters = ward ? { ward } : {};
+    time('heatmap', () => q.usageHeatmap());
+    time('heatmap venue', () => q.usageHeatmap(one));
+    time('heatmap ward+age', () => q.usageHeatmap({ ...inWard, ageBand: '65-74' }));
+    time('heatmap quarter service', () =>
+      q.usageHeatmap({ serviceId: 's-swim', from: '2025-04-01', to: '2025-06-30' }),
+    );
+    time('trend', () => q.weeklyTrend());
+    time('trend service ward', () => q.weeklyTrend({ serviceId: 's-library', ...inWard }));
+    time('take-up', () => q.takeUp());
+    time('take-up service', () =>
+      q.takeUp({ serviceId: 's-gym', from: '2025-10-01', to: '2025-12-31' }),
+    );
+    time('segments', () => q.segmentSizes());
+    time('segments ward', () => q.segmentSizes(inWard));
+    time('profiles', () => q.segmentProfiles());
+  }
+  const api_p95_ms = Math.round(p95(times) * 10) / 10;
+  for (const [name, xs] of byQuery) log(`  ${name.padEnd(24)} p95 ${p95(xs).toFixed(1)} ms`);
+
+  log('incremental day…');
+  const day = analysisDay + 1;
+  const visits = nextDay(db, day);
+  t = performance.now();
+  for (let i = 0; i < visits.length; i += 100) {
+    const batch = visits.slice(i, i + 100);
+    db.transaction(() => analytics.listener.onAccepted(batch, 0))();
+  }
+  const applied = analytics.advanceDay(day);
+  const incremental_s = secs(t);
+  log(
+    `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored)`,
+  );
+  t = performance.now();
+  q.usageHeatmap();
+  const after_ms = Math.round(performance.now() - t);
+
+  log('DuckDB: loading the same visits…');
+  t = performance.now();
+  const csv = join(CACHE, `bench-visits-${RESIDENTS}.csv`);
+  const exported = await exportVisits(db, csv);
+  const duck = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const con = await duck.connect();
+  await con.run(
+    `CREATE TABLE visits AS SELECT resident_ref, venue_id, service_id, CAST(occurred_at AS TIMESTAMPTZ) AS occurred_at
+     FROM read_csv('${csv}', header = true, columns = {'resident_ref': 'VARCHAR', 'venue_id': 'VARCHAR', 'service_id': 'VARCHAR', 'occurred_at': 'VARCHAR'})`,
+  );
+  await con.run('CREATE TABLE services (id VARCHAR, kind VARCHAR)');
+  for (const s of db.prepare('SELECT id, kind FROM services').all() as {
+    id: string;
+    kind: string;
+  }[]) {
+    await con.run(`INSERT INTO services VALUES ('${s.id}', '${s.kind}')`);
+  }
+  const duckdb_load_s = secs(t);
+  rmSync(csv, { force: true });
+  log(`DuckDB load ${duckdb_load_s}s (${exported} visits)`);
+  const windowStart = day - WINDOW_DAYS + 1;
+  t = performance.now();
+  await con.run(duckFeatureSql(windowStart));
+  const duckdb_s = secs(t);
+  const check = await con.runAndReadAll(
+    'SELECT count(*), sum(x_visits), sum(g_visits), sum(a_venues) FROM features',
+  );
+  const ours = db
+    .prepare(
+      'SELECT COUNT(*) AS n, SUM(x_visits) AS x, SUM(g_visits) AS g, SUM(a_venues) AS v FROM analytics_residents WHERE first_x >= 0 OR first_g >= 0',
+    )
+    .get() as { n: number; x: number; g: number; v: number };
+  const d = (check.getRows()[0] ?? []).map((x) => Number(x));
+  const duckdb_same = d[0] === ours.n && d[1] === ours.x && d[2] === ours.g && d[3] === ours.v;
+  log(
+    `DuckDB features ${duckdb_s}s; same totals as ours: ${duckdb_same} (duck ${d.join('/')}, ours ${ours.n}/${ours.x}/${ours.g}/${ours.v})`,
+  );
+  con.closeSync();
+  db.close();
+  removeDb(WORK);
+
+  const rss_mb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const result = {
+    bench: 'segment',
+    residents: RESIDENTS,
+    events,
+    rebuild_s,
+    segment_s,
+    incremental_s,
+    incremental_events: visits.length,
+    api_p95_ms,
+    heatmap_after_incremental_ms: after_ms,
+    cache_load_s,
+    duckdb_s,
+    duckdb_load_s,
+    duckdb_same_totals: duckdb_same,
+    ratio_vs_duckdb: Math.round((rebuild_s / Math.max(0.01, duckdb_s)) * 100) / 100,
+    k: seg.k,
+    rss_mb,
+    total_s: secs(tAll),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+await main();
