@@ -3,6 +3,16 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@clubcard/shared';
 import { DemoCardSchema } from './bridge/kiosk-bridge.js';
+import { ReadKeyRingConfigSchema } from './card-auth/card-keys.js';
+
+const HidRuleSchema = z.object({
+  role: z.enum(['wedge', 'feedback']),
+  vendorId: z.number().int().min(0).max(0xffff),
+  productId: z.number().int().min(0).max(0xffff).optional(),
+  usagePage: z.number().int().min(0).max(0xffff).optional(),
+  usage: z.number().int().min(0).max(0xffff).optional(),
+  name: z.string().max(80).optional(),
+});
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -22,6 +32,15 @@ export const KioskConfigSchema = z
       port: z.number().int().min(0).max(65535),
     }),
     reader: z.enum(['simulated', 'pcsc', 'hid']),
+    /** PC/SC: only readers whose name contains this (default: every reader). */
+    pcscReaderName: z.string().min(1).max(120).optional(),
+    /** HID: which devices are fob readers / barcode scanners / status lights. */
+    hidRules: z.array(HidRuleSchema).max(20).default([]),
+    /**
+     * Council read master keys (current and previous version) for verifying secure cards
+     * offline. Never issuing keys: those stay on enrolment desks and in the back office.
+     */
+    readKeys: ReadKeyRingConfigSchema.nullable().default(null),
     syncIntervalMs: z.number().int().min(100).max(3_600_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     demo: z
@@ -76,6 +95,7 @@ export function loadKioskConfig(opts: LoadKioskConfigOptions = {}): KioskConfig 
   if (env.CLUBCARD_KIOSK_UI_PORT) ui.port = Number(env.CLUBCARD_KIOSK_UI_PORT);
   if (env.CLUBCARD_SYNC_INTERVAL_MS) merged.syncIntervalMs = Number(env.CLUBCARD_SYNC_INTERVAL_MS);
   if (env.CLUBCARD_LOG_LEVEL) merged.logLevel = env.CLUBCARD_LOG_LEVEL;
+  if (env.CLUBCARD_PCSC_READER_NAME) merged.pcscReaderName = env.CLUBCARD_PCSC_READER_NAME;
   merged.ui = ui;
   Object.assign(merged, opts.overrides ?? {});
   const parsed = KioskConfigSchema.safeParse(merged);

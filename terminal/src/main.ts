@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { SimulatedReader, type CardReader } from '@clubcard/hardware';
-import { AppError } from '@clubcard/shared';
+import {
+  HidCardReader,
+  PcscCardReader,
+  SimulatedReader,
+  type CardReader,
+} from '@clubcard/hardware';
+import { AppError, cardHashOf, type CardHash } from '@clubcard/shared';
+import { cardAuthenticator } from './card-auth/authenticate-tap.js';
+import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
 import { KioskCore } from './core/kiosk-core.js';
-import { policyAuthenticator } from './core/tap-pipeline.js';
 import { bundleUi } from './server/ui-bundle.js';
 import { startUiServer } from './server/ui-server.js';
 import { KioskStore } from './store/kiosk-store.js';
@@ -24,12 +30,12 @@ function createReader(config: KioskConfig): CardReader {
   switch (config.reader) {
     case 'simulated':
       return new SimulatedReader();
-    case 'pcsc':
+    case 'pcsc': {
+      const wanted = config.pcscReaderName;
+      return new PcscCardReader(wanted ? { readerFilter: (name) => name.includes(wanted) } : {});
+    }
     case 'hid':
-      throw new AppError(
-        'config-invalid',
-        `reader adapter "${config.reader}" is not available in this build`,
-      );
+      return new HidCardReader({ rules: config.hidRules });
   }
 }
 
@@ -43,7 +49,17 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     backendUrl: config.backendUrl,
     intervalMs: config.syncIntervalMs,
   });
-  const authenticate = policyAuthenticator({ allowSimulated: config.demo !== null });
+  const authenticate = cardAuthenticator({
+    keyRing: config.readKeys ? readKeyRingFromConfig(config.readKeys) : null,
+    cardHash: (uid): CardHash => {
+      const id = store.identity();
+      if (!id) throw new AppError('unknown-kiosk', 'kiosk is not provisioned');
+      return cardHashOf(id.cardHashKey, uid);
+    },
+    highestCounter: (hash) => store.highestCounter(hash),
+    requiresProof: (hash) => store.requiresProof(hash),
+    allowSimulated: config.demo !== null,
+  });
   const core = new KioskCore({ store, reader, sync, authenticate });
 
   if (!store.identity()) {

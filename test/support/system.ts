@@ -17,6 +17,8 @@ export interface TestSystem {
   startBackend(port?: number): Promise<RunningBackend>;
   stopBackend(): Promise<void>;
   startKiosk(index?: number, overrides?: Partial<KioskConfig>): Promise<RunningKiosk>;
+  /** Runs admin operations on the backend database (also while the backend runs). */
+  admin<T>(fn: (admin: AdminService) => T): T;
   cleanup(): Promise<void>;
 }
 
@@ -62,6 +64,14 @@ export async function createTestSystem(): Promise<TestSystem> {
       const running = await startKiosk(config);
       kiosks.push(running);
       return running;
+    },
+    admin(fn) {
+      const { store: s, secrets: sec } = openBackend(backendConfig, join(dir, 'backend.sqlite'));
+      try {
+        return fn(new AdminService(s, sec));
+      } finally {
+        s.close();
+      }
     },
     async cleanup() {
       for (const k of kiosks) await k.close().catch(() => undefined);

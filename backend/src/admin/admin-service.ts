@@ -164,6 +164,10 @@ export class AdminService {
     return { kioskId: k.id, code };
   }
 
+  highestCounter(cardHash: string): number | null {
+    return this.store.highestCounter(cardHash);
+  }
+
   revokeKiosk(id: string): void {
     if (!this.store.getKiosk(id)) throw new AppError('not-found', `unknown kiosk ${id}`);
     this.store.setKioskStatus(id, 'revoked');

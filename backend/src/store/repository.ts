@@ -87,6 +87,9 @@ export interface NewEventRow {
   status: 'accepted' | 'rejected';
   rejectCode: string | null;
   payload: string;
+  /** Set for secure reads: (cardHash, cardCounter) is unique across all events. */
+  cardHash?: string | null;
+  cardCounter?: number | null;
 }
 
 export type ChangeKind = 'card' | 'balance' | 'scheme' | 'service' | 'venue';
@@ -141,6 +144,12 @@ export interface BackendStore {
   advanceAck(kioskId: string): number;
 
   balancesOf(account: string): Balance[];
+
+  /** Has any event already used this SUN counter value of this card? */
+  counterUsed(cardHash: string, counter: number): boolean;
+  /** Raises the card's highest counter seen (never lowers it). */
+  noteCounter(cardHash: string, counter: number, at: number): void;
+  highestCounter(cardHash: string): number | null;
 
   publishScheme(def: SchemeDefinition, at: number): void;
   listSchemes(): SchemeDefinition[];

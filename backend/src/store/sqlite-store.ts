@@ -302,8 +302,8 @@ export class SqliteBackendStore implements BackendStore {
   insertEvent(e: NewEventRow): void {
     this.#s(
       `INSERT INTO events (id, kiosk_id, seq, type, occurred_at, received_at, resident_ref, venue_id, service_id,
-         status, reject_code, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         status, reject_code, payload, card_hash, card_counter)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       e.id,
       e.kioskId,
@@ -317,6 +317,8 @@ export class SqliteBackendStore implements BackendStore {
       e.status,
       e.rejectCode,
       e.payload,
+      e.cardHash ?? null,
+      e.cardCounter ?? null,
     );
   }
 
@@ -374,6 +376,28 @@ export class SqliteBackendStore implements BackendStore {
          SELECT wallet, -amount FROM ledger_lines WHERE from_account = ?
        ) GROUP BY wallet ORDER BY wallet`,
     ).all(account, account) as Balance[];
+  }
+
+  counterUsed(cardHash: string, counter: number): boolean {
+    return (
+      this.#s('SELECT 1 FROM events WHERE card_hash = ? AND card_counter = ?').get(
+        cardHash,
+        counter,
+      ) !== undefined
+    );
+  }
+
+  noteCounter(cardHash: string, counter: number, at: number): void {
+    this.#s(
+      `INSERT INTO card_counters (card_hash, highest, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT(card_hash) DO UPDATE SET highest = MAX(highest, excluded.highest), updated_at = excluded.updated_at`,
+    ).run(cardHash, counter, at);
+  }
+
+  highestCounter(cardHash: string): number | null {
+    const r = this.#s('SELECT highest FROM card_counters WHERE card_hash = ?').get(cardHash) as
+      { highest: number } | undefined;
+    return r?.highest ?? null;
   }
 
   publishScheme(def: SchemeDefinition, at: number): void {

@@ -39,6 +39,19 @@ function checkSemantics(
   if (!card || card.residentRef !== e.residentRef) {
     return { code: 'card-not-registered', reason: 'card is not registered to this resident' };
   }
+  if (e.type === 'visit') {
+    const secureCard = card.technology === 'ntag424' || card.technology === 'desfire';
+    const proved = e.auth.method === 'sun' || e.auth.method === 'ev2';
+    if (secureCard && !proved && e.auth.method !== 'staff-manual') {
+      // A secure card read without its proof is a copy of its UID on another card.
+      return { code: 'card-not-genuine', reason: 'secure card read without proof' };
+    }
+    if (e.auth.counter !== null && store.counterUsed(e.cardHash, e.auth.counter)) {
+      // Each genuine read has its own counter value: a second event with the same one
+      // carries a copied SUN message, whichever arrived first.
+      return { code: 'card-replayed', reason: 'SUN counter already used by another event' };
+    }
+  }
   return { serviceKind: service.kind };
 }
 
@@ -175,7 +188,13 @@ export function ingestBatch(
         status: 'accepted',
         rejectCode: null,
         payload,
+        cardHash: e.cardHash,
+        cardCounter: e.auth.counter,
       });
+      if (e.auth.counter !== null) {
+        store.noteCounter(e.cardHash, e.auth.counter, now);
+        store.addChange('card', e.cardHash, now);
+      }
       store.insertLines(lines, now);
       if (lines.length > 0) touched.add(e.residentRef);
       if (e.type === 'visit') accepted.push({ event: e, serviceKind: sem.serviceKind });

@@ -51,6 +51,8 @@ export function pullPage(
             status: c.status,
             firstName: r.firstName,
             ageBand: r.ageBand,
+            technology: c.technology as NonNullable<SyncedCard['technology']>,
+            highestCounter: store.highestCounter(c.cardHash),
           });
         }
         break;

@@ -262,6 +262,28 @@ describe('POST /api/v1/sync/push', () => {
     expect(PushResponseSchema.parse((await send(q.body, q.headers)).json).ackSeq).toBe(3);
   });
 
+  it('rejects a second event carrying a SUN counter already used for that card, even from another kiosk', async () => {
+    const sun = (seq: number, kiosk: number, counter: number): KioskEvent => ({
+      ...visit(seq, 0, kiosk),
+      auth: { method: 'sun', keyVersion: 1, counter },
+    });
+    const a = signedPush([sun(1, 0, 7)]);
+    expect(PushResponseSchema.parse((await send(a.body, a.headers)).json).results[0]!.status).toBe(
+      'accepted',
+    );
+    const b = signedPush([sun(1, 1, 7), sun(2, 1, 6)], 1);
+    const answer = PushResponseSchema.parse((await send(b.body, b.headers)).json);
+    // 7 again is a copy; 6 is an older genuine read that merely arrived late.
+    expect(answer.results.map((r) => [r.status, r.code ?? null])).toEqual([
+      ['rejected', 'card-replayed'],
+      ['accepted', null],
+    ]);
+    expect(answer.ackSeq).toBe(2);
+    expect(
+      ctx.store.highestCounter(cardHashOf(ctx.secrets.cardHashKey, ctx.demo.residents[0]!.uid)),
+    ).toBe(7);
+  });
+
   it('refuses a revoked kiosk', async () => {
     ctx.store.setKioskStatus(ctx.keys[0]!.kioskId, 'revoked');
     const p = signedPush([visit(1)]);

@@ -71,6 +71,10 @@ export const SyncedCardSchema = z.object({
   /** Display first name at most; may be absent. */
   firstName: z.string().max(40).nullable(),
   ageBand: AgeBandSchema,
+  /** How the card was issued: a secure card must always prove itself (added in v1, optional). */
+  technology: z.enum(['ntag424', 'desfire', 'ntag21x', 'hid-fob', 'simulated']).optional(),
+  /** Highest SUN read counter the council has seen for this card (anti-replay). */
+  highestCounter: z.number().int().min(0).max(0xffffff).nullable().optional(),
 });
 export type SyncedCard = z.infer<typeof SyncedCardSchema>;
 

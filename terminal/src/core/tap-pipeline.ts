@@ -17,57 +17,11 @@ export type AuthResult = { ok: true; uid: string; auth: CardAuth } | { ok: false
 /** The authenticate step: proves the card genuine (or applies the legacy policy). */
 export type Authenticator = (tap: TapRead, venue: LocalVenue) => AuthResult;
 
-export interface PolicyOptions {
-  /** Accept cards from the simulated reader (demo and tests only). */
-  allowSimulated: boolean;
-  /** Verifier for secure cards (SUN / EV2); absent → secure proofs are not accepted. */
-  secure?: Authenticator;
-}
-
-/**
- * The venue policy for cards without cryptographic proof: a plain UID (or a fob or
- * barcode) proves nothing, so it is accepted only where the venue allows it, and is
- * marked as such on the event.
- */
-export function policyAuthenticator(opts: PolicyOptions): Authenticator {
-  return (tap, venue) => {
-    switch (tap.technology) {
-      case 'simulated':
-        return opts.allowSimulated
-          ? {
-              ok: true,
-              uid: tap.identifier,
-              auth: { method: 'simulated', keyVersion: null, counter: null },
-            }
-          : { ok: false, code: 'card-not-genuine' };
-      case 'ntag21x':
-        return venue.allowUidOnly
-          ? {
-              ok: true,
-              uid: tap.identifier,
-              auth: { method: 'uid-only', keyVersion: null, counter: null },
-            }
-          : { ok: false, code: 'uid-only-not-allowed' };
-      case 'hid-fob':
-        return venue.allowUidOnly
-          ? {
-              ok: true,
-              uid: tap.identifier,
-              auth: { method: 'hid-fob', keyVersion: null, counter: null },
-            }
-          : { ok: false, code: 'uid-only-not-allowed' };
-      case 'ntag424':
-      case 'desfire':
-        return opts.secure ? opts.secure(tap, venue) : { ok: false, code: 'card-not-genuine' };
-    }
-  };
-}
-
 const REFUSAL_MESSAGES: Partial<Record<ErrorCode, string>> = {
   'card-not-registered': 'This card is not registered.',
   'card-blocked': 'This card has been blocked. Please ask a member of staff.',
   'card-not-genuine': 'This card could not be verified.',
-  'card-replayed': 'This card could not be verified.',
+  'card-replayed': 'This card message has been used before. Please tap your own card again.',
   'uid-only-not-allowed': 'This kind of card is not accepted here.',
   'storage-full': 'Sorry, this kiosk cannot record visits right now. Please ask a member of staff.',
   'storage-error':

@@ -219,6 +219,8 @@ export class KioskStore {
             'INSERT INTO outbox (seq, id, type, resident_ref, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)',
           ).run(e.seq, e.id, e.type, e.residentRef, e.occurredAt, JSON.stringify(e));
           this.#insertLines(built.lines, e.residentRef, false);
+          if (e.type === 'visit' && e.auth.counter !== null)
+            this.#raiseCounter(e.cardHash, e.auth.counter);
           return built;
         })
         .immediate();
@@ -245,6 +247,27 @@ export class KioskStore {
         authoritative ? 1 : 0,
       );
     }
+  }
+
+  #raiseCounter(cardHash: string, counter: number): void {
+    this.#s(
+      `INSERT INTO card_counters (card_hash, highest) VALUES (?, ?)
+       ON CONFLICT(card_hash) DO UPDATE SET highest = MAX(highest, excluded.highest)`,
+    ).run(cardHash, counter);
+  }
+
+  /** Highest SUN counter seen for a card, here or (by sync) anywhere. */
+  highestCounter(cardHash: string): number | null {
+    const r = this.#s('SELECT highest FROM card_counters WHERE card_hash = ?').get(cardHash) as
+      { highest: number } | undefined;
+    return r?.highest ?? null;
+  }
+
+  /** Was this card issued as a secure card (so it must always prove itself)? */
+  requiresProof(cardHash: string): boolean {
+    const r = this.#s('SELECT technology FROM cards WHERE card_hash = ?').get(cardHash) as
+      { technology: string | null } | undefined;
+    return r?.technology === 'ntag424' || r?.technology === 'desfire';
   }
 
   /** The next events to push, oldest first. */
@@ -282,11 +305,23 @@ export class KioskStore {
     this.db.transaction(() => {
       const now = Date.now();
       for (const c of page.cards) {
+        if (c.highestCounter !== undefined && c.highestCounter !== null) {
+          this.#raiseCounter(c.cardHash, c.highestCounter);
+        }
         this.#s(
-          `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+          `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at, technology) VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(card_hash) DO UPDATE SET resident_ref = excluded.resident_ref, status = excluded.status,
-             first_name = excluded.first_name, age_band = excluded.age_band, updated_at = excluded.updated_at`,
-        ).run(c.cardHash, c.residentRef, c.status, c.firstName, c.ageBand, now);
+             first_name = excluded.first_name, age_band = excluded.age_band, updated_at = excluded.updated_at,
+             technology = COALESCE(excluded.technology, cards.technology)`,
+        ).run(
+          c.cardHash,
+          c.residentRef,
+          c.status,
+          c.firstName,
+          c.ageBand,
+          now,
+          c.technology ?? null,
+        );
       }
       for (const b of page.balances) {
         this.#s(
