@@ -122,6 +122,8 @@ interface Resolved {
  */
 export class AnalyticsQueries implements AnalyticsChangeSink {
   #cube: UsageCube | null = null;
+  /** The cube summed over unfiltered dimensions, per set of filtered dimensions (lazily). */
+  readonly #projections = new Map<string, { keep: Set<Dim>; cube: UsageCube }>();
   #usage: ResidentUsage | null = null;
   #version = -1;
   #segments: { version: number; data: SegmentData } | null = null;
@@ -136,6 +138,18 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       for (const f of facts) {
         this.#cube.append(f);
         this.#usage.append(f);
+        for (const { keep, cube } of this.#projections.values()) {
+          cube.push(
+            f.week,
+            f.how,
+            keep.has('venue') ? f.venue : 0,
+            keep.has('service') ? f.service : 0,
+            keep.has('age') ? f.age : 0,
+            keep.has('ward') ? f.ward : 0,
+            1,
+            [f.residentId],
+          );
+        }
       }
       this.#version = version;
     } else {
@@ -155,19 +169,44 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   }
 
   invalidate(): void {
+    this.#projections.clear();
     this.#cube = null;
     this.#usage = null;
     this.#version = -1;
   }
 
-  /** Loads (or reloads) the in-memory copies if SQL has moved on. */
+  /**
+   * Loads (or reloads) the in-memory copies if SQL has moved on, and builds the cube
+   * projections for every combination of up to two filtered dimensions (a dashboard's
+   * usual questions), so that first queries do not pay for them.
+   */
   warm(): void {
     this.#current();
+    const subsets: Dim[][] = [[]];
+    for (let i = 0; i < DIMS.length; i++) {
+      subsets.push([DIMS[i] as Dim]);
+      for (let j = i + 1; j < DIMS.length; j++) subsets.push([DIMS[i] as Dim, DIMS[j] as Dim]);
+    }
+    for (const s of subsets) this.#cubeFor(s);
+  }
+
+  #cubeFor(filtered: readonly Dim[]): UsageCube {
+    const { cube } = this.#current();
+    if (filtered.length === DIMS.length) return cube;
+    const key = [...filtered].sort().join(',');
+    let p = this.#projections.get(key);
+    if (!p) {
+      const keep = new Set(filtered);
+      p = { keep, cube: cube.project(keep) };
+      this.#projections.set(key, p);
+    }
+    return p.cube;
   }
 
   #current(): { cube: UsageCube; usage: ResidentUsage } {
     const v = this.adb.meta('usage_version') ?? 0;
     if (!this.#cube || !this.#usage || v !== this.#version) {
+      this.#projections.clear();
       this.#cube = UsageCube.load(this.adb);
       this.#usage = ResidentUsage.load(this.adb);
       this.#version = v;
@@ -213,9 +252,10 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     cells: number,
     groupOf: (cube: UsageCube, row: number, r: Resolved) => number,
   ): { r: Resolved; visits: (number | null)[]; suppressed: number } {
-    const { cube } = this.#current();
-    const r = this.#resolve(f, cube);
+    const { cube: base } = this.#current();
+    const r = this.#resolve(f, base);
     const filtered = DIMS.filter((d) => r.codes[d] !== -1);
+    const cube = this.#cubeFor(filtered);
     const nf = filtered.length;
     const C = cells + 1; // + total
     const visits = new Float64Array(C);
@@ -226,58 +266,65 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     const firstSets = new CappedSets(C);
     const lastSets = new CappedSets(C);
     // Families (rule 2 across one filter's values) and complements (rule 3).
-    const famSize = filtered.map((d) => this.#dimSize(d, cube));
+    const famSize = filtered.map((d) => this.#dimSize(d));
     const fam = filtered.map((_, i) => new CappedSets(C * (famSize[i] ?? 1)));
     const famVisits = filtered.map((_, i) => new Float64Array(C * (famSize[i] ?? 1)));
     const comp = Array.from({ length: 1 << nf }, () => new CappedSets(C));
-    const colOf: ((row: number) => number)[] = filtered.map((d) => this.#column(cube, d));
+    const cols = filtered.map((d) => this.#columnArray(cube, d));
     const want = filtered.map((d) => r.codes[d]);
     const subsetsOf: number[][] = Array.from({ length: 1 << nf }, (_, m) => {
       const out: number[] = [];
       for (let s = 1; s < 1 << nf; s++) if ((s & m) === m) out.push(s);
       return out;
     });
+    const ids = cube.ids;
+    const main = (c: number, row: number, a: number, b: number, v: number): void => {
+      visits[c] = (visits[c] ?? 0) + v;
+      sets.addAll(c, ids, a, b);
+      const w = cube.week[row] ?? 0;
+      if (w < (firstWeek[c] ?? 0)) {
+        firstWeek[c] = w;
+        firstSets.clear(c);
+      }
+      if (w === firstWeek[c]) firstSets.addAll(c, ids, a, b);
+      if (w > (lastWeek[c] ?? 0)) {
+        lastWeek[c] = w;
+        lastSets.clear(c);
+      }
+      if (w === lastWeek[c]) lastSets.addAll(c, ids, a, b);
+    };
 
     cube.forEachInWeeks(r.fromWeek, r.toWeek, (row) => {
       const g = groupOf(cube, row, r);
       if (g < 0) return;
       let miss = 0;
-      for (let i = 0; i < nf; i++) if ((colOf[i]?.(row) ?? 0) !== want[i]) miss |= 1 << i;
+      for (let i = 0; i < nf; i++) if ((cols[i]?.[row] ?? 0) !== want[i]) miss |= 1 << i;
       const a = cube.setStart[row] ?? 0;
       const b = cube.setStart[row + 1] ?? 0;
       const v = cube.visits[row] ?? 0;
       if (miss === 0) {
-        for (const c of [g, cells]) {
-          visits[c] = (visits[c] ?? 0) + v;
-          sets.addAll(c, cube.ids, a, b);
-          const w = cube.week[row] ?? 0;
-          if (w < (firstWeek[c] ?? 0)) {
-            firstWeek[c] = w;
-            firstSets.clear(c);
-          }
-          if (w === firstWeek[c]) firstSets.addAll(c, cube.ids, a, b);
-          if (w > (lastWeek[c] ?? 0)) {
-            lastWeek[c] = w;
-            lastSets.clear(c);
-          }
-          if (w === lastWeek[c]) lastSets.addAll(c, cube.ids, a, b);
-        }
+        main(g, row, a, b, v);
+        main(cells, row, a, b, v);
       } else {
         for (const s of subsetsOf[miss] ?? []) {
-          comp[s]?.addAll(g, cube.ids, a, b);
-          comp[s]?.addAll(cells, cube.ids, a, b);
+          const cs = comp[s];
+          if (!cs) continue;
+          if (!cs.full(g)) cs.addAll(g, ids, a, b);
+          if (!cs.full(cells)) cs.addAll(cells, ids, a, b);
         }
+        if ((miss & (miss - 1)) !== 0) return; // fails two or more filters: in no family
       }
       // Family of filter i: rows matching every other filter, at any value of dim i.
       for (let i = 0; i < nf; i++) {
         if ((miss & ~(1 << i)) !== 0) continue;
-        const val = colOf[i]?.(row) ?? 0;
-        for (const c of [g, cells]) {
-          const cell = val * C + c;
-          fam[i]?.addAll(cell, cube.ids, a, b);
-          const fv = famVisits[i];
-          if (fv) fv[cell] = (fv[cell] ?? 0) + v;
-        }
+        const base2 = (cols[i]?.[row] ?? 0) * C;
+        const fs = fam[i];
+        const fv = famVisits[i];
+        if (!fs || !fv) continue;
+        fs.addAll(base2 + g, ids, a, b);
+        fs.addAll(base2 + cells, ids, a, b);
+        fv[base2 + g] = (fv[base2 + g] ?? 0) + v;
+        fv[base2 + cells] = (fv[base2 + cells] ?? 0) + v;
       }
     });
 
@@ -330,24 +377,21 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     return { r, visits: out, suppressed };
   }
 
-  #dimSize(d: Dim, cube: UsageCube): number {
+  #dimSize(d: Dim): number {
     if (d === 'age') return AGE_BANDS.length;
-    let max = 0;
-    const col = d === 'venue' ? cube.venue : d === 'service' ? cube.service : cube.ward;
-    for (let i = 0; i < cube.n; i++) max = Math.max(max, col[i] ?? 0);
-    return Math.max(max + 1, this.adb.keys(d).length);
+    return Math.max(1, this.adb.keys(d).length);
   }
 
-  #column(cube: UsageCube, d: Dim): (row: number) => number {
+  #columnArray(cube: UsageCube, d: Dim): Uint8Array | Uint16Array {
     switch (d) {
       case 'venue':
-        return (i) => cube.venue[i] ?? 0;
+        return cube.venue;
       case 'service':
-        return (i) => cube.service[i] ?? 0;
+        return cube.service;
       case 'age':
-        return (i) => cube.age[i] ?? 0;
+        return cube.age;
       case 'ward':
-        return (i) => cube.ward[i] ?? 0;
+        return cube.ward;
     }
   }
 
@@ -402,13 +446,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     const NA = AGE_BANDS.length;
     const NW = wards.length;
     const cellOf = (age: number, ward: number): number => age * NW + ward;
-    const population = new Float64Array(NA * NW);
-    for (const p of this.adb.db
-      .prepare('SELECT age_band AS a, ward AS w, COUNT(*) AS n FROM residents GROUP BY 1, 2')
-      .all() as { a: string; w: string; n: number }[]) {
-      const w = this.adb.findCode('ward', p.w);
-      if (w !== null && w < NW) population[cellOf(ageIndex(p.a), w)] = p.n;
-    }
+    const population = this.#population(NA, NW);
     // Event filters (venue, service): a resident matches filter set T if one of their
     // entries fails none of T's dimensions and was active in the range.
     const ev: ('venue' | 'service')[] = (['venue', 'service'] as const).filter(
@@ -416,14 +454,21 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     );
     const ne = ev.length;
     const matched = new Uint8Array(usage.ageOf.length);
-    for (let i = 0; i < usage.n; i++) {
-      let miss = 0;
-      ev.forEach((d, j) => {
-        const v = d === 'venue' ? usage.venue[i] : usage.service[i];
-        if (v !== r.codes[d]) miss |= 1 << j;
-      });
+    const wantVenue = r.codes.venue;
+    const wantService = r.codes.service;
+    const vBit = ev.indexOf('venue');
+    const sBit = ev.indexOf('service');
+    const bitsOf = new Uint8Array(1 << ne);
+    for (let miss = 0; miss < 1 << ne; miss++) {
       let bits = 0;
       for (let t = 0; t < 1 << ne; t++) if ((miss & t) === 0) bits |= 1 << t;
+      bitsOf[miss] = bits;
+    }
+    for (let i = 0; i < usage.n; i++) {
+      let miss = 0;
+      if (vBit >= 0 && usage.venue[i] !== wantVenue) miss |= 1 << vBit;
+      if (sBit >= 0 && usage.service[i] !== wantService) miss |= 1 << sBit;
+      const bits = bitsOf[miss] ?? 0;
       const id = usage.resident[i] ?? 0;
       if ((bits & ~(matched[id] ?? 0)) === 0) continue;
       if (!usage.activeIn(i, r.fromWeek, r.toWeek)) continue;
@@ -485,6 +530,27 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       }
     }
     return { k, weeks: this.#weeks(r), cells, suppressedCells: suppressed };
+  }
+
+  #pop: { mark: number; version: number; wards: number; counts: Float64Array } | null = null;
+
+  /** Registered residents by age band × ward (cached until residents are added). */
+  #population(NA: number, NW: number): Float64Array {
+    const mark = (
+      this.adb.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM residents').get() as {
+        m: number;
+      }
+    ).m;
+    if (this.#pop && this.#pop.mark === mark && this.#pop.wards === NW) return this.#pop.counts;
+    const counts = new Float64Array(NA * NW);
+    for (const p of this.adb.db
+      .prepare('SELECT age_band AS a, ward AS w, COUNT(*) AS n FROM residents GROUP BY 1, 2')
+      .all() as { a: string; w: string; n: number }[]) {
+      const w = this.adb.findCode('ward', p.w);
+      if (w !== null && w < NW) counts[ageIndex(p.a) * NW + w] = p.n;
+    }
+    this.#pop = { mark, version: 0, wards: NW, counts };
+    return counts;
   }
 
   // ── segments ────────────────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 import type { AnalyticsDb } from './analytics-db.js';
 import type { CubeFact } from './listener.js';
 import { RING_WEEKS, decodeUsage } from './model.js';
-import { decodeResidentSet } from './privacy.js';
+import { RESIDENT_SET_CAP, decodeResidentSet } from './privacy.js';
 
 /**
  * In-memory copies of the analytics tables that dashboard queries scan: the usage
@@ -120,6 +120,69 @@ export class UsageCube {
 
   append(f: CubeFact): void {
     this.push(f.week, f.how, f.venue, f.service, f.age, f.ward, 1, [f.residentId]);
+  }
+
+  /**
+   * The cube summed over the dimensions not in `keep` (they become 0): fewer rows for
+   * queries that filter on few dimensions. Rows come out in week order; resident sets
+   * are unioned (capped).
+   */
+  project(keep: ReadonlySet<'venue' | 'service' | 'age' | 'ward'>): UsageCube {
+    const out = new UsageCube();
+    const kv = keep.has('venue');
+    const ks = keep.has('service');
+    const ka = keep.has('age');
+    const kw = keep.has('ward');
+    const order = this.#weekOrder();
+    let i = 0;
+    while (i < order.length) {
+      const week = this.week[order[i] ?? 0] ?? 0;
+      // how (8 bits) · venue (16) · service (12) · age (4) · ward (12): exact in a double.
+      const cells = new Map<number, { visits: number; ids: number[] }>();
+      for (; i < order.length && this.week[order[i] ?? 0] === week; i++) {
+        const r = order[i] ?? 0;
+        const key =
+          ((((this.how[r] ?? 0) * 65536 + (kv ? (this.venue[r] ?? 0) : 0)) * 4096 +
+            (ks ? (this.service[r] ?? 0) : 0)) *
+            16 +
+            (ka ? (this.age[r] ?? 0) : 0)) *
+            4096 +
+          (kw ? (this.ward[r] ?? 0) : 0);
+        let c = cells.get(key);
+        if (!c) {
+          c = { visits: 0, ids: [] };
+          cells.set(key, c);
+        }
+        c.visits += this.visits[r] ?? 0;
+        const a = this.setStart[r] ?? 0;
+        const b = this.setStart[r + 1] ?? 0;
+        for (let j = a; j < b && c.ids.length < RESIDENT_SET_CAP; j++) {
+          const id = this.ids[j] ?? 0;
+          if (!c.ids.includes(id)) c.ids.push(id);
+        }
+      }
+      for (const [key, c] of cells) {
+        let rest = key;
+        const ward = rest % 4096;
+        rest = (rest - ward) / 4096;
+        const age = rest % 16;
+        rest = (rest - age) / 16;
+        const service = rest % 4096;
+        rest = (rest - service) / 4096;
+        const venue = rest % 65536;
+        const how = (rest - venue) / 65536;
+        out.push(week, how, venue, service, age, ward, c.visits, c.ids);
+      }
+    }
+    out.sortedEnd = out.n;
+    return out;
+  }
+
+  /** Row indices in week order (the loaded rows already are; appended rows are merged in). */
+  #weekOrder(): Int32Array {
+    const order = Int32Array.from({ length: this.n }, (_, i) => i);
+    if (this.sortedEnd === this.n) return order;
+    return order.sort((a, b) => (this.week[a] ?? 0) - (this.week[b] ?? 0) || a - b);
   }
 
   /** Calls fn for every row whose week is in [a, b]. */
