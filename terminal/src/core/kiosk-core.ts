@@ -16,7 +16,7 @@ export interface KioskCoreDeps {
 export interface KioskCoreEvents {
   message: [CoreMessage];
   /** Timing of one tap through the pipeline (for benchmarks and health). */
-  'tap-timing': [{ detectedAt: number; committedAt: number; apduMs: number }];
+  'tap-timing': [{ detectedAt: number; notifiedAt: number; apduMs: number; recorded: boolean }];
 }
 
 /**
@@ -87,10 +87,16 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     } catch {
       outcome = refusal('reader-error');
     }
-    const committedAt = performance.now();
     if (outcome.kind === 'recorded') this.#lastResident = outcome.residentRef;
     this.#send({ type: 'outcome', outcome });
-    this.emit('tap-timing', { detectedAt: t.detectedAt, committedAt, apduMs: t.apduMs });
+    // Committed and the UI told: the end of the span the tap benchmark measures.
+    const notifiedAt = performance.now();
+    this.emit('tap-timing', {
+      detectedAt: t.detectedAt,
+      notifiedAt,
+      apduMs: t.apduMs,
+      recorded: outcome.kind === 'recorded',
+    });
     if (outcome.kind === 'recorded') this.#d.sync.touch();
     return outcome;
   }
