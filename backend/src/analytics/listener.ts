@@ -144,13 +144,14 @@ export class AnalyticsIngestionListener implements IngestionListener {
    */
   advanceWindow(analysisDay: number): number {
     const newStart = analysisDay - WINDOW_DAYS + 1;
-    const oldStart = this.adb.meta('window_start');
-    if (oldStart === null || newStart <= oldStart) {
+    // Without a window yet (no rebuild has run), every visit so far was counted: expire
+    // everything before the new start.
+    const oldStart = this.adb.meta('window_start') ?? 0;
+    if (newStart <= oldStart) {
       this.adb.setMeta(
         'analysis_day',
         Math.max(analysisDay, this.adb.meta('analysis_day') ?? analysisDay),
       );
-      if (oldStart === null) this.adb.setMeta('window_start', newStart);
       return 0;
     }
     const rows = this.adb.db
@@ -160,7 +161,7 @@ export class AnalyticsIngestionListener implements IngestionListener {
       )
       .raw(true)
       .all(
-        uuidFloor(startOfLondonDay(oldStart) - HOUR_MS),
+        uuidFloor(oldStart > 0 ? startOfLondonDay(oldStart) - HOUR_MS : 0),
         uuidFloor(startOfLondonDay(newStart) + HOUR_MS),
       ) as [string, string, string, string][];
     const byResident = new Map<string, Pending[]>();

@@ -239,6 +239,11 @@ export function applyVisitToRow(
     const first = row[at + f] ?? -1;
     if (first < 0 || v.day < first) row[at + f] = v.day;
     if (v.day > (row[at + l] ?? -1)) row[at + l] = v.day;
+    // Rings record every week seen (readers look only at the window's weeks), so that
+    // moving the window never needs to touch them.
+    advanceRings(row, at, v.week);
+    ringSet(row, at, C.aWeeksLo, C.aWeeksHi, v.week);
+    if (!gp) ringSet(row, at, C.xWeeksLo, C.xWeeksHi, v.week);
   }
   if (!inWindow) return;
   const part = daypartOf(v.hourOfWeek);
@@ -254,11 +259,6 @@ export function applyVisitToRow(
     row[at + k] = (row[at + k] ?? 0) + sign;
     row[at + C.xMorning + part] = (row[at + C.xMorning + part] ?? 0) + sign;
     row[at + C.xOffpeak] = (row[at + C.xOffpeak] ?? 0) + sign * off;
-  }
-  if (sign === 1) {
-    advanceRings(row, at, v.week);
-    ringSet(row, at, C.aWeeksLo, C.aWeeksHi, v.week);
-    if (!gp) ringSet(row, at, C.xWeeksLo, C.xWeeksHi, v.week);
   }
 }
 

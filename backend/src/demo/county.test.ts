@@ -3,6 +3,7 @@ import { VisitEventSchema, type ServiceKind } from '@clubcard/shared';
 import { openBackendDb, type Db } from '../db/open.js';
 import { Analytics } from '../analytics/analytics.js';
 import { FEATURE_COLUMNS } from '../analytics/model.js';
+import { newestEventDay } from '../analytics/rebuild.js';
 import { generateCounty } from './county.js';
 
 const KEY = '11'.repeat(32);
@@ -102,6 +103,21 @@ describe('synthetic county', () => {
     expect(live.length).toBe(fromLog.length);
     expect(live).toEqual(fromLog);
     expect(rebuilt.visits).toBe(payloads.length);
+  });
+
+  it('moves the feature window day by day exactly as a rebuild at the new day would', async () => {
+    const db = county(400);
+    const analytics = new Analytics(db);
+    const last = newestEventDay(analytics.adb) ?? 0;
+    await analytics.rebuildFeatures({ workers: 0, analysisDay: last });
+    analytics.segment({ fitSample: 400, silhouetteSample: 200, kMin: 2, kMax: 4 });
+    let expired = 0;
+    for (let d = last + 1; d <= last + 20; d++) expired += analytics.advanceDay(d).expired;
+    expect(expired).toBeGreaterThan(0);
+    const q = `SELECT resident_ref, ${FEATURE_COLUMNS.join(', ')}, hex(usage) AS usage FROM analytics_residents ORDER BY resident_ref`;
+    const stepped = db.prepare(q).all();
+    await analytics.rebuildFeatures({ workers: 0, analysisDay: last + 20 });
+    expect(db.prepare(q).all()).toEqual(stepped);
   });
 
   it('segments the county the same way on every run', async () => {
