@@ -10,6 +10,10 @@ import type { BackendStore } from './store/repository.js';
 import { SqliteBackendStore } from './store/sqlite-store.js';
 import { syncRouter } from './sync/routes.js';
 import type { IngestionListener } from './sync/ingest.js';
+import { AdminService } from './admin/admin-service.js';
+import { adminRouter } from './admin/routes.js';
+import { OperatorService } from './auth/operators.js';
+import { authRouter } from './auth/routes.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -18,6 +22,8 @@ export interface BackendDeps {
   log: Logger;
   now: () => number;
   listeners?: readonly IngestionListener[];
+  operators: OperatorService;
+  admin: AdminService;
 }
 
 /** The Express app: only mounts routers and the final error handler. */
@@ -30,6 +36,8 @@ export function createApp(deps: BackendDeps): Express {
   });
   app.use(kioskRouter(deps));
   app.use(syncRouter(deps));
+  app.use(authRouter(deps.operators));
+  app.use(adminRouter({ ...deps, operators: deps.operators }));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
   });
@@ -44,4 +52,16 @@ export function openBackend(
 ): { store: SqliteBackendStore; secrets: BackendSecrets } {
   const store = new SqliteBackendStore(openBackendDb(dbFile));
   return { store, secrets: ensureBackendSecrets(store) };
+}
+
+/** The services every entry point builds over an open store. */
+export function backendServices(
+  store: SqliteBackendStore,
+  secrets: BackendSecrets,
+  now: () => number = Date.now,
+): { admin: AdminService; operators: OperatorService } {
+  return {
+    admin: new AdminService(store, secrets, now),
+    operators: new OperatorService(store.db, now),
+  };
 }

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { loadBackendConfig, dbFileOf, type BackendConfig } from './config.js';
-import { createApp, openBackend } from './app.js';
+import { backendServices, createApp, openBackend } from './app.js';
 import { createLogger } from './logger.js';
 
 export interface RunningBackend {
@@ -14,7 +14,14 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const log = createLogger(config.logLevel);
   const { store, secrets } = openBackend(config, dbFileOf(config));
   const now = (): number => Date.now();
-  const app = createApp({ config, store, secrets, log, now });
+  const app = createApp({
+    config,
+    store,
+    secrets,
+    log,
+    now,
+    ...backendServices(store, secrets, now),
+  });
   const pruner = setInterval(
     () => store.pruneNonces(now() - 2 * config.maxClockSkewMs - 60_000),
     60_000,

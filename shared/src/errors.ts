@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   'event-out-of-order': 409,
   'database-ahead-of-code': 500,
   'config-invalid': 500,
+  unauthenticated: 401,
+  forbidden: 403,
+  'too-many-attempts': 429,
   internal: 500,
 } as const;
 

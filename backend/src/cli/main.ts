@@ -12,6 +12,7 @@ import {
   venueCommand,
 } from './admin-commands.js';
 import { cardCommand } from './card.js';
+import { operatorCommand } from './operator-commands.js';
 import { analyticsCommand, withCountyGenerator } from './analytics-commands.js';
 
 /** Bad arguments or input: reported on stderr with exit code 2. */
@@ -42,7 +43,8 @@ export function buildProgram(): Command {
     .addCommand(kioskCommand())
     .addCommand(schemeCommand())
     .addCommand(withCountyGenerator(demoCommand()))
-    .addCommand(analyticsCommand());
+    .addCommand(analyticsCommand())
+    .addCommand(operatorCommand());
   // Subcommands inherit exitOverride and output settings.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

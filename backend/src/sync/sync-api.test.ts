@@ -16,7 +16,7 @@ import {
 } from '@clubcard/shared';
 import type { KeyObject } from 'node:crypto';
 import { AdminService } from '../admin/admin-service.js';
-import { createApp } from '../app.js';
+import { backendServices, createApp } from '../app.js';
 import { loadBackendConfig } from '../config.js';
 import { openBackendDb } from '../db/open.js';
 import { loadDemoData, type DemoLoadResult } from '../demo/demo-data.js';
@@ -52,6 +52,7 @@ beforeEach(async () => {
     secrets,
     log: pino({ level: 'silent' }),
     now: () => now.t,
+    ...backendServices(store, secrets, () => now.t),
   });
   const server = await new Promise<Server>((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));
