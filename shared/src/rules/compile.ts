@@ -1,4 +1,5 @@
 import type { Period } from './london-time.js';
+import { counterNameId } from './state.js';
 import type {
   Amount,
   EarningRule,
@@ -26,6 +27,30 @@ export interface CompiledLimit {
   maxEvents: number | null;
 }
 
+/** Counter-name ids of one limit namespace (see counterNameId in state.ts). */
+export interface CounterNames {
+  /** Amount earned. */
+  a: number;
+  /** Events that earned. */
+  n: number;
+  /** Streak award given. */
+  s: number;
+  /** Allowance granted. */
+  g: number;
+}
+
+export function counterNames(key: string): CounterNames {
+  return {
+    a: counterNameId(`${key}|a`),
+    n: counterNameId(`${key}|n`),
+    s: counterNameId(`${key}|s`),
+    g: counterNameId(`${key}|g`),
+  };
+}
+
+/** Counter-name id of a scheme's budget counter. */
+export const BUDGET_COUNTER = counterNameId('b');
+
 export interface CompiledTrigger {
   serviceKinds: ReadonlySet<string> | null;
   serviceIds: ReadonlySet<string> | null;
@@ -42,6 +67,7 @@ export interface CompiledOffPeak {
 export interface CompiledEarningRule {
   /** `<scheme id>/<rule id>`: counter namespace, shared by every version of the scheme. */
   key: string;
+  names: CounterNames;
   id: string;
   from: number;
   to: number;
@@ -57,6 +83,7 @@ export interface CompiledEarningRule {
 
 export interface CompiledGrant {
   key: string;
+  names: CounterNames;
   rule: GrantRule;
   from: number;
   to: number;
@@ -72,6 +99,9 @@ export interface CompiledRedemption {
 
 export interface CompiledWardTarget {
   key: string;
+  /** Counter-name ids: progress and reward paid. */
+  progress: number;
+  paid: number;
   target: WardTarget;
   measures: ReadonlySet<string> | null;
   trigger: CompiledTrigger | null;
@@ -84,8 +114,8 @@ export interface CompiledScheme {
   from: number;
   to: number;
   account: string;
-  /** Counter namespace of the scheme-wide per-resident limits. */
-  limitKey: string;
+  /** Counter names of the scheme-wide per-resident limits. */
+  limitNames: CounterNames;
   limits: CompiledLimit[];
   earning: { visit: CompiledEarningRule[]; session: CompiledEarningRule[] };
   wardTargets: {
@@ -100,6 +130,9 @@ export interface CompiledScheme {
 interface Segment {
   list: readonly CompiledScheme[];
   byId: ReadonlyMap<string, CompiledScheme>;
+  /** Only the schemes with earning rules or ward targets for visits / sessions. */
+  visits: readonly CompiledScheme[];
+  sessions: readonly CompiledScheme[];
 }
 
 export interface CompiledSchemes {
@@ -108,6 +141,10 @@ export interface CompiledSchemes {
   inForce(t: number): readonly CompiledScheme[];
   /** The version of one scheme in force at an instant. */
   version(id: string, t: number): CompiledScheme | undefined;
+  /** inForce(t), keeping only schemes that can act on a visit. */
+  forVisits(t: number): readonly CompiledScheme[];
+  /** inForce(t), keeping only schemes that can act on a session. */
+  forSessions(t: number): readonly CompiledScheme[];
 }
 
 const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -156,6 +193,7 @@ function compileOffPeak(o: OffPeak | undefined): CompiledOffPeak | null {
 function compileEarning(s: SchemeDefinition, r: EarningRule): CompiledEarningRule {
   return {
     key: `${s.id}/${r.id}`,
+    names: counterNames(`${s.id}/${r.id}`),
     id: r.id,
     from: instant(r.validFrom, -Infinity),
     to: instant(r.validTo, Infinity),
@@ -178,15 +216,15 @@ export function compileScheme(s: SchemeDefinition): CompiledScheme {
     'ward-contribution': [],
   };
   for (const w of s.wardTargets) {
-    const c: CompiledWardTarget =
-      w.trigger.eventType === 'ward-contribution'
-        ? {
-            key: `${s.id}/${w.id}`,
-            target: w,
-            measures: new Set(w.trigger.measures),
-            trigger: null,
-          }
-        : { key: `${s.id}/${w.id}`, target: w, measures: null, trigger: compileTrigger(w.trigger) };
+    const key = `${s.id}/${w.id}`;
+    const c: CompiledWardTarget = {
+      key,
+      progress: counterNameId(`${key}|p`),
+      paid: counterNameId(`${key}|w`),
+      target: w,
+      measures: w.trigger.eventType === 'ward-contribution' ? new Set(w.trigger.measures) : null,
+      trigger: w.trigger.eventType === 'ward-contribution' ? null : compileTrigger(w.trigger),
+    };
     wardTargets[w.trigger.eventType].push(c);
   }
   return {
@@ -196,7 +234,7 @@ export function compileScheme(s: SchemeDefinition): CompiledScheme {
     from: Date.parse(s.validFrom),
     to: instant(s.validTo, Infinity),
     account: `scheme:${s.id}`,
-    limitKey: `${s.id}/*`,
+    limitNames: counterNames(`${s.id}/*`),
     limits: compileLimits(s.limits),
     earning: {
       visit: earning.filter((_, i) => s.earning[i]?.trigger.eventType === 'visit'),
@@ -208,6 +246,7 @@ export function compileScheme(s: SchemeDefinition): CompiledScheme {
         g.id,
         {
           key: `${s.id}/${g.id}`,
+          names: counterNames(`${s.id}/${g.id}`),
           rule: g,
           from: instant(g.validFrom, -Infinity),
           to: instant(g.validTo, Infinity),
@@ -260,7 +299,14 @@ class CompiledSet implements CompiledSchemes {
     this.#breaks = [-Infinity, ...[...points].sort((a, b) => a - b)];
     this.#segments = this.#breaks.map((b) => {
       const list = selectInForce(all, b);
-      return { list, byId: new Map(list.map((c) => [c.id, c])) };
+      return {
+        list,
+        byId: new Map(list.map((c) => [c.id, c])),
+        visits: list.filter((c) => c.earning.visit.length > 0 || c.wardTargets.visit.length > 0),
+        sessions: list.filter(
+          (c) => c.earning.session.length > 0 || c.wardTargets.session.length > 0,
+        ),
+      };
     });
   }
 
@@ -287,6 +333,14 @@ class CompiledSet implements CompiledSchemes {
 
   version(id: string, t: number): CompiledScheme | undefined {
     return this.#segment(t).byId.get(id);
+  }
+
+  forVisits(t: number): readonly CompiledScheme[] {
+    return this.#segment(t).visits;
+  }
+
+  forSessions(t: number): readonly CompiledScheme[] {
+    return this.#segment(t).sessions;
   }
 }
 

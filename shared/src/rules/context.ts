@@ -32,7 +32,13 @@ export interface EvaluationContext {
   venue?: { id: string; type: VenueType | null; ward: string | null } | null;
   /** The outlet of a redemption (null outletId: the venue itself). */
   outlet?: { id: string; categories: readonly string[] } | null;
-  /** Profiles of the residents the event concerns, by resident ref (giver and receiver for time-bank events). */
+  /** Profile of the event's resident (`residentRef`). */
+  profile?: ResidentProfile | null;
+  /**
+   * Profiles of other residents the event concerns, by resident ref (the giver and the
+   * receiver of time-bank events). Also consulted for the event's resident when
+   * `profile` is absent.
+   */
   profiles?: Readonly<Record<string, ResidentProfile>>;
 }
 
@@ -55,18 +61,37 @@ export function matchTrigger(
   return true;
 }
 
-export function isEligible(e: Eligibility | undefined, p: ResidentProfile | undefined): boolean {
+/** The profile of a resident the event concerns, from the context. */
+export function profileIn(
+  ctx: EvaluationContext,
+  eventResident: string,
+  ref: string,
+): ResidentProfile | undefined {
+  if (ref === eventResident && ctx.profile) return ctx.profile;
+  return ctx.profiles?.[ref];
+}
+
+function countIn(xs: readonly string[], ys: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) if (ys.includes(xs[i] as string)) n++;
+  return n;
+}
+
+export function isEligible(
+  e: Eligibility | undefined,
+  p: ResidentProfile | null | undefined,
+): boolean {
   if (!e) return true;
   if (!p) return false;
   if (e.ageBands && !e.ageBands.includes(p.ageBand)) return false;
   if (e.residency === 'resident' && !p.resident) return false;
   const c = e.categories;
   if (c) {
-    if (c.anyOf && !c.anyOf.some((x) => p.categories.includes(x))) return false;
-    if (c.allOf && !c.allOf.every((x) => p.categories.includes(x))) return false;
-    if (c.noneOf && c.noneOf.some((x) => p.categories.includes(x))) return false;
+    if (c.anyOf && countIn(c.anyOf, p.categories) === 0) return false;
+    if (c.allOf && countIn(c.allOf, p.categories) !== c.allOf.length) return false;
+    if (c.noneOf && countIn(c.noneOf, p.categories) !== 0) return false;
   }
-  if (e.consents && !e.consents.every((x) => p.consents.includes(x))) return false;
+  if (e.consents && countIn(e.consents, p.consents) !== e.consents.length) return false;
   return true;
 }
 

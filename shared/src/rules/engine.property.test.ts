@@ -10,7 +10,7 @@ import {
   dayOfCivil,
   londonDay,
   londonTime,
-  periodKeyOf,
+  periodCodeOf,
   startOfLondonDay,
   type Period,
 } from './london-time.js';
@@ -378,8 +378,13 @@ function balancesJson(lines: readonly LedgerLine[]): string {
 
 const BINDING = new Set(['limit-reached', 'budget-exhausted', 'credit-limit-reached', 'too-late']);
 
+/** Did a limit or budget bind? (Ward budgets say so in a flag: no resident is involved.) */
 function binds(run: Run): boolean {
-  return run.results.some((x) => x.result.messages.some((m) => BINDING.has(m.code)));
+  return run.results.some(
+    (x) =>
+      x.result.messages.some((m) => BINDING.has(m.code)) ||
+      x.result.flags.some((f) => BINDING.has(f.code)),
+  );
 }
 
 /** When a line's movement "happened" for limits: its event, or for time given the record. */
@@ -420,12 +425,12 @@ function used(
   at: number,
   pick: (l: LedgerLine) => boolean,
 ) {
-  const pk = periodKeyOf(period, londonTime(at));
+  const pk = periodCodeOf(period, londonTime(at));
   let sum = 0;
   const events = new Set<string>();
   for (const l of lines) {
     if (!isEarning(l) || !pick(l)) continue;
-    if (periodKeyOf(period, londonTime(timeOf(l))) !== pk) continue;
+    if (periodCodeOf(period, londonTime(timeOf(l))) !== pk) continue;
     sum += l.amount;
     events.add(l.eventId);
   }
@@ -474,7 +479,7 @@ function assertLimitsHold(
     const s = schemeAt(schemes, l.schemeId, at);
     if (!s?.budget) continue;
     const cal = londonTime(at);
-    const key = `${s.id}|${s.budget.period === 'total' ? 't' : s.budget.period === 'year' ? cal.yearKey : cal.monthKey}`;
+    const key = `${s.id}|${s.budget.period === 'total' ? 't' : s.budget.period === 'year' ? cal.yearCode : cal.monthCode}`;
     const sum = (paid.get(key) ?? 0) + l.amount;
     paid.set(key, sum);
     expect(sum, key).toBeLessThanOrEqual(s.budget.amount);
@@ -521,12 +526,13 @@ function assertLateRule(
         const b = s.budget;
         if (!b) throw new Error('budget refusal without a budget');
         const cal = londonTime(at);
-        const key = b.period === 'total' ? null : b.period === 'year' ? cal.yearKey : cal.monthKey;
+        const key =
+          b.period === 'total' ? null : b.period === 'year' ? cal.yearCode : cal.monthCode;
         let paid = 0;
         for (const l of before.concat(result.lines)) {
           if (l.from !== `scheme:${s.id}` || l.ruleId === 'expiry') continue;
           const c = londonTime(timeOf(l));
-          if (key === null || (b.period === 'year' ? c.yearKey : c.monthKey) === key)
+          if (key === null || (b.period === 'year' ? c.yearCode : c.monthCode) === key)
             paid += l.amount;
         }
         expect(paid + amount).toBeGreaterThan(b.amount);
@@ -579,8 +585,7 @@ function assertDoubleEntry(run: Run): void {
     const fromState = new Map<string, number>();
     for (const lot of rs.lots)
       fromState.set(lot.wallet, (fromState.get(lot.wallet) ?? 0) + lot.amount);
-    for (const [w, od] of Object.entries(rs.overdraft))
-      fromState.set(w, (fromState.get(w) ?? 0) - od);
+    for (const [w, od] of rs.overdraft ?? []) fromState.set(w, (fromState.get(w) ?? 0) - od);
     for (const w of new Set([...wallets.keys(), ...fromState.keys()])) {
       expect(wallets.get(w) ?? 0, `${ref} ${w}`).toBe(fromState.get(w) ?? 0);
     }
@@ -817,7 +822,7 @@ describe('expiry and oldest-first spending', () => {
         expect(engineSpends).toEqual(spends);
         expect(Object.fromEntries(engineExpired)).toEqual(Object.fromEntries(expired));
         const rs = run.state.resident(ref);
-        expect(rs?.overdraft['living-credit'] ?? 0).toBe(od);
+        expect(rs?.overdraft?.get('living-credit') ?? 0).toBe(od);
         const engineLots = (rs?.lots ?? [])
           .map((l) => `${l.schemeId}|${l.expiresAt}|${l.amount}`)
           .sort();

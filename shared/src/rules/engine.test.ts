@@ -451,7 +451,7 @@ describe('overdrafts', () => {
     ]);
     expect(results[1]?.flags.map((f) => [f.code, f.amount])).toEqual([['overdrawn', 48]]);
     expect(balance(`resident:${PENSIONER}`, 'living-credit')).toBe(-36);
-    expect(state.resident(PENSIONER)?.overdraft).toEqual({ 'living-credit': 36 });
+    expect(state.resident(PENSIONER)?.overdraft).toEqual(new Map([['living-credit', 36]]));
     expect(state.resident(PENSIONER)?.lots).toEqual([]);
   });
 });

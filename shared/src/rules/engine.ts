@@ -19,20 +19,25 @@ import {
   type CompiledScheme,
   type CompiledSchemes,
   type CompiledWardTarget,
+  type CounterNames,
+  BUDGET_COUNTER,
 } from './compile.js';
 import {
   isEligible,
   matchTrigger,
+  profileIn,
   serviceKindOf,
   type EvaluationContext,
   type ResidentProfile,
 } from './context.js';
 import {
+  DAY_MS,
   dayAfterPeriod,
-  londonDay,
   londonTime,
-  periodKeyOf,
-  periodKeyOfDay,
+  parseInstant,
+  periodCodeOf,
+  periodCodeOfDay,
+  TOTAL_PERIOD_CODE,
   startOfLondonDay,
   type LondonTime,
 } from './london-time.js';
@@ -50,6 +55,9 @@ import {
   type CanonicalKey,
   type CounterDelta,
   type CounterState,
+  type CounterWrites,
+  type Counters,
+  counterValue,
   type EngineStateView,
   type Lot,
   type PendingTime,
@@ -145,8 +153,18 @@ function lowerBound(xs: readonly number[], x: number): number {
   return lo;
 }
 
+const expiryMemo = new WeakMap<Expiry, { day: number; at: number | null }>();
+
 /** When something granted at `cal` expires under `x` (epoch ms), or null. */
 export function expiryInstant(x: Expiry, cal: LondonTime): number | null {
+  const m = expiryMemo.get(x);
+  if (m !== undefined && m.day === cal.day) return m.at;
+  const at = computeExpiry(x, cal);
+  expiryMemo.set(x, { day: cal.day, at });
+  return at;
+}
+
+function computeExpiry(x: Expiry, cal: LondonTime): number | null {
   switch (x.kind) {
     case 'never':
       return null;
@@ -157,8 +175,22 @@ export function expiryInstant(x: Expiry, cal: LondonTime): number | null {
   }
 }
 
-function budgetKey(period: 'total' | 'year' | 'month', cal: LondonTime): string {
-  return period === 'total' ? 't|b' : period === 'year' ? `${cal.yearKey}|b` : `${cal.monthKey}|b`;
+function budgetPeriod(period: 'total' | 'year' | 'month', cal: LondonTime): number {
+  return period === 'total' ? TOTAL_PERIOD_CODE : period === 'year' ? cal.yearCode : cal.monthCode;
+}
+
+function readCounter(
+  writes: CounterWrites | null,
+  base: Counters | undefined,
+  code: number,
+  name: number,
+): number {
+  if (writes !== null) {
+    for (let i = writes.length - 3; i >= 0; i -= 3) {
+      if (writes[i] === code && writes[i + 1] === name) return writes[i + 2] as number;
+    }
+  }
+  return base === undefined ? 0 : counterValue(base, code, name);
 }
 
 /** One resident's state during one evaluation: the base plus this event's changes. */
@@ -167,35 +199,37 @@ class ResidentWork {
   readonly account: string;
   readonly base: ResidentState | undefined;
   clock: number;
-  last: CanonicalKey | null;
+  clockDay: number;
+  lastAt: number;
+  lastKiosk: string;
+  lastSeq: number;
   /** This event's position is before the latest already evaluated for this resident. */
   late = false;
   /** So late that its limit counters may be gone: it earns nothing. */
   tooLate = false;
-  counters: Record<string, number> | null = null;
+  counters: CounterWrites | null = null;
   lots: Lot[] | null = null;
-  overdraft: Record<string, number> | null = null;
-  streaks: Record<string, number[]> | null = null;
-  pending: Record<string, PendingTime | null> | null = null;
+  overdraft: Map<string, number> | null = null;
+  streaks: Map<string, number[]> | null = null;
+  pending: Map<string, PendingTime | null> | null = null;
 
   constructor(ref: string, base: ResidentState | undefined) {
     this.ref = ref;
     this.account = `resident:${ref}`;
     this.base = base;
     this.clock = base ? base.clock : 0;
-    this.last = base ? base.last : null;
+    this.clockDay = base ? base.clockDay : 0;
+    this.lastAt = base ? base.lastAt : -1;
+    this.lastKiosk = base ? base.lastKiosk : '';
+    this.lastSeq = base ? base.lastSeq : 0;
   }
 
-  counter(k: string): number {
-    if (this.counters !== null) {
-      const v = this.counters[k];
-      if (v !== undefined) return v;
-    }
-    return this.base?.counters[k] ?? 0;
+  counter(code: number, name: number): number {
+    return readCounter(this.counters, this.base?.counters, code, name);
   }
 
-  setCounter(k: string, v: number): void {
-    (this.counters ??= {})[k] = v;
+  setCounter(code: number, name: number, v: number): void {
+    (this.counters ??= []).push(code, name, v);
   }
 
   lotList(): readonly Lot[] {
@@ -204,14 +238,14 @@ class ResidentWork {
 
   od(wallet: string): number {
     if (this.overdraft !== null) {
-      const v = this.overdraft[wallet];
+      const v = this.overdraft.get(wallet);
       if (v !== undefined) return v;
     }
-    return this.base?.overdraft[wallet] ?? 0;
+    return this.base?.overdraft?.get(wallet) ?? 0;
   }
 
   setOd(wallet: string, v: number): void {
-    (this.overdraft ??= {})[wallet] = v;
+    (this.overdraft ??= new Map()).set(wallet, v);
   }
 
   available(wallet: string): number {
@@ -222,23 +256,23 @@ class ResidentWork {
 
   streakDays(k: string): readonly number[] {
     if (this.streaks !== null) {
-      const v = this.streaks[k];
+      const v = this.streaks.get(k);
       if (v !== undefined) return v;
     }
-    return this.base?.streaks[k] ?? EMPTY_DAYS;
+    return this.base?.streaks?.get(k) ?? EMPTY_DAYS;
   }
 
   setStreak(k: string, days: number[]): void {
-    (this.streaks ??= {})[k] = days;
+    (this.streaks ??= new Map()).set(k, days);
   }
 
   pendingOf(id: string): PendingTime | undefined {
-    if (this.pending !== null && id in this.pending) return this.pending[id] ?? undefined;
-    return this.base?.pending[id];
+    if (this.pending !== null && this.pending.has(id)) return this.pending.get(id) ?? undefined;
+    return this.base?.pending?.get(id);
   }
 
   setPending(id: string, v: PendingTime | null): void {
-    (this.pending ??= {})[id] = v;
+    (this.pending ??= new Map()).set(id, v);
   }
 
   addLot(lot: Lot): void {
@@ -255,13 +289,19 @@ class ResidentWork {
   }
 
   delta(): ResidentDelta {
-    const d: ResidentDelta = { ref: this.ref, clock: this.clock, last: this.last };
-    if (this.counters !== null) d.counters = this.counters;
-    if (this.lots !== null) d.lots = this.lots;
-    if (this.overdraft !== null) d.overdraft = this.overdraft;
-    if (this.streaks !== null) d.streaks = this.streaks;
-    if (this.pending !== null) d.pending = this.pending;
-    return d;
+    return {
+      ref: this.ref,
+      clock: this.clock,
+      clockDay: this.clockDay,
+      lastAt: this.lastAt,
+      lastKiosk: this.lastKiosk,
+      lastSeq: this.lastSeq,
+      counters: this.counters,
+      lots: this.lots,
+      overdraft: this.overdraft,
+      streaks: this.streaks,
+      pending: this.pending,
+    };
   }
 }
 
@@ -269,23 +309,19 @@ class ResidentWork {
 class CounterWork {
   readonly id: string;
   readonly base: CounterState | undefined;
-  patch: Record<string, number> | null = null;
+  patch: CounterWrites | null = null;
 
   constructor(id: string, base: CounterState | undefined) {
     this.id = id;
     this.base = base;
   }
 
-  get(k: string): number {
-    if (this.patch !== null) {
-      const v = this.patch[k];
-      if (v !== undefined) return v;
-    }
-    return this.base?.counters[k] ?? 0;
+  get(code: number, name: number): number {
+    return readCounter(this.patch, this.base?.counters, code, name);
   }
 
-  set(k: string, v: number): void {
-    (this.patch ??= {})[k] = v;
+  set(code: number, name: number, v: number): void {
+    (this.patch ??= []).push(code, name, v);
   }
 }
 
@@ -294,14 +330,22 @@ interface SchemeRef {
   version: number;
 }
 
+const NO_COUNTER_DELTAS: readonly CounterDelta[] = Object.freeze([]);
+
+function counterDeltas(works: readonly CounterWork[] | null): readonly CounterDelta[] {
+  if (works === null) return NO_COUNTER_DELTAS;
+  const out: CounterDelta[] = [];
+  for (const c of works) if (c.patch !== null) out.push({ id: c.id, counters: c.patch });
+  return out;
+}
+
 class Run {
   readonly lines: LedgerLine[] = [];
   readonly messages: ResidentMessage[] = [];
   readonly flags: EngineFlag[] = [];
-  readonly #residents = new Map<string, ResidentWork>();
-  readonly #schemes = new Map<string, CounterWork>();
-  readonly #wards = new Map<string, CounterWork>();
-  readonly #key: CanonicalKey;
+  readonly #residents: ResidentWork[] = [];
+  #schemes: CounterWork[] | null = null;
+  #wards: CounterWork[] | null = null;
   readonly t: number;
   readonly cal: LondonTime;
 
@@ -311,13 +355,16 @@ class Run {
     readonly ctx: EvaluationContext,
     readonly compiled: CompiledSchemes,
   ) {
-    this.t = Date.parse(event.occurredAt);
+    this.t = parseInstant(event.occurredAt);
     if (Number.isNaN(this.t)) throw new Error(`event ${event.id}: occurredAt is not an instant`);
     this.cal = londonTime(this.t);
-    this.#key = { at: this.t, kioskId: event.kioskId, seq: event.seq };
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────
+
+  profile(ref: string): ResidentProfile | undefined {
+    return profileIn(this.ctx, this.event.residentRef, ref);
+  }
 
   line(
     scheme: SchemeRef,
@@ -340,8 +387,15 @@ class Run {
     });
   }
 
-  flag(code: FlagCode, detail: string, extra: Omit<EngineFlag, 'code' | 'detail'> = {}): void {
-    this.flags.push({ code, detail, ...extra });
+  flag(code: FlagCode, detail: string, extra?: Omit<EngineFlag, 'code' | 'detail'>): void {
+    const f: EngineFlag = { code, detail };
+    if (extra !== undefined) {
+      if (extra.residentRef !== undefined) f.residentRef = extra.residentRef;
+      if (extra.schemeId !== undefined) f.schemeId = extra.schemeId;
+      if (extra.ruleId !== undefined) f.ruleId = extra.ruleId;
+      if (extra.amount !== undefined) f.amount = extra.amount;
+    }
+    this.flags.push(f);
   }
 
   /**
@@ -350,20 +404,43 @@ class Run {
    * clock moves forward to this event, expiring every lot that has expired by then.
    */
   resident(ref: string): ResidentWork {
-    let w = this.#residents.get(ref);
-    if (w) return w;
-    w = new ResidentWork(ref, this.state.resident(ref));
-    this.#residents.set(ref, w);
-    if (w.last !== null && compareCanonicalKeys(this.#key, w.last) < 0) w.late = true;
-    else w.last = this.#key;
-    if (w.base !== undefined && this.cal.day < londonDay(w.clock) - LATE_HORIZON_DAYS)
+    const ws = this.#residents;
+    for (let i = 0; i < ws.length; i++)
+      if ((ws[i] as ResidentWork).ref === ref) return ws[i] as ResidentWork;
+    const w = new ResidentWork(ref, this.state.resident(ref));
+    ws.push(w);
+    const at = this.t;
+    const kioskId = this.event.kioskId;
+    const seq = this.event.seq;
+    if (
+      w.lastAt > at ||
+      (w.lastAt === at && (w.lastKiosk > kioskId || (w.lastKiosk === kioskId && w.lastSeq > seq)))
+    ) {
+      w.late = true;
+    } else {
+      w.lastAt = at;
+      w.lastKiosk = kioskId;
+      w.lastSeq = seq;
+    }
+    // Cheap test first: within (horizon - 1) days of the clock is never too late.
+    if (
+      w.base !== undefined &&
+      this.t < w.clock - (LATE_HORIZON_DAYS - 1) * DAY_MS &&
+      this.cal.day < w.clockDay - LATE_HORIZON_DAYS
+    ) {
       w.tooLate = true;
-    this.advance(w, this.t);
+    }
+    this.advance(w, this.t, this.cal.day);
     return w;
   }
 
-  advance(w: ResidentWork, t: number): void {
+  advance(w: ResidentWork, t: number, day: number): void {
     if (t <= w.clock) return;
+    w.clockDay = day;
+    if (w.lots === null && (w.base === undefined || w.base.nextExpiry > t)) {
+      w.clock = t;
+      return;
+    }
     const lots = w.lotList();
     let n = 0;
     while (n < lots.length) {
@@ -396,32 +473,27 @@ class Run {
   }
 
   schemeWork(id: string): CounterWork {
-    let c = this.#schemes.get(id);
-    if (!c) {
-      c = new CounterWork(id, this.state.scheme(id));
-      this.#schemes.set(id, c);
-    }
+    const cs = (this.#schemes ??= []);
+    for (let i = 0; i < cs.length; i++)
+      if ((cs[i] as CounterWork).id === id) return cs[i] as CounterWork;
+    const c = new CounterWork(id, this.state.scheme(id));
+    cs.push(c);
     return c;
   }
 
   wardWork(id: string): CounterWork {
-    let c = this.#wards.get(id);
-    if (!c) {
-      c = new CounterWork(id, this.state.ward(id));
-      this.#wards.set(id, c);
-    }
+    const ws = (this.#wards ??= []);
+    for (let i = 0; i < ws.length; i++)
+      if ((ws[i] as CounterWork).id === id) return ws[i] as CounterWork;
+    const c = new CounterWork(id, this.state.ward(id));
+    ws.push(c);
     return c;
   }
 
   delta(): StateDelta {
     const residents: ResidentDelta[] = [];
-    for (const w of this.#residents.values()) residents.push(w.delta());
-    const counters = (m: Map<string, CounterWork>): CounterDelta[] => {
-      const out: CounterDelta[] = [];
-      for (const c of m.values()) if (c.patch !== null) out.push({ id: c.id, counters: c.patch });
-      return out;
-    };
-    return { residents, schemes: counters(this.#schemes), wards: counters(this.#wards) };
+    for (const w of this.#residents) residents.push(w.delta());
+    return { residents, schemes: counterDeltas(this.#schemes), wards: counterDeltas(this.#wards) };
   }
 
   // ── money movements ─────────────────────────────────────────────────────────
@@ -528,14 +600,14 @@ class Run {
   limitRefusal(
     w: ResidentWork,
     limits: readonly CompiledLimit[],
-    key: string,
+    names: CounterNames,
     amount: number,
     cal: LondonTime,
   ): CompiledLimit | null {
     for (const l of limits) {
-      const pk = periodKeyOf(l.period, cal);
-      if (l.maxAmount !== null && w.counter(`${pk}|${key}|a`) + amount > l.maxAmount) return l;
-      if (l.maxEvents !== null && w.counter(`${pk}|${key}|n`) + 1 > l.maxEvents) return l;
+      const pk = periodCodeOf(l.period, cal);
+      if (l.maxAmount !== null && w.counter(pk, names.a) + amount > l.maxAmount) return l;
+      if (l.maxEvents !== null && w.counter(pk, names.n) + 1 > l.maxEvents) return l;
     }
     return null;
   }
@@ -543,35 +615,31 @@ class Run {
   commitLimits(
     w: ResidentWork,
     limits: readonly CompiledLimit[],
-    key: string,
+    names: CounterNames,
     amount: number,
     cal: LondonTime,
   ): void {
     for (const l of limits) {
-      const pk = periodKeyOf(l.period, cal);
-      if (l.maxAmount !== null) {
-        const k = `${pk}|${key}|a`;
-        w.setCounter(k, w.counter(k) + amount);
-      }
-      if (l.maxEvents !== null) {
-        const k = `${pk}|${key}|n`;
-        w.setCounter(k, w.counter(k) + 1);
-      }
+      const pk = periodCodeOf(l.period, cal);
+      if (l.maxAmount !== null) w.setCounter(pk, names.a, w.counter(pk, names.a) + amount);
+      if (l.maxEvents !== null) w.setCounter(pk, names.n, w.counter(pk, names.n) + 1);
     }
   }
 
   budgetAllows(cs: CompiledScheme, amount: number, cal: LondonTime): boolean {
     const b = cs.def.budget;
     if (!b) return true;
-    return this.schemeWork(cs.id).get(budgetKey(b.period, cal)) + amount <= b.amount;
+    return (
+      this.schemeWork(cs.id).get(budgetPeriod(b.period, cal), BUDGET_COUNTER) + amount <= b.amount
+    );
   }
 
   commitBudget(cs: CompiledScheme, amount: number, cal: LondonTime): void {
     const b = cs.def.budget;
     if (!b) return;
     const c = this.schemeWork(cs.id);
-    const k = budgetKey(b.period, cal);
-    c.set(k, c.get(k) + amount);
+    const pk = budgetPeriod(b.period, cal);
+    c.set(pk, BUDGET_COUNTER, c.get(pk, BUDGET_COUNTER) + amount);
   }
 
   /**
@@ -584,7 +652,7 @@ class Run {
     w: ResidentWork,
     cs: CompiledScheme,
     ruleId: string,
-    ruleKey: string,
+    ruleNames: CounterNames,
     ruleLimits: readonly CompiledLimit[],
     schemeLimits: boolean,
     amount: number,
@@ -595,10 +663,10 @@ class Run {
   ): boolean {
     if (amount <= 0) return false;
     const wallet = cs.def.wallet;
-    let l = this.limitRefusal(w, ruleLimits, ruleKey, amount, cal);
+    let l = this.limitRefusal(w, ruleLimits, ruleNames, amount, cal);
     let scope: 'rule' | 'scheme' = 'rule';
     if (!l && schemeLimits) {
-      l = this.limitRefusal(w, cs.limits, cs.limitKey, amount, cal);
+      l = this.limitRefusal(w, cs.limits, cs.limitNames, amount, cal);
       scope = 'scheme';
     }
     if (l) {
@@ -645,8 +713,8 @@ class Run {
       });
       return false;
     }
-    this.commitLimits(w, ruleLimits, ruleKey, amount, cal);
-    if (schemeLimits) this.commitLimits(w, cs.limits, cs.limitKey, amount, cal);
+    this.commitLimits(w, ruleLimits, ruleNames, amount, cal);
+    if (schemeLimits) this.commitLimits(w, cs.limits, cs.limitNames, amount, cal);
     this.commitBudget(cs, amount, cal);
     this.credit(w, cs, source, ruleId, wallet, amount, expiry, cal);
     this.messages.push({ code, residentRef: w.ref, wallet, amount, schemeId: cs.id, ruleId });
@@ -669,12 +737,14 @@ class Run {
 
   visitOrSession(e: VisitEvent | SessionEvent): void {
     const w = this.resident(e.residentRef);
-    const profile = this.ctx.profiles?.[e.residentRef];
+    const profile = this.profile(e.residentRef);
     const kind = serviceKindOf(this.ctx);
     const venueType = this.ctx.venue?.type ?? null;
     const health = kind !== null && HEALTH_SERVICE_KINDS.includes(kind as ServiceKind);
     const t = this.t;
-    for (const cs of this.compiled.inForce(t)) {
+    for (const cs of e.type === 'visit'
+      ? this.compiled.forVisits(t)
+      : this.compiled.forSessions(t)) {
       const rules = cs.earning[e.type];
       for (const r of rules) {
         if (t < r.from || t >= r.to) continue;
@@ -687,7 +757,7 @@ class Run {
             w,
             cs,
             r.id,
-            r.key,
+            r.names,
             r.limits,
             true,
             this.amountOf(r, e),
@@ -759,7 +829,7 @@ class Run {
     if (days[pos] !== day) {
       const next = days.slice();
       next.splice(pos, 0, day);
-      const keepFrom = lowerBound(next, londonDay(w.clock) - LATE_HORIZON_DAYS - s.windowDays);
+      const keepFrom = lowerBound(next, w.clockDay - LATE_HORIZON_DAYS - s.windowDays);
       const kept = keepFrom > 0 ? next.slice(keepFrom) : next;
       w.setStreak(r.key, kept);
       days = kept;
@@ -769,14 +839,14 @@ class Run {
       const end = days[i] as number;
       const inWindow = i - lowerBound(days, end - s.windowDays + 1) + 1;
       if (inWindow < s.count) continue;
-      const awardKey = `${periodKeyOfDay(s.awardOncePer, end)}|${r.key}|s`;
-      if (w.counter(awardKey) > 0) continue;
+      const awardPeriod = periodCodeOfDay(s.awardOncePer, end);
+      if (w.counter(awardPeriod, r.names.s) > 0) continue;
       if (
         this.earn(
           w,
           cs,
           r.id,
-          r.key,
+          r.names,
           r.limits,
           true,
           r.amount.value,
@@ -785,7 +855,7 @@ class Run {
           'achievement',
         )
       ) {
-        w.setCounter(awardKey, 1);
+        w.setCounter(awardPeriod, r.names.s, 1);
       }
     }
   }
@@ -798,12 +868,10 @@ class Run {
     residentRef: string,
   ): void {
     const c = this.wardWork(ward);
-    const pk = periodKeyOf(wt.target.period, this.cal);
-    const pKey = `${pk}|${wt.key}|p`;
-    const progress = c.get(pKey) + quantity;
-    c.set(pKey, progress);
-    const aKey = `${pk}|${wt.key}|w`;
-    if (progress < wt.target.target || c.get(aKey) > 0) return;
+    const pk = periodCodeOf(wt.target.period, this.cal);
+    const progress = c.get(pk, wt.progress) + quantity;
+    c.set(pk, wt.progress, progress);
+    if (progress < wt.target.target || c.get(pk, wt.paid) > 0) return;
     const reward = wt.target.reward;
     if (!this.budgetAllows(cs, reward, this.cal)) {
       this.flag('budget-exhausted', `ward ${ward} met ${wt.key} but the budget is used up`, {
@@ -814,7 +882,7 @@ class Run {
     }
     this.commitBudget(cs, reward, this.cal);
     this.line(cs, wt.target.id, cs.def.wallet, cs.account, `ward:${ward}`, reward);
-    c.set(aKey, 1);
+    c.set(pk, wt.paid, 1);
     this.messages.push({
       code: 'ward-target-met',
       residentRef,
@@ -828,7 +896,7 @@ class Run {
 
   wardContribution(e: WardContributionEvent): void {
     const w = this.resident(e.residentRef);
-    const profile = this.ctx.profiles?.[e.residentRef];
+    const profile = this.profile(e.residentRef);
     for (const cs of this.compiled.inForce(this.t)) {
       for (const wt of cs.wardTargets['ward-contribution']) {
         if (wt.measures === null || !wt.measures.has(e.measure)) continue;
@@ -871,7 +939,7 @@ class Run {
     const rule = g.rule;
     const ruleId = rule.id;
     if (w.tooLate) return this.tooLate(w, cs, ruleId);
-    if (!isEligible(rule.eligibility, this.ctx.profiles?.[w.ref])) {
+    if (!isEligible(rule.eligibility, this.profile(w.ref))) {
       this.messages.push({ code: 'not-eligible', residentRef: w.ref, schemeId: cs.id, ruleId });
       this.flag('not-eligible', `resident not eligible for ${g.key}`, {
         residentRef: w.ref,
@@ -881,8 +949,8 @@ class Run {
       return;
     }
     if (rule.kind === 'allowance') {
-      const k = `${periodKeyOf(rule.period, this.cal)}|${g.key}|g`;
-      if (w.counter(k) > 0) {
+      const pk = periodCodeOf(rule.period, this.cal);
+      if (w.counter(pk, g.names.g) > 0) {
         this.messages.push({
           code: 'already-granted',
           residentRef: w.ref,
@@ -892,9 +960,20 @@ class Run {
         return;
       }
       if (
-        this.earn(w, cs, ruleId, g.key, g.limits, false, rule.amount, g.expiry, this.cal, 'granted')
+        this.earn(
+          w,
+          cs,
+          ruleId,
+          g.names,
+          g.limits,
+          false,
+          rule.amount,
+          g.expiry,
+          this.cal,
+          'granted',
+        )
       )
-        w.setCounter(k, 1);
+        w.setCounter(pk, g.names.g, 1);
       return;
     }
     const amount = e.type === 'grant' ? e.amount : 0;
@@ -931,7 +1010,7 @@ class Run {
       });
       return;
     }
-    this.earn(w, cs, ruleId, g.key, g.limits, false, amount, g.expiry, this.cal, 'granted');
+    this.earn(w, cs, ruleId, g.names, g.limits, false, amount, g.expiry, this.cal, 'granted');
   }
 
   redemption(e: RedemptionEvent): void {
@@ -1134,11 +1213,10 @@ class Run {
       return;
     }
     const receiver = this.resident(record.receiverRef);
-    const profiles = this.ctx.profiles;
     if (
       bank.eligibility &&
-      (!isEligible(bank.eligibility, profiles?.[giver.ref]) ||
-        !isEligible(bank.eligibility, profiles?.[receiver.ref]))
+      (!isEligible(bank.eligibility, this.profile(giver.ref)) ||
+        !isEligible(bank.eligibility, this.profile(receiver.ref)))
     ) {
       this.messages.push({ code: 'not-eligible', residentRef: giver.ref, schemeId: cs.id });
       this.flag('not-eligible', 'giver or receiver is not a time-bank member', {
@@ -1148,7 +1226,7 @@ class Run {
       return;
     }
     const cal = londonTime(record.at);
-    if (cal.day < londonDay(giver.base?.clock ?? 0) - LATE_HORIZON_DAYS)
+    if (giver.base !== undefined && cal.day < giver.base.clockDay - LATE_HORIZON_DAYS)
       return this.tooLate(giver, cs, 'time-given');
     const source = `timebank:${cs.id}`;
     const minutes = record.minutes;
@@ -1157,7 +1235,7 @@ class Run {
         giver,
         cs,
         'time-given',
-        cs.limitKey,
+        cs.limitNames,
         [],
         true,
         minutes,

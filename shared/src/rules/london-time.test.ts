@@ -6,11 +6,14 @@ import {
   dayAfterPeriod,
   dayOfCivil,
   dayOfWeek,
-  lastDayOfPeriodKey,
+  lastDayOfPeriodCode,
   londonDay,
   londonOffsetMs,
   londonTime,
-  periodKeyOfDay,
+  parseInstant,
+  periodCodeOfDay,
+  periodCodeOfKey,
+  periodKeyOfCode,
   startOfLondonDay,
   weekOfDay,
 } from './london-time.js';
@@ -42,7 +45,8 @@ describe('Europe/London calendar', () => {
     const t = londonTime(Date.parse('2025-06-30T23:30:00Z'));
     expect(civilOfDay(t.day)).toEqual({ year: 2025, month: 7, dayOfMonth: 1 });
     expect(t.minuteOfDay).toBe(30);
-    expect(t.monthKey).toBe(`m${2025 * 12 + 6}`);
+    expect(periodKeyOfCode(t.monthCode)).toBe(`m${2025 * 12 + 6}`);
+    expect(periodCodeOfKey(`m${2025 * 12 + 6}`)).toBe(t.monthCode);
   });
 
   it('starts weeks on Monday', () => {
@@ -74,9 +78,9 @@ describe('Europe/London calendar', () => {
     expect(dayAfterPeriod('year', d, 0)).toBe(dayOfCivil(2026, 1, 1));
     expect(dayAfterPeriod('day', d, 0)).toBe(d + 1);
     expect(dayOfWeek(dayAfterPeriod('week', d, 0))).toBe(0);
-    expect(lastDayOfPeriodKey(periodKeyOfDay('month', d))).toBe(d);
-    expect(lastDayOfPeriodKey(periodKeyOfDay('year', d))).toBe(dayOfCivil(2025, 12, 31));
-    expect(lastDayOfPeriodKey(periodKeyOfDay('week', d))).toBe(dayAfterPeriod('week', d, 0) - 1);
+    expect(lastDayOfPeriodCode(periodCodeOfDay('month', d))).toBe(d);
+    expect(lastDayOfPeriodCode(periodCodeOfDay('year', d))).toBe(dayOfCivil(2025, 12, 31));
+    expect(lastDayOfPeriodCode(periodCodeOfDay('week', d))).toBe(dayAfterPeriod('week', d, 0) - 1);
   });
 
   it('round-trips civil dates (property)', () => {
@@ -113,5 +117,31 @@ describe('Europe/London calendar', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it('parses instants exactly as Date.parse does (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({
+          min: Date.parse('1990-01-01T00:00:00Z'),
+          max: Date.parse('2090-01-01T00:00:00Z'),
+        }),
+        fc.boolean(),
+        (ms, withMs) => {
+          const iso = new Date(ms).toISOString();
+          const text = withMs ? iso : `${iso.slice(0, 19)}Z`;
+          expect(parseInstant(text)).toBe(Date.parse(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    for (const odd of [
+      '2025-02-30T00:00:00Z',
+      '2025-13-01T00:00:00.000Z',
+      '2025-06-01T10:00:00+01:00',
+      'yesterday',
+    ]) {
+      expect(parseInstant(odd), odd).toBe(Date.parse(odd));
+    }
   });
 });

@@ -46,10 +46,12 @@ function computeOffset(utcMs: number): number {
 }
 
 const offsetCache = new Map<number, number>();
+/** The last UTC day seen whose offset is constant all day (no clock change in it). */
+let flatStart = 0;
+let flatEnd = 0;
+let flatOffset = 0;
 
-/** Offset of Europe/London from UTC at an instant, in ms (0 in winter, 3,600,000 in BST). */
-export function londonOffsetMs(utcMs: number): number {
-  const hour = Math.floor(utcMs / HOUR_MS);
+function hourOffset(hour: number): number {
   let o = offsetCache.get(hour);
   if (o === undefined) {
     o = computeOffset(hour * HOUR_MS);
@@ -57,6 +59,21 @@ export function londonOffsetMs(utcMs: number): number {
     offsetCache.set(hour, o);
   }
   return o;
+}
+
+/** Offset of Europe/London from UTC at an instant, in ms (0 in winter, 3,600,000 in BST). */
+export function londonOffsetMs(utcMs: number): number {
+  if (utcMs >= flatStart && utcMs < flatEnd) return flatOffset;
+  const hour = Math.floor(utcMs / HOUR_MS);
+  const dayStartHour = Math.floor(utcMs / DAY_MS) * 24;
+  const first = hourOffset(dayStartHour);
+  if (hourOffset(dayStartHour + 23) === first) {
+    flatStart = dayStartHour * HOUR_MS;
+    flatEnd = flatStart + DAY_MS;
+    flatOffset = first;
+    return first;
+  }
+  return hourOffset(hour);
 }
 
 /** London day number (days since 1970-01-01, local calendar) of an instant. */
@@ -112,17 +129,31 @@ export function firstDayOfMonth(monthIndex: number): number {
   return dayOfCivil(Math.floor(monthIndex / 12), (monthIndex % 12) + 1, 1);
 }
 
+const dayStartCache = new Map<number, number>();
+
 /** The instant (UTC ms) at which a London day begins (00:00 local). */
 export function startOfLondonDay(day: number): number {
-  const wall = day * DAY_MS;
-  const guess = wall - londonOffsetMs(wall);
-  return wall - londonOffsetMs(guess);
+  let at = dayStartCache.get(day);
+  if (at === undefined) {
+    const wall = day * DAY_MS;
+    const guess = wall - londonOffsetMs(wall);
+    at = wall - londonOffsetMs(guess);
+    if (dayStartCache.size > 100_000) dayStartCache.clear();
+    dayStartCache.set(day, at);
+  }
+  return at;
 }
 
 /**
+ * Periods are numbered with integer codes (fast to compare and store): day d → 8d,
+ * week w → 8w+1, month m → 8m+2, year y → 8y+3, and the whole life → 4. Their string
+ * forms (`d20123`, `w2875`, `m24301`, `y2025`, `t`) are used in persisted JSON.
+ */
+export const TOTAL_PERIOD_CODE = 4;
+
+/**
  * Everything the engine needs to know about one instant in London, computed once per
- * event. Period keys are short strings used in counter keys: `d20123`, `w2875`,
- * `m24301`, `y2025`.
+ * event.
  */
 export interface LondonTime {
   readonly utcMs: number;
@@ -132,84 +163,129 @@ export interface LondonTime {
   readonly week: number;
   readonly month: number;
   readonly year: number;
-  readonly dayKey: string;
-  readonly weekKey: string;
-  readonly monthKey: string;
-  readonly yearKey: string;
+  readonly dayCode: number;
+  readonly weekCode: number;
+  readonly monthCode: number;
+  readonly yearCode: number;
 }
 
 let lastDay = Number.NaN;
-let lastDayInfo: {
-  month: number;
-  year: number;
-  dayKey: string;
-  weekKey: string;
-  monthKey: string;
-  yearKey: string;
-} = {
-  month: 0,
-  year: 0,
-  dayKey: '',
-  weekKey: '',
-  monthKey: '',
-  yearKey: '',
-};
+let lastMonth = 0;
+let lastYear = 0;
+let lastTime: LondonTime | null = null;
 
 export function londonTime(utcMs: number): LondonTime {
+  if (lastTime !== null && lastTime.utcMs === utcMs) return lastTime;
   const local = utcMs + londonOffsetMs(utcMs);
   const day = Math.floor(local / DAY_MS);
   if (day !== lastDay) {
     const c = civilOfDay(day);
-    const month = c.year * 12 + c.month - 1;
-    lastDayInfo = {
-      month,
-      year: c.year,
-      dayKey: `d${day}`,
-      weekKey: `w${weekOfDay(day)}`,
-      monthKey: `m${month}`,
-      yearKey: `y${c.year}`,
-    };
+    lastMonth = c.year * 12 + c.month - 1;
+    lastYear = c.year;
     lastDay = day;
   }
-  return {
+  const week = weekOfDay(day);
+  return (lastTime = {
     utcMs,
     day,
     minuteOfDay: Math.floor((local - day * DAY_MS) / MINUTE_MS),
     dayOfWeek: dayOfWeek(day),
-    week: weekOfDay(day),
-    month: lastDayInfo.month,
-    year: lastDayInfo.year,
-    dayKey: lastDayInfo.dayKey,
-    weekKey: lastDayInfo.weekKey,
-    monthKey: lastDayInfo.monthKey,
-    yearKey: lastDayInfo.yearKey,
-  };
+    week,
+    month: lastMonth,
+    year: lastYear,
+    dayCode: day * 8,
+    weekCode: week * 8 + 1,
+    monthCode: lastMonth * 8 + 2,
+    yearCode: lastYear * 8 + 3,
+  });
 }
 
-export function periodKeyOf(period: Period, t: LondonTime): string {
+let lastInstantText = '';
+let lastInstantMs = Number.NaN;
+
+function digits(s: string, from: number, n: number): number {
+  let v = 0;
+  for (let i = from; i < from + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Epoch ms of an ISO 8601 instant. Fast path for the UTC form events carry
+ * (`2025-03-04T10:00:00.000Z`, with or without milliseconds, days 1–28 so no
+ * calendar check is needed); anything else goes to Date.parse, whose answer it always
+ * matches. NaN when it is not an instant.
+ */
+export function parseInstant(text: string): number {
+  if (text === lastInstantText) return lastInstantMs;
+  let ms = Number.NaN;
+  const n = text.length;
+  if (
+    (n === 24 || n === 20) &&
+    text.charCodeAt(n - 1) === 90 && // Z
+    text.charCodeAt(4) === 45 &&
+    text.charCodeAt(7) === 45 &&
+    text.charCodeAt(10) === 84 &&
+    text.charCodeAt(13) === 58 &&
+    text.charCodeAt(16) === 58 &&
+    (n === 20 || text.charCodeAt(19) === 46)
+  ) {
+    const y = digits(text, 0, 4);
+    const mo = digits(text, 5, 2);
+    const d = digits(text, 8, 2);
+    const h = digits(text, 11, 2);
+    const mi = digits(text, 14, 2);
+    const sec = digits(text, 17, 2);
+    const frac = n === 24 ? digits(text, 20, 3) : 0;
+    if (
+      y >= 1970 &&
+      mo >= 1 &&
+      mo <= 12 &&
+      d >= 1 &&
+      d <= 28 &&
+      h <= 23 &&
+      mi >= 0 &&
+      mi <= 59 &&
+      sec >= 0 &&
+      sec <= 59 &&
+      frac >= 0 &&
+      h >= 0
+    ) {
+      ms = (dayOfCivil(y, mo, d) * 24 + h) * HOUR_MS + mi * MINUTE_MS + sec * 1000 + frac;
+    } else ms = Date.parse(text);
+  } else ms = Date.parse(text);
+  lastInstantText = text;
+  lastInstantMs = ms;
+  return ms;
+}
+
+export function periodCodeOf(period: Period, t: LondonTime): number {
   switch (period) {
     case 'day':
-      return t.dayKey;
+      return t.dayCode;
     case 'week':
-      return t.weekKey;
+      return t.weekCode;
     case 'month':
-      return t.monthKey;
+      return t.monthCode;
     case 'year':
-      return t.yearKey;
+      return t.yearCode;
   }
 }
 
-/** Period key of the period containing a London day number. */
-export function periodKeyOfDay(period: Period, day: number): string {
+/** Period code of the period containing a London day number. */
+export function periodCodeOfDay(period: Period, day: number): number {
   switch (period) {
     case 'day':
-      return `d${day}`;
+      return day * 8;
     case 'week':
-      return `w${weekOfDay(day)}`;
+      return weekOfDay(day) * 8 + 1;
     case 'month':
-      return `m${monthOfDay(day)}`;
+      return monthOfDay(day) * 8 + 2;
     case 'year':
-      return `y${civilOfDay(day).year}`;
+      return civilOfDay(day).year * 8 + 3;
   }
 }
 
@@ -227,22 +303,37 @@ export function dayAfterPeriod(period: Period, day: number, extra: number): numb
   }
 }
 
-/**
- * Last London day number covered by a period key such as `d20123` or `m24301`
- * (`t`, the whole-life key, never ends). Used to prune counters nobody can touch again.
- */
-export function lastDayOfPeriodKey(key: string): number {
-  const n = Number.parseInt(key.slice(1), 10);
-  switch (key.charCodeAt(0)) {
-    case 100: // d
+/** Last London day number covered by a period code (the whole-life code never ends). */
+export function lastDayOfPeriodCode(code: number): number {
+  const n = Math.floor(code / 8);
+  switch (code - n * 8) {
+    case 0:
       return n;
-    case 119: // w
+    case 1:
       return n * 7 - 3 + 6;
-    case 109: // m
+    case 2:
       return firstDayOfMonth(n + 1) - 1;
-    case 121: // y
+    case 3:
       return dayOfCivil(n + 1, 1, 1) - 1;
     default:
       return Number.MAX_SAFE_INTEGER;
   }
+}
+
+const PERIOD_LETTERS = ['d', 'w', 'm', 'y'];
+
+/** `d20123` for a day code, `t` for the whole life, and so on. */
+export function periodKeyOfCode(code: number): string {
+  if (code === TOTAL_PERIOD_CODE) return 't';
+  const n = Math.floor(code / 8);
+  return `${PERIOD_LETTERS[code - n * 8] ?? '?'}${n}`;
+}
+
+/** The code of a period key such as `m24301`. */
+export function periodCodeOfKey(key: string): number {
+  if (key === 't') return TOTAL_PERIOD_CODE;
+  const kind = PERIOD_LETTERS.indexOf(key.charAt(0));
+  const n = Number.parseInt(key.slice(1), 10);
+  if (kind < 0 || !Number.isInteger(n)) throw new Error(`bad period key ${key}`);
+  return n * 8 + kind;
 }

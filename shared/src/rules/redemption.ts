@@ -5,7 +5,13 @@ import {
   type CompiledScheme,
   type CompiledSchemes,
 } from './compile.js';
-import { isEligible, serviceKindOf, whereProblem, type EvaluationContext } from './context.js';
+import {
+  isEligible,
+  profileIn,
+  serviceKindOf,
+  whereProblem,
+  type EvaluationContext,
+} from './context.js';
 import type { SchemeDefinition } from './scheme.js';
 import type { EngineStateView, ResidentState } from './state.js';
 
@@ -71,7 +77,7 @@ export function availableAt(r: ResidentState | undefined, wallet: string, t: num
   for (const l of r.lots) {
     if (l.wallet === wallet && (l.expiresAt === null || l.expiresAt > t)) sum += l.amount;
   }
-  return sum - (r.overdraft[wallet] ?? 0);
+  return sum - (r.overdraft?.get(wallet) ?? 0);
 }
 
 /** Price of a redemption under a rule, and whether the amount given fits it. */
@@ -155,7 +161,7 @@ export function redemptionRestrictions(
     outletCategories: ctx.outlet?.categories ?? [],
   });
   if (where) problems.push({ code: 'not-here', message: where });
-  if (!isEligible(rule.eligibility, ctx.profiles?.[req.residentRef])) {
+  if (!isEligible(rule.eligibility, profileIn(ctx, req.residentRef, req.residentRef))) {
     problems.push({ code: 'not-eligible', message: 'the resident is not eligible for this' });
   }
   const { price, problem } = priceOf(rule, req.quantity, req.amount);

@@ -1,14 +1,26 @@
-import { DAY_MS, lastDayOfPeriodKey, londonDay, startOfLondonDay } from './london-time.js';
+import {
+  DAY_MS,
+  lastDayOfPeriodCode,
+  londonDay,
+  periodCodeOfKey,
+  periodKeyOfCode,
+  startOfLondonDay,
+} from './london-time.js';
 
 /**
- * The engine's state: everything it must remember between events, as plain JSON-able
- * data, in three kinds of slice the backend persists (one row each) and the kiosk holds
- * a provisional copy of:
+ * The engine's state: everything it must remember between events, in three kinds of
+ * slice that the backend persists (one row each) and the kiosk holds a provisional copy
+ * of:
  *
  *  - one ResidentState per resident: limit counters per period, open expiry lots,
  *    overdrafts, streak progress, pending time-bank records, the resident's clock;
  *  - one CounterState per scheme: budget used per budget period;
  *  - one CounterState per ward: target progress and awards per period.
+ *
+ * Live slices are compact (numeric counter arrays, Maps only where needed) because the
+ * engine touches one resident's slice per event among many thousands; persist them with
+ * residentStateToJson / counterStateToJson and read them back with the FromJson
+ * functions. The JSON forms are plain data with sorted keys.
  *
  * Balances are NOT state: they are sums of ledger lines. The lots are the engine's
  * breakdown of a resident's positive balance by expiry (for oldest-expiring-first
@@ -18,7 +30,7 @@ import { DAY_MS, lastDayOfPeriodKey, londonDay, startOfLondonDay } from './londo
 /**
  * How late an event may arrive (London days behind the resident's clock) and still earn.
  * Older events still record spending, but earn nothing ("too-late"): the counters they
- * would be checked against have been pruned.
+ * would be checked against may have been pruned.
  */
 export const LATE_HORIZON_DAYS = 92;
 
@@ -29,7 +41,7 @@ export interface CanonicalKey {
   seq: number;
 }
 
-/** Part of a resident's balance with one expiry: what one credit line left unspent. */
+/** Part of a resident's balance with one expiry: what credit lines left unspent. */
 export interface Lot {
   /** `<eventId>:<line index>` of the first line that granted it (later equal lots merge in). */
   id: string;
@@ -58,27 +70,85 @@ export type PendingTime =
     }
   | { kind: 'settled'; at: number };
 
+/**
+ * Counters, flat and sorted: [period code, counter-name id, value, period code, …],
+ * ordered by (period code, name id). Period codes: see london-time.ts. Names are interned
+ * per process by counterNameId(); the JSON form uses the names:
+ *
+ *  - resident: `<scheme>/<rule>|a` (amount earned), `|n` (events that earned), `|s`
+ *    (streak awarded), `|g` (allowance granted), `<scheme>/*|a|n` (scheme-wide limits);
+ *  - scheme: `b` (budget paid out);
+ *  - ward: `<scheme>/<target>|p` (progress), `|w` (reward paid).
+ */
+export type Counters = number[];
+
+const nameIds = new Map<string, number>();
+const names: string[] = [];
+
+/** The process-local id of a counter name (stable for the life of the process). */
+export function counterNameId(name: string): number {
+  let id = nameIds.get(name);
+  if (id === undefined) {
+    id = names.length;
+    names.push(name);
+    nameIds.set(name, id);
+  }
+  return id;
+}
+
+export function counterName(id: number): string {
+  const n = names[id];
+  if (n === undefined) throw new Error(`unknown counter name id ${id}`);
+  return n;
+}
+
+/** Index of a counter in a sorted counters array, or −(insertion index) − 1. */
+export function findCounter(c: Counters, code: number, name: number): number {
+  let lo = 0;
+  let hi = c.length / 3 - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const i = mid * 3;
+    const pc = c[i] as number;
+    const d = pc !== code ? pc - code : (c[i + 1] as number) - name;
+    if (d === 0) return i;
+    if (d < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -(lo * 3) - 1;
+}
+
+export function counterValue(c: Counters, code: number, name: number): number {
+  const i = findCounter(c, code, name);
+  return i >= 0 ? (c[i + 2] as number) : 0;
+}
+
 export interface ResidentState {
   ref: string;
   /** Latest occurredAt (epoch ms) of this resident's events evaluated so far. */
   clock: number;
-  /** Greatest canonical key evaluated for this resident (late-event detection). */
-  last: CanonicalKey | null;
-  /** `<period key>|<scheme>/<rule>|<a|n|s|g>` → amount, event count, award or grant marker. */
-  counters: Record<string, number>;
-  /** Open lots in spending order (compareLots): expiresAt ascending (never last), then scheme, version, source. */
+  /** London day number of `clock` (derived; not persisted). */
+  clockDay: number;
+  /** Greatest canonical key evaluated for this resident (late-event detection); lastAt −1: none. */
+  lastAt: number;
+  lastKiosk: string;
+  lastSeq: number;
+  counters: Counters;
+  /** Open lots in spending order (compareLots): expiry, then scheme, version, source. */
   lots: Lot[];
+  /** Earliest expiresAt among the lots, or NO_EXPIRY (derived; not persisted). */
+  nextExpiry: number;
   /** Wallet → amount owed (> 0) after an overdrawing redemption or time received. */
-  overdraft: Record<string, number>;
+  overdraft: Map<string, number> | null;
   /** `<scheme>/<rule>` → London day numbers with a qualifying event, ascending. */
-  streaks: Record<string, number[]>;
-  pending: Record<string, PendingTime>;
+  streaks: Map<string, number[]> | null;
+  /** Record event id → pending or settled time-bank record. */
+  pending: Map<string, PendingTime> | null;
 }
 
 export interface CounterState {
   id: string;
-  /** Scheme: `<budget period key>|b` → paid out. Ward: `<period>|<scheme>/<target>|p|w` → progress, award. */
-  counters: Record<string, number>;
+  counters: Counters;
 }
 
 /** Read access to the state. The backend may back it with a database, per batch. */
@@ -89,29 +159,39 @@ export interface EngineStateView {
 }
 
 /**
- * What one evaluation changes. Counters, overdrafts, streaks and pending entries are
- * patches (absolute new values; 0, [] or null delete); `lots` replaces the list.
+ * Counter writes, flat: period code, counter-name id, new value, … applied in order (a
+ * later write to the same counter wins; 0 deletes).
+ */
+export type CounterWrites = number[];
+
+/**
+ * What one evaluation changes for one resident (null: unchanged). Counters, overdrafts,
+ * streaks and pending entries are patches (absolute new values; 0, [] or null delete);
+ * `lots` replaces the list. In-memory only: persist the state, not deltas.
  */
 export interface ResidentDelta {
   ref: string;
   clock: number;
-  last: CanonicalKey | null;
-  counters?: Record<string, number>;
-  lots?: Lot[];
-  overdraft?: Record<string, number>;
-  streaks?: Record<string, number[]>;
-  pending?: Record<string, PendingTime | null>;
+  clockDay: number;
+  lastAt: number;
+  lastKiosk: string;
+  lastSeq: number;
+  counters: CounterWrites | null;
+  lots: Lot[] | null;
+  overdraft: Map<string, number> | null;
+  streaks: Map<string, number[]> | null;
+  pending: Map<string, PendingTime | null> | null;
 }
 
 export interface CounterDelta {
   id: string;
-  counters: Record<string, number>;
+  counters: CounterWrites;
 }
 
 export interface StateDelta {
-  residents: ResidentDelta[];
-  schemes: CounterDelta[];
-  wards: CounterDelta[];
+  residents: readonly ResidentDelta[];
+  schemes: readonly CounterDelta[];
+  wards: readonly CounterDelta[];
 }
 
 export const EMPTY_STATE: EngineStateView = {
@@ -120,94 +200,245 @@ export const EMPTY_STATE: EngineStateView = {
   ward: () => undefined,
 };
 
+/** nextExpiry of a resident whose lots never expire (or who has none). */
+export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
+
+function nextExpiryOf(lots: readonly Lot[]): number {
+  const first = lots[0];
+  return first === undefined || first.expiresAt === null ? NO_EXPIRY : first.expiresAt;
+}
+
 export function newResidentState(ref: string): ResidentState {
   return {
     ref,
     clock: 0,
-    last: null,
-    counters: {},
+    clockDay: 0,
+    lastAt: -1,
+    lastKiosk: '',
+    lastSeq: 0,
+    counters: [],
     lots: [],
-    overdraft: {},
-    streaks: {},
-    pending: {},
+    nextExpiry: NO_EXPIRY,
+    overdraft: null,
+    streaks: null,
+    pending: null,
   };
+}
+
+/** Applies counter writes to counters (mutating them, keeping them sorted). */
+export function applyCounterWrites(into: Counters, writes: CounterWrites): void {
+  for (let w = 0; w < writes.length; w += 3) {
+    const code = writes[w] as number;
+    const name = writes[w + 1] as number;
+    const v = writes[w + 2] as number;
+    const i = findCounter(into, code, name);
+    if (i >= 0) {
+      if (v === 0) into.splice(i, 3);
+      else into[i + 2] = v;
+    } else if (v !== 0) into.splice(-i - 1, 0, code, name, v);
+  }
 }
 
 /**
  * Applies a resident delta to a resident's state, MUTATING `target` (or a new state when
- * undefined) and returning it. When the clock moves to a new London day, counters and
- * pending entries beyond the late-event horizon are pruned — deterministically, so
- * every replica that applies the same deltas holds the same state.
+ * undefined) and returning it. When the clock enters a new London week, counters and
+ * pending entries beyond the late-event horizon are pruned — deterministically, so every
+ * replica that applies the same deltas holds the same state.
  */
 export function applyResidentDelta(
   target: ResidentState | undefined,
   d: ResidentDelta,
 ): ResidentState {
   const s = target ?? newResidentState(d.ref);
-  const oldDay = londonDay(s.clock);
+  const oldDay = s.clockDay;
   s.clock = d.clock;
-  s.last = d.last;
-  if (d.counters) {
-    for (const k in d.counters) {
-      const v = d.counters[k] as number;
-      if (v === 0) delete s.counters[k];
-      else s.counters[k] = v;
-    }
+  s.clockDay = d.clockDay;
+  s.lastAt = d.lastAt;
+  s.lastKiosk = d.lastKiosk;
+  s.lastSeq = d.lastSeq;
+  if (d.counters !== null) applyCounterWrites(s.counters, d.counters);
+  if (d.lots !== null) {
+    s.lots = d.lots;
+    s.nextExpiry = nextExpiryOf(d.lots);
   }
-  if (d.lots) s.lots = d.lots;
-  if (d.overdraft) {
-    for (const k in d.overdraft) {
-      const v = d.overdraft[k] as number;
-      if (v === 0) delete s.overdraft[k];
-      else s.overdraft[k] = v;
+  if (d.overdraft !== null) {
+    const m = (s.overdraft ??= new Map());
+    for (const [k, v] of d.overdraft) {
+      if (v === 0) m.delete(k);
+      else m.set(k, v);
     }
+    if (m.size === 0) s.overdraft = null;
   }
-  if (d.streaks) {
-    for (const k in d.streaks) {
-      const v = d.streaks[k] as number[];
-      if (v.length === 0) delete s.streaks[k];
-      else s.streaks[k] = v;
+  if (d.streaks !== null) {
+    const m = (s.streaks ??= new Map());
+    for (const [k, v] of d.streaks) {
+      if (v.length === 0) m.delete(k);
+      else m.set(k, v);
     }
+    if (m.size === 0) s.streaks = null;
   }
-  if (d.pending) {
-    for (const k in d.pending) {
-      const v = d.pending[k];
-      if (v === null || v === undefined) delete s.pending[k];
-      else s.pending[k] = v;
+  if (d.pending !== null) {
+    const m = (s.pending ??= new Map());
+    for (const [k, v] of d.pending) {
+      if (v === null) m.delete(k);
+      else m.set(k, v);
     }
+    if (m.size === 0) s.pending = null;
   }
-  const newDay = londonDay(s.clock);
-  if (newDay > oldDay) prune(s, newDay - LATE_HORIZON_DAYS);
+  // Prune when the clock enters a new 28-day block (London days) and there is enough
+  // to be worth it: cheap, and deterministic (it depends on the state alone).
+  const newDay = s.clockDay;
+  if (
+    newDay > oldDay &&
+    Math.floor(newDay / PRUNE_BLOCK_DAYS) !== Math.floor(oldDay / PRUNE_BLOCK_DAYS) &&
+    (s.counters.length >= PRUNE_MIN_COUNTERS * 3 || s.pending !== null)
+  ) {
+    prune(s, newDay - LATE_HORIZON_DAYS);
+  }
   return s;
 }
 
-function prune(s: ResidentState, cutoffDay: number): void {
-  for (const k in s.counters) {
-    const bar = k.indexOf('|');
-    if (lastDayOfPeriodKey(k.slice(0, bar)) < cutoffDay) delete s.counters[k];
+const PRUNE_BLOCK_DAYS = 28;
+const PRUNE_MIN_COUNTERS = 24;
+const lastDayCache = new Map<number, number>();
+
+function lastDayOf(code: number): number {
+  let d = lastDayCache.get(code);
+  if (d === undefined) {
+    d = lastDayOfPeriodCode(code);
+    if (lastDayCache.size > 100_000) lastDayCache.clear();
+    lastDayCache.set(code, d);
   }
-  const cutoffMs = startOfLondonDay(cutoffDay) - DAY_MS;
-  for (const k in s.pending) {
-    if ((s.pending[k] as PendingTime).at < cutoffMs) delete s.pending[k];
+  return d;
+}
+
+function prune(s: ResidentState, cutoffDay: number): void {
+  const c = s.counters;
+  let keep = 0;
+  for (let i = 0; i < c.length; i += 3) if (lastDayOf(c[i] as number) >= cutoffDay) keep++;
+  if (keep * 3 < c.length) {
+    const next: Counters = [];
+    for (let i = 0; i < c.length; i += 3) {
+      if (lastDayOf(c[i] as number) >= cutoffDay)
+        next.push(c[i] as number, c[i + 1] as number, c[i + 2] as number);
+    }
+    s.counters = next;
+  }
+  if (s.pending !== null) {
+    const cutoffMs = startOfLondonDay(cutoffDay) - DAY_MS;
+    for (const [k, p] of s.pending) if (p.at < cutoffMs) s.pending.delete(k);
+    if (s.pending.size === 0) s.pending = null;
   }
 }
 
 /** Applies a counter delta (scheme or ward), mutating `target` or creating the state. */
 export function applyCounterDelta(target: CounterState | undefined, d: CounterDelta): CounterState {
-  const s = target ?? { id: d.id, counters: {} };
-  for (const k in d.counters) {
-    const v = d.counters[k] as number;
-    if (v === 0) delete s.counters[k];
-    else s.counters[k] = v;
-  }
+  const s = target ?? { id: d.id, counters: [] };
+  applyCounterWrites(s.counters, d.counters);
   return s;
+}
+
+// ── JSON forms, for persistence and pulls ──────────────────────────────────────
+
+export type CountersJson = Record<string, Record<string, number>>;
+
+export interface ResidentStateJson {
+  ref: string;
+  clock: number;
+  last: CanonicalKey | null;
+  counters: CountersJson;
+  lots: Lot[];
+  overdraft: Record<string, number>;
+  streaks: Record<string, number[]>;
+  pending: Record<string, PendingTime>;
+}
+
+export interface CounterStateJson {
+  id: string;
+  counters: CountersJson;
+}
+
+function sortedRecord<V, W>(entries: Iterable<[string, V]>, f: (v: V) => W): Record<string, W> {
+  const out: Record<string, W> = {};
+  for (const [k, v] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) out[k] = f(v);
+  return out;
+}
+
+function countersToJson(c: Counters): CountersJson {
+  const out: CountersJson = {};
+  const entries: [string, string, number][] = [];
+  for (let i = 0; i < c.length; i += 3) {
+    entries.push([
+      periodKeyOfCode(c[i] as number),
+      counterName(c[i + 1] as number),
+      c[i + 2] as number,
+    ]);
+  }
+  entries.sort((a, b) =>
+    a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0,
+  );
+  for (const [pk, name, v] of entries) (out[pk] ??= {})[name] = v;
+  return out;
+}
+
+function countersFromJson(j: CountersJson): Counters {
+  const writes: CounterWrites = [];
+  for (const [pk, m] of Object.entries(j)) {
+    const code = periodCodeOfKey(pk);
+    for (const [name, v] of Object.entries(m)) writes.push(code, counterNameId(name), v);
+  }
+  const c: Counters = [];
+  applyCounterWrites(c, writes);
+  return c;
+}
+
+export function residentStateToJson(s: ResidentState): ResidentStateJson {
+  return {
+    ref: s.ref,
+    clock: s.clock,
+    last: s.lastAt < 0 ? null : { at: s.lastAt, kioskId: s.lastKiosk, seq: s.lastSeq },
+    counters: countersToJson(s.counters),
+    lots: s.lots.map((l) => ({ ...l })),
+    overdraft: sortedRecord(s.overdraft ?? [], (v) => v),
+    streaks: sortedRecord(s.streaks ?? [], (v) => [...v]),
+    pending: sortedRecord(s.pending ?? [], (v) => ({ ...v })),
+  };
+}
+
+function mapOrNull<V>(entries: [string, V][]): Map<string, V> | null {
+  return entries.length > 0 ? new Map(entries) : null;
+}
+
+export function residentStateFromJson(j: ResidentStateJson): ResidentState {
+  return {
+    ref: j.ref,
+    clock: j.clock,
+    clockDay: londonDay(j.clock),
+    lastAt: j.last ? j.last.at : -1,
+    lastKiosk: j.last ? j.last.kioskId : '',
+    lastSeq: j.last ? j.last.seq : 0,
+    counters: countersFromJson(j.counters),
+    lots: j.lots.map((l) => ({ ...l })),
+    nextExpiry: nextExpiryOf(j.lots),
+    overdraft: mapOrNull(Object.entries(j.overdraft)),
+    streaks: mapOrNull(Object.entries(j.streaks).map(([k, v]) => [k, [...v]])),
+    pending: mapOrNull(Object.entries(j.pending).map(([k, v]) => [k, { ...v }])),
+  };
+}
+
+export function counterStateToJson(s: CounterState): CounterStateJson {
+  return { id: s.id, counters: countersToJson(s.counters) };
+}
+
+export function counterStateFromJson(j: CounterStateJson): CounterState {
+  return { id: j.id, counters: countersFromJson(j.counters) };
 }
 
 /** The whole state as plain data, sorted: the same state always gives the same JSON. */
 export interface EngineSnapshot {
-  residents: ResidentState[];
-  schemes: CounterState[];
-  wards: CounterState[];
+  residents: ResidentStateJson[];
+  schemes: CounterStateJson[];
+  wards: CounterStateJson[];
 }
 
 /** In-memory engine state: the kiosk's provisional copy, tests, benches, rebuilds. */
@@ -215,9 +446,17 @@ export class MemoryEngineState implements EngineStateView {
   readonly residents = new Map<string, ResidentState>();
   readonly schemes = new Map<string, CounterState>();
   readonly wards = new Map<string, CounterState>();
+  // The engine reads a resident, then the caller applies its delta: remember the last
+  // lookup so the second one is free.
+  #lastRef: string | null = null;
+  #lastResident: ResidentState | undefined = undefined;
 
   resident(ref: string): ResidentState | undefined {
-    return this.residents.get(ref);
+    if (ref === this.#lastRef) return this.#lastResident;
+    const r = this.residents.get(ref);
+    this.#lastRef = ref;
+    this.#lastResident = r;
+    return r;
   }
 
   scheme(id: string): CounterState | undefined {
@@ -230,9 +469,12 @@ export class MemoryEngineState implements EngineStateView {
 
   apply(delta: StateDelta): void {
     for (const d of delta.residents) {
-      const cur = this.residents.get(d.ref);
+      const cur = this.resident(d.ref);
       const next = applyResidentDelta(cur, d);
-      if (!cur) this.residents.set(d.ref, next);
+      if (!cur) {
+        this.residents.set(d.ref, next);
+        this.#lastResident = next;
+      }
     }
     for (const d of delta.schemes) {
       const cur = this.schemes.get(d.id);
@@ -248,19 +490,19 @@ export class MemoryEngineState implements EngineStateView {
 
   /** Replaces (or adds) slices, e.g. with the backend's authoritative copy after a pull. */
   load(snapshot: Partial<EngineSnapshot>): void {
-    const copy = structuredClone(snapshot);
-    for (const r of copy.residents ?? []) this.residents.set(r.ref, r);
-    for (const s of copy.schemes ?? []) this.schemes.set(s.id, s);
-    for (const w of copy.wards ?? []) this.wards.set(w.id, w);
+    this.#lastRef = null;
+    for (const r of snapshot.residents ?? []) this.residents.set(r.ref, residentStateFromJson(r));
+    for (const s of snapshot.schemes ?? []) this.schemes.set(s.id, counterStateFromJson(s));
+    for (const w of snapshot.wards ?? []) this.wards.set(w.id, counterStateFromJson(w));
   }
 
   snapshot(): EngineSnapshot {
-    const byKey = <T>(m: Map<string, T>): T[] =>
-      [...m.keys()].sort().map((k) => structuredClone(m.get(k) as T));
+    const sorted = <T, J>(m: Map<string, T>, f: (v: T) => J): J[] =>
+      [...m.keys()].sort().map((k) => f(m.get(k) as T));
     return {
-      residents: byKey(this.residents),
-      schemes: byKey(this.schemes),
-      wards: byKey(this.wards),
+      residents: sorted(this.residents, residentStateToJson),
+      schemes: sorted(this.schemes, counterStateToJson),
+      wards: sorted(this.wards, counterStateToJson),
     };
   }
 

@@ -123,7 +123,8 @@ export function contextOf(e: EngineEvent): EvaluationContext {
     add(e.receiverRef);
   }
   if (e.type === 'time-record') add(e.receiverRef);
-  if (e.type === 'allowance' || e.type === 'expiry-sweep') return { profiles };
+  const profile = PROFILES[e.residentRef] ?? null;
+  if (e.type === 'allowance' || e.type === 'expiry-sweep') return { profile, profiles };
   const kind = SERVICES[e.serviceId];
   const venue = VENUES[e.venueId];
   const outletId = e.type === 'redemption' ? e.outletId : null;
@@ -131,6 +132,7 @@ export function contextOf(e: EngineEvent): EvaluationContext {
     service: kind ? { id: e.serviceId, kind } : null,
     venue: venue ? { id: e.venueId, type: venue.type, ward: venue.ward } : null,
     outlet: outletId ? { id: outletId, categories: OUTLETS[outletId] ?? [] } : null,
+    profile,
     profiles,
   };
 }

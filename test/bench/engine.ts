@@ -1,0 +1,512 @@
+/**
+ * Rules-engine benchmark: replays one million events (default; `--events N` to change)
+ * through the engine with every example scheme active, on one core, twice, and checks
+ * the two replays give byte-identical ledgers and state. The floor is a pass over the
+ * same encoded events that only decodes them (JSON.parse) and adds one counter per
+ * resident. The engine pass decodes too, so the two are comparable.
+ *
+ * The events are a year of a borough: visits at 60 kiosks, class sessions, redemptions
+ * in every wallet, time-bank records and confirmations, recycling contributions,
+ * top-ups, monthly youth allowances and expiry sweeps from the council scheduler. Some
+ * kiosks go offline for up to three days, so their events arrive late and are
+ * evaluated in their canonical place.
+ *
+ * Run: npm run bench:engine  (last line of output: one JSON object)
+ */
+import { createHash } from 'node:crypto';
+import {
+  MemoryEngineState,
+  canonicalJson,
+  compileSchemes,
+  evaluate,
+  type EngineEvent,
+  type EvaluationContext,
+  type LedgerLine,
+  type ResidentProfile,
+  type ServiceKind,
+  type VenueType,
+} from '@clubcard/shared';
+import { loadExampleSchemes } from '@clubcard/shared/rules/example-schemes';
+
+const argEvents = process.argv.indexOf('--events');
+const N = argEvents > 0 ? Number.parseInt(process.argv[argEvents + 1] ?? '', 10) : 1_000_000;
+const RESIDENTS = 50_000;
+const WARDS = 20;
+const KIOSKS = 60;
+const YEAR_START = Date.parse('2025-01-01T00:00:00Z');
+const YEAR_MS = 365 * 86_400_000;
+
+// ── a deterministic borough ──────────────────────────────────────────────────────
+
+let seed = 0x9e3779b9;
+function rnd(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 4_294_967_296;
+}
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+
+const SERVICE_KINDS: Record<string, ServiceKind> = {
+  's-swim': 'leisure',
+  's-gym': 'leisure',
+  's-music-tuition': 'leisure',
+  's-studio-hire': 'leisure',
+  's-library': 'library',
+  's-adult-learning': 'learning',
+  's-gp-drop-in': 'gp-drop-in',
+  's-health-walk': 'community',
+  's-time-bank': 'community',
+  's-recycling': 'community',
+  's-voucher-desk': 'community',
+};
+const VENUE_SERVICES: Record<VenueType, string[]> = {
+  'leisure-centre': ['s-swim', 's-gym'],
+  library: ['s-library'],
+  college: ['s-adult-learning', 's-music-tuition', 's-studio-hire'],
+  'health-centre': ['s-gp-drop-in'],
+  'community-centre': ['s-health-walk', 's-time-bank', 's-voucher-desk'],
+  'recycling-centre': ['s-recycling'],
+  'council-office': ['s-voucher-desk'],
+};
+const OUTLETS: Record<string, readonly string[]> = {
+  'o-city-buses': ['transport'],
+  'o-bookshop': ['learning-resources'],
+  'o-work-wear': ['work-clothes'],
+  'o-interview-skills': ['interview-preparation'],
+  'o-housing-advice': ['accommodation'],
+  'o-skills-academy': ['skills-course'],
+};
+
+const wards = Array.from({ length: WARDS }, (_, i) => `w-ward-${i}`);
+const venueTypes = Object.keys(VENUE_SERVICES) as VenueType[];
+const venues = Array.from({ length: 40 }, (_, i) => ({
+  id: `v-venue-${i}`,
+  type: venueTypes[i % venueTypes.length] as VenueType,
+  ward: wards[i % WARDS] as string,
+}));
+const kiosks = Array.from({ length: KIOSKS }, (_, i) => {
+  const venue = venues[i % venues.length] as (typeof venues)[number];
+  return { id: `k-kiosk-${i}`, venue, offline: i % 10 === 3 };
+});
+
+const AGE_BANDS: ResidentProfile['ageBand'][] = [
+  '0-12',
+  '13-19',
+  '13-19',
+  '20-29',
+  '30-44',
+  '45-64',
+  '65-74',
+  '75+',
+];
+const residents = Array.from({ length: RESIDENTS }, (_, i) => {
+  const ref = `r-${(i + 1).toString(36).padStart(8, '0')}`;
+  const ageBand = pick(AGE_BANDS);
+  const categories: string[] = [];
+  if ((ageBand === '13-19' || ageBand === '20-29') && rnd() < 0.5)
+    categories.push(rnd() < 0.7 ? 'in-education' : 'in-training');
+  if (rnd() < 0.01) categories.push('prison-leaver');
+  const profile: ResidentProfile = {
+    ageBand,
+    resident: rnd() < 0.95,
+    homeWard: pick(wards),
+    categories,
+    consents: rnd() < 0.15 ? ['time-bank'] : [],
+  };
+  return { ref, profile, card: createHash('sha256').update(ref).digest('hex') };
+});
+const profileOf = new Map(residents.map((r) => [r.ref, r.profile]));
+const youth = residents.filter((r) => r.profile.ageBand === '13-19');
+const leavers = residents.filter((r) => r.profile.categories.includes('prison-leaver'));
+const timeBankers = residents.filter((r) => r.profile.consents.includes('time-bank'));
+
+// ── a year of events ─────────────────────────────────────────────────────────────
+
+const AUTH = { method: 'sun', keyVersion: 1, counter: 0 } as const;
+let nextId = 1;
+function eventId(): string {
+  const h = (nextId++).toString(16).padStart(12, '0');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-7${h.slice(0, 3)}-8${h.slice(3, 6)}-${h}`;
+}
+
+interface Gen {
+  at: number;
+  arrive: number;
+  make: (seq: number) => Record<string, unknown>;
+  kiosk: string;
+}
+
+const gens: Gen[] = [];
+const kioskSeq = new Map<string, number>();
+
+function tapBase(
+  k: (typeof kiosks)[number],
+  at: number,
+  r: (typeof residents)[number],
+  serviceId: string,
+) {
+  return {
+    id: eventId(),
+    kioskId: k.id,
+    occurredAt: new Date(at).toISOString(),
+    venueId: k.venue.id,
+    cardHash: r.card,
+    residentRef: r.ref,
+    serviceId,
+    auth: AUTH,
+  };
+}
+
+function addTap(
+  at: number,
+  k: (typeof kiosks)[number],
+  build: (seq: number) => Record<string, unknown>,
+): void {
+  const delay =
+    k.offline && rnd() < 0.5 ? Math.floor(rnd() * 3 * 86_400_000) : Math.floor(rnd() * 60_000);
+  gens.push({ at, arrive: at + delay, make: build, kiosk: k.id });
+}
+
+function redemptionFor(r: (typeof residents)[number]) {
+  if (r.profile.categories.includes('prison-leaver') && rnd() < 0.7) {
+    const kind = pick(['interview-preparation', 'work-clothes', 'accommodation'] as const);
+    const outlet =
+      kind === 'interview-preparation'
+        ? 'o-interview-skills'
+        : kind === 'work-clothes'
+          ? 'o-work-wear'
+          : 'o-housing-advice';
+    return {
+      wallet: 'voucher:prison-leaver-vouchers',
+      schemeId: 'prison-leaver-vouchers',
+      ruleId: kind,
+      outletId: outlet,
+      amount: 500 + Math.floor(rnd() * 4000),
+      approvedBy: 'st-officer',
+    };
+  }
+  if (r.profile.ageBand === '13-19' && rnd() < 0.6) {
+    return {
+      wallet: 'leisure-credit',
+      schemeId: 'youth-leisure-credit',
+      ruleId: 'swim',
+      outletId: null,
+      amount: 250,
+      approvedBy: null,
+    };
+  }
+  if (r.profile.categories.length > 0 && rnd() < 0.5) {
+    return {
+      wallet: 'learning-points',
+      schemeId: 'learning-points',
+      ruleId: 'bus-day-ticket',
+      outletId: 'o-city-buses',
+      amount: 150,
+      approvedBy: null,
+    };
+  }
+  if (r.profile.consents.includes('time-bank') && rnd() < 0.3) {
+    return {
+      wallet: 'time-credit',
+      schemeId: 'time-bank',
+      ruleId: 'skills-workshop',
+      outletId: null,
+      amount: 120,
+      approvedBy: 'st-organiser',
+    };
+  }
+  return {
+    wallet: 'living-credit',
+    schemeId: 'living-credits',
+    ruleId: 'free-swim',
+    outletId: null,
+    amount: 60,
+    approvedBy: null,
+  };
+}
+
+// Council scheduler: youth allowances on the 1st of each month (06:00 UTC).
+const council = { id: 'k-council', seq: 0 };
+for (let m = 0; m < 12; m++) {
+  const at = Date.UTC(2025, m, 1, 6, 0, 0);
+  for (const r of youth) {
+    gens.push({
+      at,
+      arrive: at,
+      kiosk: council.id,
+      make: (seq) => ({
+        id: eventId(),
+        kioskId: council.id,
+        seq,
+        occurredAt: new Date(at).toISOString(),
+        type: 'allowance',
+        residentRef: r.ref,
+        schemeId: 'youth-leisure-credit',
+        grantId: 'monthly-allowance',
+      }),
+    });
+  }
+}
+
+const tapsWanted = N - gens.length;
+if (tapsWanted < 0) throw new Error(`--events must be at least ${gens.length}`);
+for (let i = 0; gens.length < N; i++) {
+  const at = YEAR_START + Math.floor((i / tapsWanted) * YEAR_MS);
+  const roll = rnd();
+  const r = pick(residents);
+  if (roll < 0.01) {
+    gens.push({
+      at,
+      arrive: at,
+      kiosk: council.id,
+      make: (seq) => ({
+        id: eventId(),
+        kioskId: council.id,
+        seq,
+        occurredAt: new Date(at).toISOString(),
+        type: 'expiry-sweep',
+        residentRef: r.ref,
+      }),
+    });
+    continue;
+  }
+  if (roll < 0.72) {
+    const k = pick(kiosks);
+    const serviceId = pick(VENUE_SERVICES[k.venue.type]);
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, r, serviceId),
+      seq,
+      type: 'visit',
+      assisted: false,
+    }));
+  } else if (roll < 0.8) {
+    const k = pick(kiosks.filter((x) => x.venue.type === 'college'));
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, r, 's-adult-learning'),
+      seq,
+      type: 'session',
+      assisted: false,
+      minutes: 30 + Math.floor(rnd() * 180),
+    }));
+  } else if (roll < 0.92) {
+    const k = pick(kiosks);
+    const red = redemptionFor(r);
+    const serviceId =
+      red.ruleId === 'swim' || red.ruleId === 'free-swim'
+        ? 's-swim'
+        : pick(VENUE_SERVICES[k.venue.type]);
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, r, serviceId),
+      seq,
+      type: 'redemption',
+      quantity: 1,
+      offline: k.offline,
+      ...red,
+    }));
+  } else if (roll < 0.96 && timeBankers.length > 1) {
+    const giver = pick(timeBankers);
+    const receiver = pick(timeBankers);
+    if (giver === receiver) continue;
+    const k = pick(kiosks.filter((x) => x.venue.type === 'community-centre'));
+    const recordId = eventId();
+    const minutes = 30 + Math.floor(rnd() * 240);
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, giver, 's-time-bank'),
+      id: recordId,
+      seq,
+      type: 'time-record',
+      schemeId: 'time-bank',
+      receiverRef: receiver.ref,
+      minutes,
+      activity: 'help at home',
+    }));
+    if (rnd() < 0.9) {
+      const k2 = pick(kiosks.filter((x) => x.venue.type === 'community-centre'));
+      const at2 = at + Math.floor(rnd() * 5 * 86_400_000);
+      const byReceiver = rnd() < 0.8;
+      addTap(at2, k2, (seq) => ({
+        ...tapBase(k2, at2, byReceiver ? receiver : giver, 's-time-bank'),
+        seq,
+        type: 'time-confirm',
+        schemeId: 'time-bank',
+        recordId,
+        giverRef: giver.ref,
+        receiverRef: receiver.ref,
+        confirmedBy: byReceiver ? 'receiver' : 'organiser',
+        staffRef: byReceiver ? null : 'st-organiser',
+      }));
+    }
+  } else if (roll < 0.985) {
+    const k = pick(kiosks.filter((x) => x.venue.type === 'recycling-centre'));
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, r, 's-recycling'),
+      seq,
+      type: 'ward-contribution',
+      wardId: r.profile.homeWard,
+      measure: 'recycling-kg',
+      quantity: 1 + Math.floor(rnd() * 20),
+    }));
+  } else if (leavers.length > 0) {
+    const k = pick(kiosks.filter((x) => x.venue.type === 'council-office'));
+    const leaver = pick(leavers);
+    addTap(at, k, (seq) => ({
+      ...tapBase(k, at, leaver, 's-voucher-desk'),
+      seq,
+      type: 'grant',
+      schemeId: 'prison-leaver-vouchers',
+      grantId: 'release-grant',
+      amount: 5000 + Math.floor(rnd() * 20000),
+      approvedBy: 'st-officer',
+    }));
+  }
+}
+gens.length = Math.min(gens.length, N);
+
+// Per-kiosk sequences follow the kiosk's own clock; arrival follows push time.
+gens.sort((a, b) => a.at - b.at);
+const built = gens.map((g) => {
+  const seq = (kioskSeq.get(g.kiosk) ?? 0) + 1;
+  kioskSeq.set(g.kiosk, seq);
+  return { arrive: g.arrive, json: JSON.stringify(g.make(seq)) };
+});
+built.sort((a, b) => a.arrive - b.arrive);
+const encoded = built.map((b) => b.json);
+built.length = 0;
+gens.length = 0;
+
+// ── the context the backend's ingestion would build from its tables ──────────────
+
+const serviceCtx = new Map(Object.entries(SERVICE_KINDS).map(([id, kind]) => [id, { id, kind }]));
+const venueCtx = new Map(venues.map((v) => [v.id, { id: v.id, type: v.type, ward: v.ward }]));
+const outletCtx = new Map(
+  Object.entries(OUTLETS).map(([id, categories]) => [id, { id, categories }]),
+);
+
+function contextOf(e: EngineEvent): EvaluationContext {
+  const profile = profileOf.get(e.residentRef) ?? null;
+  if (e.type === 'allowance' || e.type === 'expiry-sweep') return { profile };
+  let profiles: Record<string, ResidentProfile> | undefined;
+  if (e.type === 'time-confirm' || e.type === 'time-record') {
+    profiles = {};
+    for (const ref of e.type === 'time-confirm' ? [e.giverRef, e.receiverRef] : [e.receiverRef]) {
+      const p = profileOf.get(ref);
+      if (p) profiles[ref] = p;
+    }
+  }
+  return {
+    service: serviceCtx.get(e.serviceId) ?? null,
+    venue: venueCtx.get(e.venueId) ?? null,
+    outlet: e.type === 'redemption' && e.outletId ? (outletCtx.get(e.outletId) ?? null) : null,
+    profile,
+    ...(profiles ? { profiles } : {}),
+  };
+}
+
+// ── the passes ──────────────────────────────────────────────────────────────────
+
+const schemes = loadExampleSchemes();
+const compiled = compileSchemes(schemes);
+
+function floorPass(): number {
+  const counts = new Map<string, number>();
+  const t0 = performance.now();
+  for (const s of encoded) {
+    const e = JSON.parse(s) as { residentRef: string };
+    counts.set(e.residentRef, (counts.get(e.residentRef) ?? 0) + 1);
+  }
+  const ms = performance.now() - t0;
+  if (counts.size === 0) throw new Error('no events');
+  return ms;
+}
+
+interface EngineRun {
+  ms: number;
+  cpuMs: number;
+  lines: number;
+  ledgerHash: string;
+  stateHash: string;
+  late: number;
+  flags: Record<string, number>;
+  messages: Record<string, number>;
+}
+
+/**
+ * One replay. Lines are handed over in chunks, as the backend would write them out;
+ * hashing them (for the byte-identity check) happens outside the timed sections.
+ */
+function enginePass(): EngineRun {
+  const state = new MemoryEngineState();
+  const ledger = createHash('sha256');
+  const flags: Record<string, number> = {};
+  const messages: Record<string, number> = {};
+  const CHUNK = 20_000;
+  let chunk: LedgerLine[] = [];
+  let lines = 0;
+  let ms = 0;
+  let cpuMs = 0;
+  for (let i = 0; i < encoded.length;) {
+    const end = Math.min(i + CHUNK, encoded.length);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (; i < end; i++) {
+      const e = JSON.parse(encoded[i] as string) as EngineEvent;
+      const r = evaluate(state, e, contextOf(e), compiled);
+      state.apply(r.stateDelta);
+      for (const l of r.lines) chunk.push(l);
+      for (const f of r.flags) flags[f.code] = (flags[f.code] ?? 0) + 1;
+      for (const m of r.messages) messages[m.code] = (messages[m.code] ?? 0) + 1;
+    }
+    ms += performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    cpuMs += cpu.user / 1000;
+    for (const l of chunk) ledger.update(JSON.stringify(l)).update('\n');
+    lines += chunk.length;
+    chunk = [];
+  }
+  const stateHash = createHash('sha256').update(canonicalJson(state.snapshot())).digest('hex');
+  return {
+    ms,
+    cpuMs,
+    lines,
+    ledgerHash: ledger.digest('hex'),
+    stateHash,
+    late: flags['late'] ?? 0,
+    flags,
+    messages,
+  };
+}
+
+console.log(
+  `engine bench: ${encoded.length} events, ${RESIDENTS} residents, ${KIOSKS} kiosks, ${schemes.length} scheme versions, node ${process.version}`,
+);
+const floorMs = Math.min(floorPass(), floorPass());
+console.log(`floor (decode + one counter per resident): ${(floorMs / 1000).toFixed(2)} s`);
+const a = enginePass();
+console.log(
+  `engine replay 1: ${(a.ms / 1000).toFixed(2)} s (cpu ${(a.cpuMs / 1000).toFixed(2)} s), ${a.lines} ledger lines, ledger ${a.ledgerHash.slice(0, 16)}…, state ${a.stateHash.slice(0, 16)}…`,
+);
+const b = enginePass();
+console.log(
+  `engine replay 2: ${(b.ms / 1000).toFixed(2)} s (cpu ${(b.cpuMs / 1000).toFixed(2)} s), ${b.lines} ledger lines, ledger ${b.ledgerHash.slice(0, 16)}…, state ${b.stateHash.slice(0, 16)}…`,
+);
+console.log(`flags: ${JSON.stringify(a.flags)}`);
+console.log(`messages: ${JSON.stringify(a.messages)}`);
+
+const perS = (ms: number) => Math.round((encoded.length / ms) * 1000);
+console.log(
+  JSON.stringify({
+    bench: 'engine',
+    events: encoded.length,
+    events_per_s: perS((a.ms + b.ms) / 2),
+    floor_events_per_s: perS(floorMs),
+    identical: a.ledgerHash === b.ledgerHash && a.stateHash === b.stateHash && a.lines === b.lines,
+    runs_events_per_s: [perS(a.ms), perS(b.ms)],
+    cpu_events_per_s: perS((a.cpuMs + b.cpuMs) / 2),
+    ledger_lines: a.lines,
+    late_events: a.late,
+    residents: RESIDENTS,
+    scheme_versions: schemes.length,
+    node: process.version,
+  }),
+);
