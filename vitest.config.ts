@@ -19,6 +19,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          // The fault and offline-week tests run real processes: one file at a time keeps
+          // their timings meaningful on a 2-core machine.
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 60_000,
         },
