@@ -1,2 +1,0 @@
-export declare function walletName(wallet: string): string;
-export declare function formatAmount(wallet: string, amount: number): string;
