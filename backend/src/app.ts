@@ -14,6 +14,7 @@ import { AdminService } from './admin/admin-service.js';
 import { adminRouter } from './admin/routes.js';
 import { OperatorService } from './auth/operators.js';
 import { authRouter } from './auth/routes.js';
+import { SqliteEngineState, type EngineStateStore } from './rewards/engine-state.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -24,6 +25,7 @@ export interface BackendDeps {
   listeners?: readonly IngestionListener[];
   operators: OperatorService;
   admin: AdminService;
+  engine: EngineStateStore;
 }
 
 /** The Express app: only mounts routers and the final error handler. */
@@ -59,9 +61,10 @@ export function backendServices(
   store: SqliteBackendStore,
   secrets: BackendSecrets,
   now: () => number = Date.now,
-): { admin: AdminService; operators: OperatorService } {
+): { admin: AdminService; operators: OperatorService; engine: SqliteEngineState } {
   return {
     admin: new AdminService(store, secrets, now),
     operators: new OperatorService(store.db, now),
+    engine: new SqliteEngineState(store.db),
   };
 }

@@ -1,4 +1,5 @@
-import { KioskEventSchema, evaluateEvent, type ServiceKind } from '@clubcard/shared';
+import { KioskEventSchema, MemoryEngineState, evaluate, type ServiceKind } from '@clubcard/shared';
+import { ContextBuilder } from '../rewards/context.js';
 import type { SqliteBackendStore } from '../store/sqlite-store.js';
 
 export interface ReplayCheck {
@@ -22,15 +23,19 @@ export function replayCheck(store: SqliteBackendStore): ReplayCheck {
     replay.set(k, (replay.get(k) ?? 0) + amount);
   };
   let events = 0;
+  // The same engine, from an empty state, over the accepted events in arrival order.
+  const state = new MemoryEngineState();
+  const contexts = new ContextBuilder(store);
   for (const row of db
     .prepare("SELECT payload FROM events WHERE status = 'accepted' ORDER BY rowid")
     .iterate() as Iterable<{ payload: string }>) {
     const e = KioskEventSchema.parse(JSON.parse(row.payload));
-    if (e.type !== 'visit') continue;
     events++;
     const kind = kinds.get(e.serviceId);
     if (!kind) continue;
-    for (const l of evaluateEvent(e, { serviceKind: kind }, schemes).lines) {
+    const r = evaluate(state, e, contexts.for(e, kind), schemes);
+    state.apply(r.stateDelta);
+    for (const l of r.lines) {
       add(l.to, l.wallet, l.amount);
       add(l.from, l.wallet, -l.amount);
     }

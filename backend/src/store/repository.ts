@@ -2,6 +2,7 @@ import type {
   AgeBand,
   Balance,
   CardHash,
+  EngineFlag,
   KioskId,
   LedgerLine,
   ResidentRef,
@@ -150,6 +151,9 @@ export interface BackendStore {
   /** Raises the card's highest counter seen (never lowers it). */
   noteCounter(cardHash: string, counter: number, at: number): void;
   highestCounter(cardHash: string): number | null;
+
+  /** Records what the rules engine flagged for staff about one event. */
+  insertFlags(eventId: string, flags: readonly EngineFlag[], at: number): void;
 
   publishScheme(def: SchemeDefinition, at: number): void;
   listSchemes(): SchemeDefinition[];

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import {
   SchemeDefinitionSchema,
   type Balance,
+  type EngineFlag,
   type LedgerLine,
   type SchemeDefinition,
 } from '@clubcard/shared';
@@ -398,6 +399,24 @@ export class SqliteBackendStore implements BackendStore {
     const r = this.#s('SELECT highest FROM card_counters WHERE card_hash = ?').get(cardHash) as
       { highest: number } | undefined;
     return r?.highest ?? null;
+  }
+
+  insertFlags(eventId: string, flags: readonly EngineFlag[], at: number): void {
+    const s = this.#s(
+      `INSERT INTO engine_flags (event_id, code, detail, resident_ref, scheme_id, amount, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const f of flags) {
+      s.run(
+        eventId,
+        f.code,
+        f.detail,
+        f.residentRef ?? null,
+        f.schemeId ?? null,
+        f.amount ?? null,
+        at,
+      );
+    }
   }
 
   publishScheme(def: SchemeDefinition, at: number): void {

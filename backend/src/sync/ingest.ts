@@ -4,7 +4,7 @@ import {
   EventHeaderSchema,
   KioskEventSchema,
   PROTOCOL_VERSION,
-  evaluateEvent,
+  evaluate,
   residentAccount,
   type ErrorCode,
   type EventResult,
@@ -15,6 +15,8 @@ import {
   type VisitEvent,
 } from '@clubcard/shared';
 import type { BackendStore, KioskRow } from '../store/repository.js';
+import { ContextBuilder } from '../rewards/context.js';
+import type { EngineStateStore } from '../rewards/engine-state.js';
 
 const KioskOfEventSchema = z.object({ kioskId: z.unknown() });
 const TypeOfEventSchema = z.object({ type: z.string().max(40) });
@@ -81,7 +83,25 @@ export function ingestBatch(
   kiosk: KioskRow,
   rawEvents: readonly unknown[],
   now: number,
-  listeners: readonly IngestionListener[] = [],
+  opts: { engine: EngineStateStore; listeners?: readonly IngestionListener[] },
+): PushResponse {
+  const listeners = opts.listeners ?? [];
+  try {
+    return ingestInTransaction(store, kiosk, rawEvents, now, opts.engine, listeners);
+  } catch (e) {
+    // The transaction rolled back: the engine's memory copy must not keep its changes.
+    opts.engine.forget();
+    throw e;
+  }
+}
+
+function ingestInTransaction(
+  store: BackendStore,
+  kiosk: KioskRow,
+  rawEvents: readonly unknown[],
+  now: number,
+  engine: EngineStateStore,
+  listeners: readonly IngestionListener[],
 ): PushResponse {
   const headers = rawEvents.map((raw, i) => {
     const h = EventHeaderSchema.safeParse(raw);
@@ -102,6 +122,7 @@ export function ingestBatch(
     const touched = new Set<string>();
     const accepted: AcceptedVisit[] = [];
     const schemes = store.listSchemes();
+    const contexts = new ContextBuilder(store);
 
     rawEvents.forEach((raw, i) => {
       const h = headers[i];
@@ -174,7 +195,9 @@ export function ingestBatch(
         reject(sem.code, sem.reason, e);
         return;
       }
-      const { lines } = evaluateEvent(e, { serviceKind: sem.serviceKind }, schemes);
+      // Authoritative evaluation, in arrival order, against the state earlier arrivals left.
+      const result = evaluate(engine, e, contexts.for(e, sem.serviceKind), schemes);
+      const lines = result.lines;
       store.insertEvent({
         id: e.id,
         kioskId: kiosk.id,
@@ -196,6 +219,12 @@ export function ingestBatch(
         store.addChange('card', e.cardHash, now);
       }
       store.insertLines(lines, now);
+      engine.apply(result.stateDelta);
+      if (result.flags.length > 0) store.insertFlags(e.id, result.flags, now);
+      for (const l of lines) {
+        if (l.from.startsWith('resident:')) touched.add(l.from.slice('resident:'.length));
+        if (l.to.startsWith('resident:')) touched.add(l.to.slice('resident:'.length));
+      }
       if (lines.length > 0) touched.add(e.residentRef);
       if (e.type === 'visit') accepted.push({ event: e, serviceKind: sem.serviceKind });
       results.push({ id: e.id, seq: e.seq, status: 'accepted', lines });

@@ -12,6 +12,7 @@ import type { BackendConfig } from '../config.js';
 import type { BackendSecrets } from '../keys.js';
 import type { BackendStore } from '../store/repository.js';
 import { ingestBatch, type IngestionListener } from './ingest.js';
+import type { EngineStateStore } from '../rewards/engine-state.js';
 import { pullPage } from './pull.js';
 import { verifySignedRequest } from './request-auth.js';
 
@@ -22,6 +23,7 @@ export interface SyncDeps {
   now: () => number;
   /** Maintained inside each batch's transaction (rollups, features). */
   listeners?: readonly IngestionListener[];
+  engine: EngineStateStore;
 }
 
 const PullQuerySchema = z.object({
@@ -68,7 +70,10 @@ export function syncRouter(deps: SyncDeps): Router {
       throw new AppError('kiosk-mismatch', 'a kiosk can push only its own events');
     }
     const ts = Number(req.headers[HEADER.timestamp]);
-    const result = ingestBatch(deps.store, kiosk, push.events, now, deps.listeners ?? []);
+    const result = ingestBatch(deps.store, kiosk, push.events, now, {
+      engine: deps.engine,
+      listeners: deps.listeners ?? [],
+    });
     deps.store.noteKioskPush(kiosk.id, now, ts - now);
     sendSigned(res, deps.secrets, result);
   });

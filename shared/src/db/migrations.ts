@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * Numbered SQL migrations in files (`001-init.sql`, `002-…`), applied in order, each
+ * Numbered SQL migrations in files (`001-init.sql`, `002-…`), applied in order of number, each
  * in its own transaction, recorded in `schema_migrations`. A database that has a
  * migration this code does not know is newer than the code: refuse to start.
  *
@@ -34,8 +34,11 @@ export function loadMigrations(dir: string): Migration[] {
     if (!m) continue;
     out.push({ id: Number(m[1]), name: m[2] ?? '', sql: readFileSync(join(dir, file), 'utf8') });
   }
+  // Ids strictly increase; a number may be skipped (work merged out of order), but a
+  // number is never used twice.
   out.forEach((m, i) => {
-    if (m.id !== i + 1) throw new Error(`migrations must be numbered 001, 002, … without gaps`);
+    const prev = out[i - 1];
+    if (prev && m.id <= prev.id) throw new Error(`migration number ${m.id} is used twice`);
   });
   return out;
 }
