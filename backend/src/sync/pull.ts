@@ -84,6 +84,8 @@ export function pullPage(
             name: v.name,
             allowUidOnly: v.allowUidOnly,
             services: v.services,
+            type: v.type,
+            ward: v.ward,
           });
         break;
       }

@@ -98,8 +98,26 @@ export const SyncedVenueSchema = z.object({
   /** Legacy policy: may plain-UID cards be accepted here? */
   allowUidOnly: z.boolean(),
   services: z.array(ServiceIdSchema),
+  /** Venue type and ward, for rules that filter on them (optional: added in v1). */
+  type: z.string().max(40).optional(),
+  ward: z.string().max(60).optional(),
 });
 export type SyncedVenue = z.infer<typeof SyncedVenueSchema>;
+
+/**
+ * A staff member as kiosks need them for staff mode offline: PIN as a hash only (PBKDF2,
+ * parameters in the string), staff cards as card hashes (added in v1, optional).
+ */
+export const SyncedStaffSchema = z.object({
+  staffRef: z.string().regex(/^st-[a-z0-9-]{1,60}$/),
+  firstName: z.string().min(1).max(40),
+  pinHash: z.string().max(200),
+  /** Venue ids, or ['*'] for every venue. */
+  venues: z.array(z.string().max(80)).max(200),
+  status: z.enum(['active', 'disabled']),
+  cards: z.array(z.object({ cardHash: CardHashSchema, status: CardStatusSchema })).max(20),
+});
+export type SyncedStaff = z.infer<typeof SyncedStaffSchema>;
 
 /** One page of changes since a cursor, signed by the backend. */
 export const PullPageSchema = z.object({
@@ -114,6 +132,8 @@ export const PullPageSchema = z.object({
   schemes: z.array(SchemeDefinitionSchema).max(MAX_PULL_ITEMS),
   services: z.array(SyncedServiceSchema).max(MAX_PULL_ITEMS),
   venues: z.array(SyncedVenueSchema).max(MAX_PULL_ITEMS),
+  /** Staff accounts for offline staff mode (optional: v1 backends do not send it). */
+  staff: z.array(SyncedStaffSchema).max(MAX_PULL_ITEMS).optional(),
 });
 export type PullPage = z.infer<typeof PullPageSchema>;
 

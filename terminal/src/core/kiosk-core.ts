@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { CardReader, ReaderError, TapRead } from '@clubcard/hardware';
+import { MemoryEngineState } from '@clubcard/shared';
 import type { CoreMessage, KioskState, ReaderState, TapOutcome } from '../bridge/kiosk-bridge.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import type { SyncClient } from '../sync/sync-client.js';
@@ -27,6 +28,8 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   readonly #d: Required<KioskCoreDeps>;
   #reader: ReaderState = { status: 'no-reader', name: null, message: null };
   #lastResident: string | null = null;
+  /** Provisional engine state from this kiosk's own taps (the backend's is authoritative). */
+  readonly #engine = new MemoryEngineState();
 
   constructor(deps: KioskCoreDeps) {
     super();
@@ -81,6 +84,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
           identity: () => this.#d.store.identity(),
           authenticate: this.#d.authenticate,
           now: this.#d.now,
+          engine: this.#engine,
         },
         t,
       );

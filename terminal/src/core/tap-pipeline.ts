@@ -1,7 +1,11 @@
 import {
   AppError,
   cardHashOf,
-  evaluateEvent,
+  evaluate,
+  type EngineResult,
+  type MemoryEngineState,
+  type ProfileAgeBand,
+  type VenueType,
   newEventId,
   type CardAuth,
   type ErrorCode,
@@ -42,6 +46,11 @@ export interface TapPipelineDeps {
   identity: () => KioskIdentity | null;
   authenticate: Authenticator;
   now: () => number;
+  /**
+   * The kiosk's provisional copy of the engine state: what its own taps have used of
+   * limits and budgets. The backend's answer is authoritative and replaces the lines.
+   */
+  engine: MemoryEngineState;
 }
 
 /**
@@ -64,6 +73,7 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
   if (card.status === 'blocked') return refusal('card-blocked');
 
   let recorded: { event: KioskEvent; earned: { wallet: string; amount: number }[] };
+  const evaluated: { result: EngineResult | null } = { result: null };
   try {
     const schemes = deps.store.listSchemes();
     const occurredAt = new Date(deps.now()).toISOString();
@@ -82,9 +92,30 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
         auth: auth.auth,
         assisted: false,
       };
-      const ev = evaluateEvent(event, { serviceKind: service.kind as ServiceKind }, schemes);
-      return { event, lines: ev.lines };
+      // Provisional: the same engine as the backend, on what this kiosk knows.
+      const result = evaluate(
+        deps.engine,
+        event,
+        {
+          service: { id: service.id, kind: service.kind as ServiceKind },
+          venue: { id: venue.id, type: venue.type as VenueType | null, ward: venue.ward },
+          profiles: {
+            [card.residentRef]: {
+              ageBand: card.ageBand as ProfileAgeBand,
+              resident: true,
+              homeWard: null,
+              categories: [],
+              consents: [],
+            },
+          },
+        },
+        schemes,
+      );
+      evaluated.result = result;
+      return { event, lines: result.lines };
     });
+    // Only once the event is committed does the provisional state move on.
+    if (evaluated.result) deps.engine.apply(evaluated.result.stateDelta);
     recorded = {
       event: out.event,
       earned: out.lines.map((l) => ({ wallet: l.wallet, amount: l.amount })),

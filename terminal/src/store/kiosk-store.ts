@@ -48,6 +48,8 @@ export interface LocalVenue {
   name: string;
   allowUidOnly: boolean;
   services: string[];
+  type: string | null;
+  ward: string | null;
 }
 
 export interface OutboxRow {
@@ -176,15 +178,26 @@ export class KioskStore {
   }
 
   getVenue(id: string): LocalVenue | null {
-    const r = this.#s('SELECT id, name, allow_uid_only, services FROM venues WHERE id = ?').get(
-      id,
-    ) as { id: string; name: string; allow_uid_only: number; services: string } | undefined;
+    const r = this.#s(
+      'SELECT id, name, allow_uid_only, services, type, ward FROM venues WHERE id = ?',
+    ).get(id) as
+      | {
+          id: string;
+          name: string;
+          allow_uid_only: number;
+          services: string;
+          type: string | null;
+          ward: string | null;
+        }
+      | undefined;
     if (!r) return null;
     return {
       id: r.id,
       name: r.name,
       allowUidOnly: r.allow_uid_only === 1,
       services: JSON.parse(r.services) as string[],
+      type: r.type,
+      ward: r.ward,
     };
   }
 
@@ -336,9 +349,17 @@ export class KioskStore {
       }
       for (const v of page.venues) {
         this.#s(
-          `INSERT INTO venues (id, name, allow_uid_only, services) VALUES (?, ?, ?, ?)
-           ON CONFLICT(id) DO UPDATE SET name = excluded.name, allow_uid_only = excluded.allow_uid_only, services = excluded.services`,
-        ).run(v.id, v.name, v.allowUidOnly ? 1 : 0, JSON.stringify(v.services));
+          `INSERT INTO venues (id, name, allow_uid_only, services, type, ward) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET name = excluded.name, allow_uid_only = excluded.allow_uid_only,
+             services = excluded.services, type = excluded.type, ward = excluded.ward`,
+        ).run(
+          v.id,
+          v.name,
+          v.allowUidOnly ? 1 : 0,
+          JSON.stringify(v.services),
+          v.type ?? null,
+          v.ward ?? null,
+        );
       }
       if (page.schemes.length > 0) this.#schemes = null;
       for (const s of page.schemes) {
