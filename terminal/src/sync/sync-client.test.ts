@@ -47,7 +47,13 @@ function page(over: Partial<PullPage> = {}): PullPage {
     hasMore: false,
     serverTime: Date.now(),
     cards: [
-      { cardHash: HASH as never, residentRef: 'r-abcdefgh' as never, status: 'active', firstName: 'Ann', ageBand: '30-44' },
+      {
+        cardHash: HASH as never,
+        residentRef: 'r-abcdefgh' as never,
+        status: 'active',
+        firstName: 'Ann',
+        ageBand: '30-44',
+      },
     ],
     balances: [],
     schemes: [],
@@ -61,24 +67,41 @@ function serve(body: string, signature: string | null, status = 200): FetchFn {
   return (async () =>
     new Response(body, {
       status,
-      headers: { 'content-type': 'application/json', ...(signature ? { [HEADER.signature]: signature } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(signature ? { [HEADER.signature]: signature } : {}),
+      },
     })) as FetchFn;
 }
 
 describe('sync client pull', () => {
   it('applies a correctly signed page', async () => {
     const body = JSON.stringify(page());
-    const c = new SyncClient({ store, backendUrl: 'http://b', fetch: serve(body, signBytes(backendKey, body)) });
+    const c = new SyncClient({
+      store,
+      backendUrl: 'http://b',
+      fetch: serve(body, signBytes(backendKey, body)),
+    });
     await c.syncOnce();
     expect(store.getCard(HASH)?.firstName).toBe('Ann');
     expect(store.pullCursor()).toBe(3);
   });
 
   it.each([
-    ['a tampered body', (b: string) => [b.replace('"Ann"', '"Eve"'), signBytes(backendKey, b)] as const],
+    [
+      'a tampered body',
+      (b: string) => [b.replace('"Ann"', '"Eve"'), signBytes(backendKey, b)] as const,
+    ],
     ['no signature', (b: string) => [b, null] as const],
-    ['a signature by another key', (b: string) => [b, signBytes(privateKeyFromB64(generateSigningKeys().privateKey), b)] as const],
-    ['garbage', () => ['\u0000\u0001not json', signBytes(backendKey, '\u0000\u0001not json')] as const],
+    [
+      'a signature by another key',
+      (b: string) =>
+        [b, signBytes(privateKeyFromB64(generateSigningKeys().privateKey), b)] as const,
+    ],
+    [
+      'garbage',
+      () => ['\u0000\u0001not json', signBytes(backendKey, '\u0000\u0001not json')] as const,
+    ],
     [
       'a page for another kiosk',
       () => {
@@ -96,7 +119,9 @@ describe('sync client pull', () => {
     [
       'an implausibly large page',
       () => {
-        const b = JSON.stringify(page({ cards: Array.from({ length: 5000 }, () => page().cards[0]!) }));
+        const b = JSON.stringify(
+          page({ cards: Array.from({ length: 5000 }, () => page().cards[0]!) }),
+        );
         return [b, signBytes(backendKey, b)] as const;
       },
     ],
@@ -119,12 +144,19 @@ describe('sync client pull', () => {
       if (Math.abs(ts - Date.now() - 3_600_000) > 60_000) {
         return new Response(
           JSON.stringify({
-            error: { code: 'clock-skew', message: 'skew', details: { serverTime: Date.now() + 3_600_000 } },
+            error: {
+              code: 'clock-skew',
+              message: 'skew',
+              details: { serverTime: Date.now() + 3_600_000 },
+            },
           }),
           { status: 401 },
         );
       }
-      return new Response(body, { status: 200, headers: { [HEADER.signature]: signBytes(backendKey, body) } });
+      return new Response(body, {
+        status: 200,
+        headers: { [HEADER.signature]: signBytes(backendKey, body) },
+      });
     }) as FetchFn;
     const c = new SyncClient({ store, backendUrl: 'http://b', fetch: fetchFn });
     await c.syncOnce();
