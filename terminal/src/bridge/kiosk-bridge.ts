@@ -62,6 +62,10 @@ export const KioskStateSchema = z.object({
   serviceName: z.string().nullable(),
   reader: ReaderStateSchema,
   sync: SyncStateSchema,
+  /** What the kiosk is for: resident taps, or check-in at a GP drop-in (added; optional). */
+  mode: z.enum(['resident', 'gp-drop-in']).optional(),
+  /** True on a kiosk configured as an enrolment desk (holds issuing keys; staff-attended). */
+  enrolmentDesk: z.boolean().optional(),
 });
 export type KioskState = z.infer<typeof KioskStateSchema>;
 
@@ -71,19 +75,149 @@ export const BalancesUpdateSchema = z.object({
 });
 export type BalancesUpdate = z.infer<typeof BalancesUpdateSchema>;
 
+/** Languages the kiosk ships; every UI string exists in each (terminal/src/i18n). */
+export const LanguageSchema = z.enum(['en', 'cy']);
+export type Language = z.infer<typeof LanguageSchema>;
+
+/** Council-supplied text (scheme and offer names): English always, Welsh where given. */
+export const LocalisedTextSchema = z.object({
+  en: z.string().min(1).max(200),
+  cy: z.string().min(1).max(200).optional(),
+});
+export type LocalisedText = z.infer<typeof LocalisedTextSchema>;
+
+/** An option id names one redemption rule of one scheme: `<schemeId>/<ruleId>`. */
+export const SpendOptionIdSchema = z.string().regex(/^[a-z0-9-]{1,60}\/[a-z0-9-]{1,60}$/);
+
+/**
+ * Something the resident on screen can spend a wallet on at this venue (from the rules
+ * engine's redemption rules). Vouchers are wallets named `voucher:<scheme>`.
+ */
+export const SpendOptionSchema = z.object({
+  id: SpendOptionIdSchema,
+  wallet: z.string(),
+  label: LocalisedTextSchema,
+  /** Price in the wallet's unit. */
+  price: z.number().int().min(1),
+  needsApproval: z.boolean(),
+  /** Why it cannot be had now (e.g. nothing-to-spend, offline-allowance-exceeded), or null. */
+  unavailable: ErrorCodeSchema.nullable(),
+});
+export type SpendOption = z.infer<typeof SpendOptionSchema>;
+
+/** A targeted offer for the resident on screen. */
+export const OfferSchema = z.object({
+  id: z.string().max(80),
+  title: LocalisedTextSchema,
+  detail: LocalisedTextSchema.nullable(),
+});
+export type Offer = z.infer<typeof OfferSchema>;
+
+/** What the kiosk adds to a recorded tap for the screen (added; all optional). */
+export const ResidentExtrasSchema = z.object({
+  /** The language this resident chose before, remembered on this kiosk. */
+  language: LanguageSchema.nullable(),
+  /** GP drop-in mode: the resident's place in today's queue. */
+  queueNumber: z.number().int().min(1).max(9999).nullable(),
+  spendOptions: z.array(SpendOptionSchema).max(50),
+  offer: OfferSchema.nullable(),
+});
+export type ResidentExtras = z.infer<typeof ResidentExtrasSchema>;
+
+/** The state of one redemption, from choosing to done (or refused). */
+export const RedemptionUpdateSchema = z.object({
+  optionId: SpendOptionIdSchema,
+  status: z.enum(['done', 'awaiting-approval', 'refused', 'cancelled']),
+  /** Refused: why (nothing-to-spend, offline-allowance-exceeded, …). */
+  code: ErrorCodeSchema.nullable(),
+  wallet: z.string(),
+  amount: z.number().int().min(0),
+  /** Balances after a done redemption. */
+  balances: z.array(DisplayBalanceSchema).nullable(),
+});
+export type RedemptionUpdate = z.infer<typeof RedemptionUpdateSchema>;
+
+/** Staff mode as the screen sees it. No PIN, hash or card data ever crosses the bridge. */
+export const StaffViewSchema = z.object({
+  status: z.enum(['signed-out', 'awaiting-pin', 'signed-in', 'locked']),
+  /** First name of the signed-in (or signing-in) staff member. */
+  firstName: z.string().max(40).nullable(),
+  /** PIN attempts left before the staff card locks. */
+  attemptsLeft: z.number().int().min(0).nullable(),
+  /** Epoch ms: locked until / session ends at / PIN entry ends at. */
+  until: z.number().int().nullable(),
+  /** Epoch ms from which the screen warns that the session is about to end. */
+  warnFrom: z.number().int().nullable(),
+  /** Redemptions waiting for a staff member's approval. */
+  approvals: z.array(
+    z.object({
+      id: z.string().max(80),
+      optionId: SpendOptionIdSchema,
+      label: LocalisedTextSchema,
+      wallet: z.string(),
+      amount: z.number().int(),
+    }),
+  ),
+});
+export type StaffView = z.infer<typeof StaffViewSchema>;
+
+export const RejectedEventViewSchema = z.object({
+  seq: z.number().int(),
+  type: z.string(),
+  occurredAt: z.string(),
+  code: z.string().nullable(),
+});
+export type RejectedEventView = z.infer<typeof RejectedEventViewSchema>;
+
 /** Messages pushed from the core to the UI. */
 export const CoreMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('outcome'), outcome: TapOutcomeSchema }),
+  z.object({
+    type: z.literal('outcome'),
+    outcome: TapOutcomeSchema,
+    resident: ResidentExtrasSchema.optional(),
+  }),
   z.object({ type: z.literal('state'), state: KioskStateSchema }),
   z.object({ type: z.literal('balances'), update: BalancesUpdateSchema }),
+  z.object({ type: z.literal('redemption'), update: RedemptionUpdateSchema }),
+  z.object({ type: z.literal('staff'), staff: StaffViewSchema }),
 ]);
 export type CoreMessage = z.infer<typeof CoreMessageSchema>;
+
+/** Requests the renderer may make, each checked where it arrives. */
+export const SetLanguageRequestSchema = z.object({ language: LanguageSchema }).strict();
+export const RedeemRequestSchema = z
+  .object({ optionId: SpendOptionIdSchema, quantity: z.number().int().min(1).max(10) })
+  .strict();
+export const StaffPinRequestSchema = z.object({ pin: z.string().regex(/^[0-9]{4,8}$/) }).strict();
+export const ApproveRequestSchema = z.object({ id: z.string().min(1).max(80) }).strict();
+export type SetLanguageRequest = z.infer<typeof SetLanguageRequestSchema>;
+export type RedeemRequest = z.infer<typeof RedeemRequestSchema>;
+export type StaffPinRequest = z.infer<typeof StaffPinRequestSchema>;
+export type ApproveRequest = z.infer<typeof ApproveRequestSchema>;
+
+/** A bridge call's answer: done, or refused with a stable code. */
+export const BridgeResultSchema = z.object({
+  ok: z.boolean(),
+  code: ErrorCodeSchema.nullable(),
+});
+export type BridgeResult = z.infer<typeof BridgeResultSchema>;
 
 /** What the renderer may call; the preload exposes exactly this, nothing generic. */
 export interface KioskBridge {
   getState(): Promise<KioskState>;
   onMessage(cb: (m: CoreMessage) => void): () => void;
   syncNow(): Promise<void>;
+  /** Remembers the language for the resident on screen (and this session). */
+  setLanguage(req: SetLanguageRequest): Promise<BridgeResult>;
+  /** Spends on one option for the resident on screen. */
+  redeem(req: RedeemRequest): Promise<BridgeResult>;
+  cancelRedemption(): Promise<BridgeResult>;
+  staffPin(req: StaffPinRequest): Promise<BridgeResult>;
+  staffSignOut(): Promise<BridgeResult>;
+  /** Staff activity: keeps the session alive (after the time-out warning). */
+  staffExtend(): Promise<BridgeResult>;
+  approve(req: ApproveRequest): Promise<BridgeResult>;
+  rejectedEvents(): Promise<RejectedEventView[]>;
 }
 
 /** Demo cards the browser kiosk may offer as simulated taps (demo configuration only). */
@@ -96,4 +230,12 @@ export const IPC = {
   getState: 'kiosk:get-state',
   syncNow: 'kiosk:sync-now',
   message: 'kiosk:message',
+  setLanguage: 'kiosk:set-language',
+  redeem: 'kiosk:redeem',
+  cancelRedemption: 'kiosk:cancel-redemption',
+  staffPin: 'kiosk:staff-pin',
+  staffSignOut: 'kiosk:staff-sign-out',
+  staffExtend: 'kiosk:staff-extend',
+  approve: 'kiosk:approve',
+  rejectedEvents: 'kiosk:rejected-events',
 } as const;

@@ -1,11 +1,18 @@
-// Runs in the sandboxed preload: exposes exactly the KioskBridge, nothing generic.
+// Runs in the sandboxed preload: exposes exactly the KioskBridge, nothing generic. Every
+// answer from the main process is parsed again here before the page sees it.
 import { contextBridge, ipcRenderer } from 'electron';
+import { z } from 'zod';
 import {
+  BridgeResultSchema,
   CoreMessageSchema,
   IPC,
   KioskStateSchema,
+  RejectedEventViewSchema,
   type KioskBridge,
 } from '../bridge/kiosk-bridge.js';
+
+const result = async (channel: string, arg?: unknown) =>
+  BridgeResultSchema.parse(await ipcRenderer.invoke(channel, arg));
 
 const bridge = {
   async getState() {
@@ -23,6 +30,16 @@ const bridge = {
   },
   async syncNow() {
     await ipcRenderer.invoke(IPC.syncNow);
+  },
+  setLanguage: (req) => result(IPC.setLanguage, req),
+  redeem: (req) => result(IPC.redeem, req),
+  cancelRedemption: () => result(IPC.cancelRedemption),
+  staffPin: (req) => result(IPC.staffPin, req),
+  staffSignOut: () => result(IPC.staffSignOut),
+  staffExtend: () => result(IPC.staffExtend),
+  approve: (req) => result(IPC.approve, req),
+  async rejectedEvents() {
+    return z.array(RejectedEventViewSchema).parse(await ipcRenderer.invoke(IPC.rejectedEvents));
   },
 } satisfies KioskBridge;
 

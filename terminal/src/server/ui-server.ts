@@ -3,8 +3,18 @@ import type { Server } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { SimulatedReader } from '@clubcard/hardware';
-import type { CoreMessage, DemoInfo, TapOutcome } from '../bridge/kiosk-bridge.js';
+import {
+  ApproveRequestSchema,
+  RedeemRequestSchema,
+  SetLanguageRequestSchema,
+  StaffPinRequestSchema,
+  type BridgeResult,
+  type CoreMessage,
+  type DemoInfo,
+  type TapOutcome,
+} from '../bridge/kiosk-bridge.js';
 import type { KioskCore } from '../core/kiosk-core.js';
+import type { KioskServices } from './kiosk-services.js';
 import type { UiAssets } from './ui-bundle.js';
 
 export const CSP =
@@ -22,6 +32,22 @@ export interface UiServerOptions {
   port: number;
   /** Demo only: a simulated reader that the token holder may tap. */
   demo: { token: string; reader: SimulatedReader; info: DemoInfo } | null;
+  /**
+   * Language memory, GP queue numbers, redemption and staff mode. Without them the
+   * screen still answers taps; the calls below answer `not-found`.
+   */
+  services?: KioskServices;
+}
+
+/**
+ * Bridge calls change state, so they must come from our own page: JSON only (a form or
+ * a `text/plain` request from another site cannot be sent without a CORS preflight,
+ * which this server never answers) and, where the browser says, from our origin.
+ */
+function sameOriginJson(req: express.Request, origin: () => string): boolean {
+  if (!req.is('application/json')) return false;
+  const o = req.headers.origin;
+  return o === undefined || o === origin();
 }
 
 function tokenOk(header: string | undefined, token: string): boolean {
@@ -58,8 +84,9 @@ export async function startUiServer(
   app.get('/styles.css', (_req, res) => {
     res.type('text/css').send(o.assets.css);
   });
+  const services = o.services ?? null;
   app.get('/api/state', (_req, res) => {
-    res.json(o.core.state());
+    res.json(services ? services.state() : o.core.state());
   });
   app.post('/api/sync-now', (_req, res) => {
     o.core.syncNow();
@@ -71,16 +98,58 @@ export async function startUiServer(
     res.setHeader('Connection', 'keep-alive');
     res.flushHeaders();
     clients.add(res);
-    res.write(
-      `data: ${JSON.stringify({ type: 'state', state: o.core.state() } satisfies CoreMessage)}\n\n`,
-    );
+    const first: CoreMessage[] = services
+      ? [
+          { type: 'state', state: services.state() },
+          { type: 'staff', staff: services.staffView() },
+        ]
+      : [{ type: 'state', state: o.core.state() }];
+    for (const m of first) res.write(`data: ${JSON.stringify(m)}\n\n`);
     req.on('close', () => clients.delete(res));
   });
   const onMessage = (m: CoreMessage): void => {
     const line = `data: ${JSON.stringify(m)}\n\n`;
     for (const c of clients) c.write(line);
   };
-  o.core.on('message', onMessage);
+  const source = services ?? o.core;
+  source.on('message', onMessage);
+
+  // Bridge calls: each body parsed by its schema from the bridge contract.
+  let origin = '';
+  const call = <S extends z.ZodType>(
+    path: string,
+    schema: S,
+    handler: (s: KioskServices, body: z.infer<S>) => BridgeResult,
+  ): void => {
+    app.post(path, express.json({ limit: '1kb' }), (req, res) => {
+      if (!sameOriginJson(req, () => origin)) {
+        res.status(403).json({ error: { code: 'forbidden', message: 'not from the kiosk page' } });
+        return;
+      }
+      const body = schema.safeParse(req.body);
+      if (!body.success) {
+        res.status(400).json({ error: { code: 'validation-failed', message: 'bad request' } });
+        return;
+      }
+      res.json(services ? handler(services, body.data) : { ok: false, code: 'not-found' });
+    });
+  };
+  const Empty = z.object({}).strict();
+  call('/api/language', SetLanguageRequestSchema, (s, b) => s.setLanguage(b.language));
+  call('/api/redeem', RedeemRequestSchema, (s, b) => s.redeem(b.optionId, b.quantity));
+  call('/api/redeem/cancel', Empty, (s) => s.cancelRedemption());
+  call('/api/staff/pin', StaffPinRequestSchema, (s, b) => s.staffPin(b.pin));
+  call('/api/staff/sign-out', Empty, (s) => s.staffSignOut());
+  call('/api/staff/extend', Empty, (s) => s.staffExtend());
+  call('/api/staff/approve', ApproveRequestSchema, (s, b) => s.approve(b.id));
+  app.get('/api/staff/rejected', (_req, res) => {
+    const list = services?.rejectedEvents() ?? null;
+    if (!list) {
+      res.status(401).json({ error: { code: 'unauthenticated', message: 'staff only' } });
+      return;
+    }
+    res.json(list);
+  });
 
   if (o.demo) {
     const demo = o.demo;
@@ -118,6 +187,20 @@ export async function startUiServer(
       }
       res.status(ok ? 200 : 503).json({ ok, outcome });
     });
+    // Demo only: a staff card tapped on the simulated reader (the real reader reaches
+    // staff mode through the tap pipeline).
+    app.post('/api/demo/staff-tap', express.json({ limit: '1kb' }), (req, res) => {
+      if (!tokenOk(req.headers.authorization, demo.token)) {
+        res.status(401).json({ error: { code: 'bad-signature', message: 'demo token required' } });
+        return;
+      }
+      const body = TapBodySchema.safeParse(req.body);
+      if (!body.success || !services) {
+        res.status(400).json({ error: { code: 'validation-failed', message: 'bad request' } });
+        return;
+      }
+      res.json({ staff: services.simulatedStaffTap(body.data.uid) });
+    });
   }
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
@@ -133,10 +216,11 @@ export async function startUiServer(
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  origin = `http://${o.host}:${port}`;
   return {
     url: `http://${o.host}:${port}`,
     close: async () => {
-      o.core.off('message', onMessage);
+      source.off('message', onMessage);
       for (const c of clients) c.end();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,10 @@
+import { z } from 'zod';
 import {
+  BridgeResultSchema,
   CoreMessageSchema,
   KioskStateSchema,
+  RejectedEventViewSchema,
+  type BridgeResult,
   type CoreMessage,
   type KioskBridge,
   type KioskState,
@@ -11,6 +15,19 @@ import {
  * over the local UI server (fetch + server-sent events). Every message is validated.
  */
 export function httpBridge(base = ''): KioskBridge {
+  const post = async (path: string, body: unknown = {}): Promise<BridgeResult> => {
+    try {
+      const r = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const parsed = BridgeResultSchema.safeParse(await r.json());
+      return parsed.success ? parsed.data : { ok: false, code: 'internal' };
+    } catch {
+      return { ok: false, code: 'internal' };
+    }
+  };
   return {
     async getState(): Promise<KioskState> {
       const r = await fetch(`${base}/api/state`);
@@ -26,6 +43,18 @@ export function httpBridge(base = ''): KioskBridge {
     },
     async syncNow(): Promise<void> {
       await fetch(`${base}/api/sync-now`, { method: 'POST' });
+    },
+    setLanguage: (req) => post('/api/language', req),
+    redeem: (req) => post('/api/redeem', req),
+    cancelRedemption: () => post('/api/redeem/cancel'),
+    staffPin: (req) => post('/api/staff/pin', req),
+    staffSignOut: () => post('/api/staff/sign-out'),
+    staffExtend: () => post('/api/staff/extend'),
+    approve: (req) => post('/api/staff/approve', req),
+    async rejectedEvents() {
+      const r = await fetch(`${base}/api/staff/rejected`);
+      if (!r.ok) return [];
+      return z.array(RejectedEventViewSchema).parse(await r.json());
     },
   };
 }

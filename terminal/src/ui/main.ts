@@ -3,11 +3,28 @@ import type {
   DisplayBalanceMsg,
   KioskBridge,
   KioskState,
+  RedemptionUpdate,
+  RejectedEventView,
+  ResidentExtras,
+  SpendOption,
+  StaffView,
   TapOutcome,
 } from '../bridge/kiosk-bridge.js';
-import { DemoInfoSchema } from '../bridge/kiosk-bridge.js';
+import {
+  LANGUAGE_TAGS,
+  formatAmount,
+  localised,
+  refusalText,
+  t,
+  walletName,
+  walletTitle,
+  type Language,
+  type MessageKey,
+  type Params,
+} from '../i18n/i18n.js';
+import { startDemo } from './demo.js';
+import { Feedback } from './feedback.js';
 import { httpBridge } from './http-bridge.js';
-import { formatAmount, walletName } from './format.js';
 
 declare global {
   interface Window {
@@ -16,149 +33,756 @@ declare global {
   }
 }
 
-const RESULT_MS = 8000;
+const DEFAULT_LANGUAGE: Language = 'en';
+/**
+ * A resident's screen returns to the start on its own, so the next person does not see
+ * it — but never as a trap (WCAG 2.2.1): after WARN_AFTER_MS a warning offers "I need
+ * more time", which keeps the screen until Done; any touch or key restarts the clock.
+ */
+const WARN_AFTER_MS = 20_000;
+const WARN_FOR_MS = 10_000;
 
-function el<T extends HTMLElement>(id: string): T {
+type Screen = 'idle' | 'result' | 'spend' | 'confirm' | 'redeem' | 'staff';
+const RESIDENT_SCREENS: ReadonlySet<Screen> = new Set(['result', 'spend', 'confirm', 'redeem']);
+const PANELS: Record<Screen, string> = {
+  idle: 'idle',
+  result: 'result',
+  spend: 'spend-panel',
+  confirm: 'confirm-panel',
+  redeem: 'redeem-panel',
+  staff: 'staff-panel',
+};
+
+function el<T extends HTMLElement = HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`missing #${id}`);
   return e as T;
 }
 
-function renderBalances(list: HTMLElement, balances: DisplayBalanceMsg[]): void {
-  list.replaceChildren(
-    ...balances.map((b) => {
-      const li = document.createElement('li');
-      li.textContent = `${walletName(b.wallet)}: ${formatAmount(b.wallet, b.amount)}`;
-      if (b.provisional !== 0) {
-        const s = document.createElement('span');
-        s.className = 'pending';
-        s.textContent = ' (being confirmed)';
-        li.append(s);
-      }
-      li.dataset.wallet = b.wallet;
-      li.dataset.amount = String(b.amount);
-      li.dataset.provisional = String(b.provisional);
-      return li;
-    }),
-  );
-  el('balances-title').hidden = balances.length === 0;
+function item(text: string, data: Record<string, string> = {}): HTMLLIElement {
+  const li = document.createElement('li');
+  li.textContent = text;
+  Object.assign(li.dataset, data);
+  return li;
 }
 
-class KioskScreen {
-  #timer: number | null = null;
-  #residentRef: string | null = null;
+function button(text: string, onClick: () => void, cls = ''): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (cls) b.className = cls;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const SIGNED_OUT: StaffView = {
+  status: 'signed-out',
+  firstName: null,
+  attemptsLeft: null,
+  until: null,
+  warnFrom: null,
+  approvals: [],
+};
+
+/** The kiosk screen: one page, screens shown one at a time, every string from i18n. */
+export class KioskScreen {
+  lang: Language = DEFAULT_LANGUAGE;
+  /** The language chosen with the toggle in this session (until the screen goes idle). */
+  sessionLang: Language | null = null;
+  largeText = false;
+  screen: Screen = 'idle';
+  readonly feedback = new Feedback();
+  #kiosk: KioskState | null = null;
+  #outcome: TapOutcome | null = null;
+  #extras: ResidentExtras | null = null;
+  #balances: DisplayBalanceMsg[] = [];
+  #chosen: SpendOption | null = null;
+  #redemption: RedemptionUpdate | null = null;
+  #staff: StaffView = SIGNED_OUT;
+  #rejected: RejectedEventView[] | null = null;
+  #pinError: string | null = null;
+  #stay = false;
+  #warnTimer: number | null = null;
+  #endTimer: number | null = null;
+  #staffTimer: number | null = null;
 
   constructor(private readonly bridge: KioskBridge) {
-    el<HTMLButtonElement>('done').addEventListener('click', () => this.idle());
+    const on = (id: string, fn: () => void): void => el(id).addEventListener('click', fn);
+    on('lang-toggle', () => this.setLanguage(this.lang === 'en' ? 'cy' : 'en'));
+    on('large-text', () => {
+      this.largeText = !this.largeText;
+      this.render();
+    });
+    on('sound', () => {
+      this.feedback.sound = !this.feedback.sound;
+      this.render();
+    });
+    on('speech', () => {
+      this.feedback.speech = !this.feedback.speech;
+      if (!this.feedback.speech) this.feedback.silence();
+      this.render();
+      if (this.feedback.speech) this.feedback.say(this.#summary(), this.lang);
+    });
+    on('staff-enter', () => this.#show('staff'));
+    on('done', () => this.idle());
+    on('spend', () => this.#show('spend'));
+    on('spend-back', () => this.#show('result'));
+    on('confirm-back', () => this.#show('spend'));
+    on('confirm-yes', () => void this.#confirm());
+    on('redeem-cancel', () => void this.bridge.cancelRedemption());
+    on('redeem-done', () => this.idle());
+    on('more-time', () => {
+      this.#stay = true;
+      this.#clearTimers();
+      this.render();
+      el('done').focus();
+    });
+    on('staff-leave', () => {
+      if (this.#staff.status === 'signed-in' || this.#staff.status === 'awaiting-pin') {
+        void this.bridge.staffSignOut();
+      }
+      this.idle();
+    });
+    on('pin-cancel', () => {
+      void this.bridge.staffSignOut();
+      this.idle();
+    });
+    on('staff-stay', () => void this.bridge.staffExtend());
+    on('sync-now', () => {
+      void this.bridge.syncNow();
+      void this.bridge.staffExtend();
+    });
+    on('show-rejected', () => void this.#loadRejected());
+    el<HTMLFormElement>('pin-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.#submitPin();
+    });
+    this.#buildKeypad();
+    // Any touch or key on a resident's screen restarts its clock.
+    for (const ev of ['pointerdown', 'keydown'] as const) {
+      document.addEventListener(ev, () => {
+        // While the warning shows, its own button answers it (re-arming here would hide
+        // the button under the pointer before the click lands).
+        if (RESIDENT_SCREENS.has(this.screen) && !this.#stay && el('timeout').hidden) {
+          this.#armTimers();
+        }
+      });
+    }
+    this.render();
   }
 
   async start(): Promise<void> {
-    this.state(await this.bridge.getState());
+    this.onMessage({ type: 'state', state: await this.bridge.getState() });
     this.bridge.onMessage((m) => this.onMessage(m));
   }
 
   onMessage(m: CoreMessage): void {
-    if (m.type === 'state') this.state(m.state);
-    else if (m.type === 'outcome') this.outcome(m.outcome);
-    else if (m.type === 'balances' && m.update.residentRef === this.#residentRef) {
-      renderBalances(el('balances'), m.update.balances);
+    switch (m.type) {
+      case 'state':
+        this.#kiosk = m.state;
+        this.#renderStatus();
+        if (this.screen === 'idle') this.#renderIdle();
+        if (this.screen === 'staff') this.#renderStaff();
+        break;
+      case 'outcome':
+        this.outcome(m.outcome, m.resident ?? null);
+        break;
+      case 'balances':
+        if (
+          this.#outcome?.kind === 'recorded' &&
+          m.update.residentRef === this.#outcome.residentRef
+        ) {
+          this.#balances = m.update.balances;
+          this.#renderBalances();
+        }
+        break;
+      case 'redemption':
+        this.#onRedemption(m.update);
+        break;
+      case 'staff':
+        this.#onStaff(m.staff);
+        break;
     }
   }
 
-  state(s: KioskState): void {
+  outcome(o: TapOutcome, extras: ResidentExtras | null): void {
+    this.#outcome = o;
+    this.#extras = extras;
+    this.#redemption = null;
+    this.#chosen = null;
+    this.#stay = false;
+    if (o.kind === 'recorded') {
+      this.#balances = o.balances;
+      if (this.sessionLang) {
+        this.lang = this.sessionLang;
+        // Chosen before the tap: remember it for this resident.
+        if (extras && extras.language !== this.sessionLang) {
+          void this.bridge.setLanguage({ language: this.sessionLang });
+        }
+      } else if (extras?.language) {
+        this.lang = extras.language;
+      }
+    } else {
+      this.#balances = [];
+    }
+    this.#show('result');
+    const body = document.body.dataset;
+    body.renderedAt = String(performance.timeOrigin + performance.now());
+    body.renderedEvent = o.kind === 'recorded' ? o.eventId : `refused:${o.code}`;
+    const shown = body.renderedEvent;
+    requestAnimationFrame(() => {
+      body.shownAt = String(performance.timeOrigin + performance.now());
+      body.shownEvent = shown;
+    });
+    this.feedback.play(o.kind === 'recorded' ? 'ok' : 'refused');
+    this.feedback.say(this.#summary(), this.lang);
+  }
+
+  setLanguage(lang: Language): void {
+    this.lang = lang;
+    this.sessionLang = lang;
+    if (RESIDENT_SCREENS.has(this.screen) && this.#outcome?.kind === 'recorded') {
+      void this.bridge.setLanguage({ language: lang });
+    }
+    this.render();
+    this.feedback.say(this.#summary(), this.lang);
+  }
+
+  /** Back to the start: the next person starts a fresh session. */
+  idle(): void {
+    this.#clearTimers();
+    this.#outcome = null;
+    this.#extras = null;
+    this.#balances = [];
+    this.#chosen = null;
+    this.#redemption = null;
+    this.#rejected = null;
+    this.#stay = false;
+    this.sessionLang = null;
+    this.lang = DEFAULT_LANGUAGE;
+    this.largeText = false;
+    this.feedback.speech = false;
+    this.feedback.silence();
+    this.#show('idle');
+  }
+
+  #tx(key: MessageKey, params?: Params): string {
+    return t(this.lang, key, params);
+  }
+
+  #show(screen: Screen): void {
+    this.screen = screen;
+    if (RESIDENT_SCREENS.has(screen) && !this.#stay) this.#armTimers();
+    if (!RESIDENT_SCREENS.has(screen)) this.#clearTimers();
+    this.render();
+    const focusTarget: Record<Screen, string> = {
+      idle: 'idle-title',
+      result: 'done',
+      spend: 'spend-title',
+      confirm: 'confirm-title',
+      redeem: 'redeem-title',
+      staff: 'staff-title',
+    };
+    if (screen !== 'idle') el(focusTarget[screen]).focus();
+  }
+
+  #armTimers(): void {
+    this.#clearTimers();
+    el('timeout').hidden = true;
+    this.#warnTimer = window.setTimeout(() => {
+      el('timeout').hidden = false;
+      el('timeout-text').textContent = this.#tx('result.timeout-warning', {
+        seconds: WARN_FOR_MS / 1000,
+      });
+      this.feedback.play('attention');
+    }, WARN_AFTER_MS);
+    this.#endTimer = window.setTimeout(() => this.idle(), WARN_AFTER_MS + WARN_FOR_MS);
+  }
+
+  #clearTimers(): void {
+    if (this.#warnTimer !== null) window.clearTimeout(this.#warnTimer);
+    if (this.#endTimer !== null) window.clearTimeout(this.#endTimer);
+    this.#warnTimer = this.#endTimer = null;
+    el('timeout').hidden = true;
+  }
+
+  // ---- rendering ----------------------------------------------------------------------
+
+  render(): void {
+    const root = document.documentElement;
+    root.lang = LANGUAGE_TAGS[this.lang];
+    root.dataset.text = this.largeText ? 'large' : 'normal';
+    document.title = this.#tx('app.title');
+    const other: Language = this.lang === 'en' ? 'cy' : 'en';
+    const lt = el('lang-toggle');
+    lt.textContent = this.#tx('settings.language');
+    lt.lang = LANGUAGE_TAGS[other];
+    // The visible word stays part of the accessible name (WCAG 2.5.3).
+    lt.setAttribute(
+      'aria-label',
+      `${t(this.lang, 'settings.language')} (${t(this.lang, 'settings.language-name')})`,
+    );
+    el('settings').setAttribute('aria-label', this.#tx('settings.label'));
+    this.#toggle('large-text', 'settings.large-text', this.largeText);
+    this.#toggle('sound', 'settings.sound', this.feedback.sound);
+    this.#toggle('speech', 'settings.speech', this.feedback.speech);
+    el('speech').hidden = !Feedback.canSpeak();
+    el('staff-enter').textContent = this.#tx('staff.enter');
+    el('staff-enter').hidden = this.screen === 'staff';
+    el('done').textContent = this.#tx('result.done');
+    el('spend').textContent = this.#tx('result.spend');
+    el('more-time').textContent = this.#tx('result.more-time');
+    el('timeout-text').textContent = this.#tx('result.timeout-warning', {
+      seconds: WARN_FOR_MS / 1000,
+    });
+    const staying = el('staying');
+    staying.textContent = this.#tx('result.staying');
+    staying.hidden = !(this.#stay && RESIDENT_SCREENS.has(this.screen));
+    el('demo-title').textContent = this.#tx('demo.title');
+    for (const b of el('demo-cards').querySelectorAll<HTMLButtonElement>('button')) {
+      b.textContent = this.#tx('demo.tap', { label: b.dataset.label ?? '' });
+    }
+    for (const [screen, id] of Object.entries(PANELS)) el(id).hidden = screen !== this.screen;
+    this.#renderStatus();
+    this.#renderIdle();
+    this.#renderResult();
+    this.#renderSpend();
+    this.#renderConfirm();
+    this.#renderRedeem();
+    this.#renderStaff();
+  }
+
+  #toggle(id: string, key: MessageKey, on: boolean): void {
+    const b = el(id);
+    b.textContent = this.#tx(key);
+    b.setAttribute('aria-pressed', String(on));
+  }
+
+  #renderStatus(): void {
+    const s = this.#kiosk;
     el('venue').textContent =
-      [s.venueName, s.serviceName].filter(Boolean).join(' · ') || 'Clubcard';
+      [s?.venueName, s?.serviceName].filter(Boolean).join(' · ') || this.#tx('app.name');
     const sync = el('sync');
+    if (!s) {
+      sync.textContent = this.#tx('status.starting');
+      return;
+    }
     sync.dataset.online = String(s.sync.online);
     sync.dataset.backlog = String(s.sync.backlog);
-    if (s.sync.progress)
-      sync.textContent = `Sending visits ${s.sync.progress.done} of ${s.sync.progress.total}…`;
-    else if (s.sync.online)
-      sync.textContent = s.sync.backlog > 0 ? `Online · ${s.sync.backlog} to send` : 'Online';
-    else
+    if (s.sync.progress) {
+      sync.textContent = this.#tx('status.sending', {
+        done: s.sync.progress.done,
+        total: s.sync.progress.total,
+      });
+    } else if (s.sync.online) {
       sync.textContent =
-        s.sync.backlog > 0 ? `Offline · ${s.sync.backlog} visits saved here` : 'Offline';
-    const reader = el('reader');
-    reader.dataset.status = s.reader.status;
-    reader.textContent =
-      s.reader.status === 'ready'
-        ? ''
-        : (s.reader.message ?? 'The card reader is not available. Please ask staff.');
+        s.sync.backlog > 0
+          ? `${this.#tx('status.online')} · ${this.#tx('status.backlog', { count: s.sync.backlog })}`
+          : this.#tx('status.online');
+    } else {
+      sync.textContent =
+        s.sync.backlog > 0
+          ? this.#tx('status.offline-saved', { count: s.sync.backlog })
+          : this.#tx('status.offline');
+    }
   }
 
-  outcome(o: TapOutcome): void {
+  #renderIdle(): void {
+    const gp = this.#kiosk?.mode === 'gp-drop-in';
+    el('idle-title').textContent = this.#tx(gp ? 'idle.gp-title' : 'idle.title');
+    el('idle-hint').textContent = this.#tx(gp ? 'idle.gp-hint' : 'idle.hint');
+    const reader = el('reader');
+    const status = this.#kiosk?.reader.status ?? 'ready';
+    reader.dataset.status = status;
+    reader.textContent = status === 'ready' ? '' : this.#tx('reader.unavailable');
+  }
+
+  #renderResult(): void {
+    const o = this.#outcome;
     const result = el('result');
+    if (!o) {
+      result.dataset.kind = '';
+      return;
+    }
+    const x = this.#extras;
     const title = el('result-title');
     const detail = el('result-detail');
-    const earned = el('earned');
-    el('idle').hidden = true;
-    result.hidden = false;
-    if (o.kind === 'recorded') {
-      this.#residentRef = o.residentRef;
-      result.className = 'panel result-ok';
-      title.textContent = o.firstName ? `Welcome, ${o.firstName}` : 'Welcome';
-      detail.textContent = `${o.serviceName} at ${o.venueName} recorded.`;
-      earned.replaceChildren(
-        ...o.earned.map((e) => {
-          const li = document.createElement('li');
-          li.textContent = `+${formatAmount(e.wallet, e.amount)} ${walletName(e.wallet).toLowerCase()}`;
-          return li;
-        }),
-      );
-      renderBalances(el('balances'), o.balances);
-      result.dataset.eventId = o.eventId;
-    } else {
-      this.#residentRef = null;
-      result.className = 'panel result-refused';
-      title.textContent = 'Sorry';
-      detail.textContent = o.message;
-      earned.replaceChildren();
-      renderBalances(el('balances'), []);
-      result.dataset.eventId = '';
-    }
+    const help = el('result-help');
+    const queue = el('queue');
     result.dataset.kind = o.kind;
     result.dataset.code = o.kind === 'refused' ? o.code : '';
-    document.body.dataset.renderedAt = String(performance.now());
-    el<HTMLButtonElement>('done').focus();
-    if (this.#timer !== null) window.clearTimeout(this.#timer);
-    this.#timer = window.setTimeout(() => this.idle(), RESULT_MS);
-  }
-
-  idle(): void {
-    if (this.#timer !== null) window.clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#residentRef = null;
-    el('result').hidden = true;
-    el('idle').hidden = false;
-  }
-}
-
-/** Demo only: buttons that "tap" the demo cards, when the URL carries the demo token. */
-async function startDemo(): Promise<void> {
-  const m = /(?:^#|&)demo=([A-Za-z0-9_-]{16,})/.exec(location.hash);
-  if (!m?.[1]) return;
-  const token = m[1];
-  const r = await fetch('/api/demo', { headers: { authorization: `Bearer ${token}` } });
-  if (!r.ok) return;
-  const info = DemoInfoSchema.parse(await r.json());
-  const box = el('demo-cards');
-  for (const c of info.cards) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = `Tap: ${c.label}`;
-    b.dataset.uid = c.uid;
-    b.addEventListener('click', () => {
-      void fetch('/api/demo/tap', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ uid: c.uid }),
-      });
+    result.dataset.eventId = o.kind === 'recorded' ? o.eventId : '';
+    if (o.kind === 'refused') {
+      result.className = 'panel result-refused';
+      const r = refusalText(this.lang, o.code);
+      title.textContent = this.#tx('refusal.title');
+      detail.textContent = r.what;
+      help.textContent = r.help;
+      help.hidden = false;
+      queue.hidden = true;
+      el('earned').replaceChildren();
+      el('spend').hidden = true;
+      el('offer').hidden = true;
+      this.#renderBalances();
+      return;
+    }
+    result.className = 'panel result-ok';
+    help.hidden = true;
+    const gp = x?.queueNumber !== null && x?.queueNumber !== undefined;
+    if (gp) {
+      title.textContent = o.firstName
+        ? `${this.#tx('gp.title')}, ${o.firstName}`
+        : this.#tx('gp.title');
+    } else {
+      title.textContent = o.firstName
+        ? this.#tx('result.welcome-name', { name: o.firstName })
+        : this.#tx('result.welcome');
+    }
+    detail.textContent = this.#tx('result.recorded', {
+      service: o.serviceName,
+      venue: o.venueName,
     });
-    box.append(b);
+    queue.hidden = !gp;
+    if (gp) {
+      el('queue-label').textContent = this.#tx('gp.number');
+      el('queue-number').textContent = String(x.queueNumber);
+      el('queue-seat').textContent = this.#tx('gp.seat');
+      el('queue-privacy').textContent = this.#tx('gp.privacy');
+    }
+    el('earned').replaceChildren(
+      ...o.earned.map((e) =>
+        item(
+          this.#tx('result.earned', {
+            amount: formatAmount(this.lang, e.wallet, e.amount),
+            wallet: walletName(this.lang, e.wallet),
+          }),
+          { wallet: e.wallet, amount: String(e.amount) },
+        ),
+      ),
+    );
+    this.#renderBalances();
+    const offer = x?.offer ?? null;
+    el('offer').hidden = offer === null;
+    if (offer) {
+      el('offer-title').textContent = this.#tx('result.offer');
+      el('offer-text').textContent = localised(this.lang, offer.title);
+      el('offer-detail').textContent = offer.detail ? localised(this.lang, offer.detail) : '';
+    }
+    el('spend').hidden = (x?.spendOptions.length ?? 0) === 0;
   }
-  el('demo').hidden = false;
+
+  #renderBalances(): void {
+    const options = this.#extras?.spendOptions ?? [];
+    const vouchers = this.#balances.filter((b) => b.wallet.startsWith('voucher:'));
+    const others = this.#balances.filter((b) => !b.wallet.startsWith('voucher:'));
+    const line = (b: DisplayBalanceMsg): HTMLLIElement => {
+      const li = item(
+        `${walletTitle(this.lang, b.wallet)}: ${formatAmount(this.lang, b.wallet, b.amount)}`,
+        { wallet: b.wallet, amount: String(b.amount), provisional: String(b.provisional) },
+      );
+      if (b.provisional !== 0) {
+        const s = document.createElement('span');
+        s.className = 'pending';
+        s.textContent = ` ${this.#tx('result.pending')}`;
+        li.append(s);
+      }
+      const here = options.filter((o) => o.wallet === b.wallet);
+      if (b.wallet.startsWith('voucher:') && here.length > 0) {
+        const s = document.createElement('span');
+        s.className = 'spend-here';
+        s.textContent = `${this.#tx('result.spend-here')} ${here.map((o) => localised(this.lang, o.label)).join(', ')}`;
+        li.append(s);
+      }
+      return li;
+    };
+    el('balances').replaceChildren(...others.map(line));
+    el('vouchers').replaceChildren(...vouchers.map(line));
+    el('balances-title').textContent = this.#tx('result.balances');
+    el('balances-title').hidden = others.length === 0;
+    el('vouchers-title').textContent = this.#tx('result.vouchers');
+    el('vouchers-title').hidden = vouchers.length === 0;
+  }
+
+  #price(o: { wallet: string; price: number }): string {
+    return formatAmount(this.lang, o.wallet, o.price);
+  }
+
+  #renderSpend(): void {
+    const options = this.#extras?.spendOptions ?? [];
+    el('spend-title').textContent = this.#tx('spend.title');
+    el('spend-back').textContent = this.#tx('spend.back');
+    el('spend-none').textContent = this.#tx('spend.none');
+    el('spend-none').hidden = options.length > 0;
+    el('spend-options').replaceChildren(
+      ...options.map((o) => {
+        const li = document.createElement('li');
+        const b = button(
+          this.#tx('spend.option', { label: localised(this.lang, o.label), price: this.#price(o) }),
+          () => {
+            this.#chosen = o;
+            if (o.unavailable) void this.bridge.redeem({ optionId: o.id, quantity: 1 });
+            else this.#show('confirm');
+          },
+        );
+        b.dataset.option = o.id;
+        const note = o.unavailable
+          ? this.#tx('spend.unavailable')
+          : o.needsApproval
+            ? this.#tx('spend.needs-staff')
+            : '';
+        if (note) {
+          const s = document.createElement('span');
+          s.className = 'note';
+          s.textContent = note;
+          b.append(s);
+        }
+        li.append(b);
+        return li;
+      }),
+    );
+  }
+
+  #renderConfirm(): void {
+    const o = this.#chosen;
+    el('confirm-back').textContent = this.#tx('spend.back');
+    el('confirm-yes').textContent = this.#tx('spend.confirm-yes');
+    if (!o) return;
+    el('confirm-title').textContent = this.#tx('spend.confirm-title', {
+      price: this.#price(o),
+      label: localised(this.lang, o.label),
+    });
+    el('confirm-approval').textContent = this.#tx('spend.needs-staff');
+    el('confirm-approval').hidden = !o.needsApproval;
+  }
+
+  async #confirm(): Promise<void> {
+    const o = this.#chosen;
+    if (!o) return;
+    el<HTMLButtonElement>('confirm-yes').disabled = true;
+    try {
+      await this.bridge.redeem({ optionId: o.id, quantity: 1 });
+    } finally {
+      el<HTMLButtonElement>('confirm-yes').disabled = false;
+    }
+  }
+
+  #onRedemption(u: RedemptionUpdate): void {
+    if (!this.#outcome) return;
+    this.#redemption = u;
+    if (u.balances) this.#balances = u.balances;
+    if (u.status === 'cancelled') {
+      this.#show('result');
+      return;
+    }
+    this.#show('redeem');
+    this.feedback.play(
+      u.status === 'done' ? 'ok' : u.status === 'refused' ? 'refused' : 'attention',
+    );
+    this.feedback.say(this.#summary(), this.lang);
+  }
+
+  #renderRedeem(): void {
+    const u = this.#redemption;
+    const panel = el('redeem-panel');
+    el('redeem-cancel').textContent = this.#tx('spend.cancel');
+    el('redeem-done').textContent = this.#tx('result.done');
+    if (!u) return;
+    panel.dataset.status = u.status;
+    panel.dataset.code = u.code ?? '';
+    const option = this.#extras?.spendOptions.find((o) => o.id === u.optionId);
+    const label = option ? localised(this.lang, option.label) : '';
+    const price = formatAmount(this.lang, u.wallet, u.amount);
+    el('redeem-cancel').hidden = u.status !== 'awaiting-approval';
+    el('redeem-balances').replaceChildren();
+    if (u.status === 'awaiting-approval') {
+      el('redeem-title').textContent = this.#tx('spend.approval-title');
+      el('redeem-detail').textContent = this.#tx('spend.approval-detail');
+    } else if (u.status === 'done') {
+      el('redeem-title').textContent = this.#tx('spend.done-title');
+      el('redeem-detail').textContent = this.#tx('spend.done-detail', { price, label });
+      el('redeem-balances').replaceChildren(
+        ...this.#balances.map((b) =>
+          item(
+            `${walletTitle(this.lang, b.wallet)}: ${formatAmount(this.lang, b.wallet, b.amount)}`,
+            {
+              wallet: b.wallet,
+              amount: String(b.amount),
+            },
+          ),
+        ),
+      );
+    } else {
+      const r = refusalText(this.lang, u.code ?? 'internal');
+      el('redeem-title').textContent = this.#tx('refusal.title');
+      el('redeem-detail').textContent = `${r.what} ${r.help}`;
+    }
+  }
+
+  // ---- staff mode ---------------------------------------------------------------------
+
+  #onStaff(v: StaffView): void {
+    const before = this.#staff.status;
+    this.#staff = v;
+    if (v.status !== 'awaiting-pin') this.#pinError = null;
+    if (v.status === 'awaiting-pin' || v.status === 'locked') {
+      if (this.screen !== 'staff') this.#show('staff');
+      else this.render();
+      if (v.status === 'awaiting-pin' && before !== 'awaiting-pin') el('pin').focus();
+    } else if (v.status === 'signed-in' && before !== 'signed-in') {
+      this.#show('staff');
+    } else if (v.status === 'signed-out' && before !== 'signed-out' && this.screen === 'staff') {
+      this.idle();
+    } else if (this.screen === 'staff') {
+      this.#renderStaff();
+    }
+    if (this.#staffTimer !== null) window.clearTimeout(this.#staffTimer);
+    this.#staffTimer = null;
+    if (v.warnFrom !== null && v.warnFrom > Date.now()) {
+      this.#staffTimer = window.setTimeout(() => this.#renderStaff(), v.warnFrom - Date.now() + 50);
+    }
+  }
+
+  #buildKeypad(): void {
+    const pin = el<HTMLInputElement>('pin');
+    const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'clear', '0', 'back'];
+    el('keypad').replaceChildren(
+      ...keys.map((k) => {
+        const b = button(k === 'clear' ? '' : k === 'back' ? '⌫' : k, () => {
+          if (k === 'clear') pin.value = '';
+          else if (k === 'back') pin.value = pin.value.slice(0, -1);
+          else if (pin.value.length < 8) pin.value += k;
+        });
+        b.dataset.key = k;
+        return b;
+      }),
+    );
+  }
+
+  async #submitPin(): Promise<void> {
+    const input = el<HTMLInputElement>('pin');
+    const pin = input.value;
+    input.value = '';
+    if (!/^[0-9]{4,8}$/.test(pin)) {
+      this.#pinError = this.#tx('staff.pin-title');
+      this.#renderStaff();
+      return;
+    }
+    const r = await this.bridge.staffPin({ pin });
+    if (!r.ok && r.code === 'unauthenticated') {
+      this.#pinError = this.#tx('staff.pin-wrong', {
+        count: Math.max(0, (this.#staff.attemptsLeft ?? 1) - 1),
+      });
+      this.#renderStaff();
+      input.focus();
+    }
+  }
+
+  async #loadRejected(): Promise<void> {
+    this.#rejected = await this.bridge.rejectedEvents();
+    this.#renderStaff();
+  }
+
+  #renderStaff(): void {
+    const v = this.#staff;
+    const panel = el('staff-panel');
+    panel.dataset.status = v.status;
+    el('staff-leave').textContent =
+      v.status === 'signed-in' ? this.#tx('staff.sign-out') : this.#tx('staff.cancel');
+    el('pin-label').textContent = this.#tx('staff.pin-label');
+    el('pin-submit').textContent = this.#tx('staff.pin-submit');
+    el('pin-cancel').textContent = this.#tx('staff.cancel');
+    const clear = el('keypad').querySelector<HTMLButtonElement>('[data-key="clear"]');
+    if (clear) clear.textContent = this.#tx('staff.clear');
+    const back = el('keypad').querySelector<HTMLButtonElement>('[data-key="back"]');
+    back?.setAttribute('aria-label', this.#tx('spend.back'));
+    el('pin-error').textContent = this.#pinError ?? '';
+    el('pin-form').hidden = v.status !== 'awaiting-pin';
+    el('staff-home').hidden = v.status !== 'signed-in';
+    el('pin-cancel').hidden = true;
+    const msg = el('staff-message');
+    if (v.status === 'signed-out') {
+      el('staff-title').textContent = this.#tx('staff.title');
+      msg.textContent = this.#tx('staff.tap-card');
+    } else if (v.status === 'awaiting-pin') {
+      el('staff-title').textContent = this.#tx('staff.pin-title');
+      msg.textContent = this.#tx('staff.pin-hello', { name: v.firstName ?? '' });
+    } else if (v.status === 'locked') {
+      el('staff-title').textContent = this.#tx('staff.title');
+      msg.textContent = this.#tx('staff.locked');
+    } else {
+      el('staff-title').textContent = this.#tx('staff.title');
+      msg.textContent = this.#tx('staff.signed-in', { name: v.firstName ?? '' });
+      this.#renderStaffHome(v);
+    }
+  }
+
+  #renderStaffHome(v: StaffView): void {
+    const warn = v.warnFrom !== null && Date.now() >= v.warnFrom;
+    el('staff-warning').hidden = !warn;
+    el('staff-warning-text').textContent = this.#tx('staff.warning');
+    el('staff-stay').textContent = this.#tx('staff.stay');
+    el('approvals-title').textContent = this.#tx('staff.approvals');
+    el('approvals-none').textContent =
+      v.approvals.length === 0 ? this.#tx('staff.no-approvals') : '';
+    el('approvals').replaceChildren(
+      ...v.approvals.map((a) => {
+        const li = document.createElement('li');
+        const b = button(
+          `${this.#tx('staff.approve')}: ${localised(this.lang, a.label)} (${formatAmount(this.lang, a.wallet, a.amount)})`,
+          () => void this.bridge.approve({ id: a.id }),
+        );
+        b.dataset.approval = a.id;
+        li.append(b);
+        return li;
+      }),
+    );
+    el('sync-title').textContent = this.#tx('staff.sync');
+    const last = this.#kiosk?.sync.lastSuccessAt ?? null;
+    el('staff-sync').textContent =
+      last === null
+        ? this.#tx('staff.never-synced')
+        : this.#tx('staff.last-sync', {
+            time: new Date(last).toLocaleTimeString(LANGUAGE_TAGS[this.lang]),
+          });
+    el('sync-now').textContent = this.#tx('staff.sync-now');
+    el('rejected-title').textContent = this.#tx('staff.rejected');
+    el('show-rejected').textContent = this.#tx('staff.show-rejected');
+    const rej = this.#rejected;
+    el('rejected').replaceChildren(
+      ...(rej === null
+        ? []
+        : rej.length === 0
+          ? [item(this.#tx('staff.no-rejected'))]
+          : rej.map((r) =>
+              item(
+                this.#tx('staff.rejected-row', { seq: r.seq, type: r.type, code: r.code ?? '' }),
+              ),
+            )),
+    );
+    el('enrolment-note').textContent = this.#kiosk?.enrolmentDesk
+      ? ''
+      : this.#tx('staff.enrolment-only');
+  }
+
+  /** What the screen says, as one spoken sentence or two. */
+  #summary(): string {
+    const parts: string[] = [];
+    const title = (id: string): string => el(id).textContent ?? '';
+    if (this.screen === 'idle') parts.push(title('idle-title'), title('idle-hint'));
+    else if (this.screen === 'result') {
+      parts.push(title('result-title'), title('result-detail'));
+      if (!el('result-help').hidden) parts.push(title('result-help'));
+      if (!el('queue').hidden) parts.push(`${title('queue-label')} ${title('queue-number')}.`);
+      for (const li of el('earned').querySelectorAll('li')) parts.push(li.textContent ?? '');
+    } else if (this.screen === 'redeem') parts.push(title('redeem-title'), title('redeem-detail'));
+    else parts.push(title(`${PANELS[this.screen].replace('-panel', '')}-title`));
+    const text = parts.filter(Boolean).join(' ');
+    el('announce').textContent = text;
+    return text;
+  }
 }
 
 const bridge = window.kiosk ?? httpBridge();
-void new KioskScreen(bridge).start();
-void startDemo();
+const screen = new KioskScreen(bridge);
+void screen.start();
+void startDemo(() => screen.render());

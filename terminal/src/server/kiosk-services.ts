@@ -1,0 +1,341 @@
+import { EventEmitter } from 'node:events';
+import { cardHashOf, londonDay, type ErrorCode } from '@clubcard/shared';
+import type {
+  BridgeResult,
+  CoreMessage,
+  DisplayBalanceMsg,
+  KioskState,
+  Language,
+  Offer,
+  RejectedEventView,
+  ResidentExtras,
+  SpendOption,
+  StaffView,
+} from '../bridge/kiosk-bridge.js';
+import type { KioskStore } from '../store/kiosk-store.js';
+import type { StaffStore } from '../store/staff-store.js';
+import { StaffSessions, type StaffPolicy } from '../staff/staff-session.js';
+
+/**
+ * The redemption step of the kiosk core, as the screen needs it. The rules-engine
+ * integration (terminal/src/core) provides the real one; until it is wired the kiosk
+ * offers nothing to spend (`redemptionNotWired`).
+ */
+export interface RedemptionPort {
+  /** What the resident can spend here now (vouchers included) and a targeted offer. Runs on the tap path: keep it quick. */
+  optionsFor(residentRef: string): { options: SpendOption[]; offer: Offer | null };
+  /** Checks (checkRedemption) and records one redemption in one transaction, or refuses. */
+  redeem(req: {
+    residentRef: string;
+    optionId: string;
+    quantity: number;
+    approvedBy: string | null;
+  }): { ok: true; balances: DisplayBalanceMsg[] } | { ok: false; code: ErrorCode };
+}
+
+export const redemptionNotWired: RedemptionPort = {
+  optionsFor: () => ({ options: [], offer: null }),
+  redeem: () => ({ ok: false, code: 'internal' }),
+};
+
+/** The core as the services see it (KioskCore satisfies this). */
+export interface ServicesCore {
+  state(): KioskState;
+  syncNow(): void;
+  on(event: 'message', listener: (m: CoreMessage) => void): unknown;
+  off(event: 'message', listener: (m: CoreMessage) => void): unknown;
+}
+
+export interface KioskServicesOptions {
+  core: ServicesCore;
+  store: Pick<KioskStore, 'identity' | 'getService' | 'rejectedEvents'>;
+  staffStore: StaffStore;
+  redemption?: RedemptionPort;
+  /** This kiosk holds issuing keys and is attended (enrolment desk). */
+  enrolmentDesk?: boolean;
+  now?: () => number;
+  staffPolicy?: StaffPolicy;
+  /** How long the resident of the last tap stays "on screen" for bridge calls. */
+  residentWindowMs?: number;
+}
+
+interface OnScreen {
+  residentRef: string;
+  until: number;
+  options: SpendOption[];
+}
+
+interface PendingApproval {
+  id: string;
+  residentRef: string;
+  option: SpendOption;
+  quantity: number;
+  until: number;
+}
+
+const ok: BridgeResult = { ok: true, code: null };
+const refused = (code: ErrorCode): BridgeResult => ({ ok: false, code });
+
+/**
+ * What the kiosk screen can ask beyond taps, over either transport (the browser bridge
+ * and Electron IPC): language memory, GP drop-in queue numbers, redemption, staff mode.
+ * Re-emits the core's messages with what the screen adds to a recorded tap. The
+ * renderer never names a resident: calls act on the resident of the last tap.
+ */
+export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
+  readonly #o: Required<Omit<KioskServicesOptions, 'staffPolicy'>>;
+  readonly #staff: StaffSessions;
+  #onScreen: OnScreen | null = null;
+  readonly #approvals = new Map<string, PendingApproval>();
+  #approvalSeq = 0;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #listener = (m: CoreMessage): void => this.#fromCore(m);
+
+  constructor(o: KioskServicesOptions) {
+    super();
+    this.#o = {
+      redemption: redemptionNotWired,
+      enrolmentDesk: false,
+      now: Date.now,
+      residentWindowMs: 5 * 60_000,
+      ...o,
+    };
+    const venueId = o.store.identity()?.venueId ?? '';
+    this.#staff = new StaffSessions(o.staffStore, venueId, this.#o.now, o.staffPolicy);
+    o.core.on('message', this.#listener);
+  }
+
+  close(): void {
+    this.#o.core.off('message', this.#listener);
+    if (this.#timer) clearTimeout(this.#timer);
+  }
+
+  mode(): 'resident' | 'gp-drop-in' {
+    const id = this.#o.store.identity();
+    const kind = id ? this.#o.store.getService(id.serviceId)?.kind : null;
+    return kind === 'gp-drop-in' ? 'gp-drop-in' : 'resident';
+  }
+
+  state(): KioskState {
+    return { ...this.#o.core.state(), mode: this.mode(), enrolmentDesk: this.#o.enrolmentDesk };
+  }
+
+  syncNow(): void {
+    this.#o.core.syncNow();
+  }
+
+  #fromCore(m: CoreMessage): void {
+    if (m.type === 'state') {
+      this.emit('message', { type: 'state', state: this.state() });
+      return;
+    }
+    if (m.type !== 'outcome' || m.resident) {
+      this.emit('message', m);
+      return;
+    }
+    const o = m.outcome;
+    if (o.kind !== 'recorded') {
+      this.emit('message', m);
+      return;
+    }
+    this.emit('message', { ...m, resident: this.#extrasFor(o.residentRef) });
+  }
+
+  /** What the screen shows beside a recorded tap. */
+  #extrasFor(residentRef: string): ResidentExtras {
+    const now = this.#o.now();
+    const gp = this.mode() === 'gp-drop-in';
+    // A GP check-in shows no offers or spending: the visit, the number, nothing more.
+    const spend = gp ? { options: [], offer: null } : this.#o.redemption.optionsFor(residentRef);
+    this.#onScreen = {
+      residentRef,
+      until: now + this.#o.residentWindowMs,
+      options: spend.options,
+    };
+    return {
+      language: this.#o.staffStore.languageOf(residentRef),
+      queueNumber: gp ? this.#o.staffStore.queueNumber(String(londonDay(now)), residentRef) : null,
+      spendOptions: spend.options,
+      offer: spend.offer,
+    };
+  }
+
+  #current(): OnScreen | null {
+    const s = this.#onScreen;
+    if (s && s.until > this.#o.now()) return s;
+    this.#onScreen = null;
+    return null;
+  }
+
+  /** Remembers the language of the resident on screen (the session keeps it either way). */
+  setLanguage(language: Language): BridgeResult {
+    const s = this.#current();
+    if (s) this.#o.staffStore.setLanguage(s.residentRef, language, this.#o.now());
+    return ok;
+  }
+
+  redeem(optionId: string, quantity: number): BridgeResult {
+    const s = this.#current();
+    if (!s) return refused('not-found');
+    const option = s.options.find((x) => x.id === optionId);
+    if (!option) return refused('not-found');
+    const amount = option.price * quantity;
+    if (option.unavailable) {
+      this.#emitRedemption(option, 'refused', option.unavailable, amount, null);
+      return refused(option.unavailable);
+    }
+    if (option.needsApproval) {
+      const id = `a-${++this.#approvalSeq}`;
+      this.#approvals.set(id, {
+        id,
+        residentRef: s.residentRef,
+        option,
+        quantity,
+        until: this.#o.now() + this.#o.residentWindowMs,
+      });
+      this.#emitRedemption(option, 'awaiting-approval', null, amount, null);
+      this.#emitStaff();
+      return ok;
+    }
+    return this.#commit(s.residentRef, option, quantity, null);
+  }
+
+  cancelRedemption(): BridgeResult {
+    const s = this.#current();
+    for (const [id, a] of this.#approvals) {
+      if (s && a.residentRef === s.residentRef) {
+        this.#approvals.delete(id);
+        this.#emitRedemption(a.option, 'cancelled', null, a.option.price * a.quantity, null);
+      }
+    }
+    this.#emitStaff();
+    return ok;
+  }
+
+  #commit(
+    residentRef: string,
+    option: SpendOption,
+    quantity: number,
+    approvedBy: string | null,
+  ): BridgeResult {
+    const amount = option.price * quantity;
+    const r = this.#o.redemption.redeem({ residentRef, optionId: option.id, quantity, approvedBy });
+    if (!r.ok) {
+      this.#emitRedemption(option, 'refused', r.code, amount, null);
+      return refused(r.code);
+    }
+    this.#emitRedemption(option, 'done', null, amount, r.balances);
+    return ok;
+  }
+
+  #emitRedemption(
+    option: SpendOption,
+    status: 'done' | 'awaiting-approval' | 'refused' | 'cancelled',
+    code: ErrorCode | null,
+    amount: number,
+    balances: DisplayBalanceMsg[] | null,
+  ): void {
+    this.emit('message', {
+      type: 'redemption',
+      update: { optionId: option.id, status, code, wallet: option.wallet, amount, balances },
+    });
+  }
+
+  // ---- staff mode -------------------------------------------------------------------
+
+  /**
+   * A tapped card's hash, offered to staff mode first. True when it is a staff card
+   * here (the tap is then not a resident's visit). Wired from the tap pipeline.
+   */
+  staffCardTapped(cardHash: string): boolean {
+    const r = this.#staff.cardTapped(cardHash);
+    if (r === 'not-staff') return false;
+    this.#emitStaff();
+    return true;
+  }
+
+  /** Demo and tests: a staff card's UID on the simulated reader, hashed as a tap would be. */
+  simulatedStaffTap(uid: string): boolean {
+    const id = this.#o.store.identity();
+    return id ? this.staffCardTapped(cardHashOf(id.cardHashKey, uid)) : false;
+  }
+
+  staffPin(pin: string): BridgeResult {
+    const r = this.#staff.enterPin(pin);
+    this.#emitStaff();
+    return r.ok ? ok : refused(r.code);
+  }
+
+  staffSignOut(): BridgeResult {
+    this.#staff.signOut();
+    this.#emitStaff();
+    return ok;
+  }
+
+  staffExtend(): BridgeResult {
+    const extended = this.#staff.touch();
+    this.#emitStaff();
+    return extended ? ok : refused('unauthenticated');
+  }
+
+  approve(id: string): BridgeResult {
+    const staff = this.#staff.signedIn();
+    if (!staff) return refused('unauthenticated');
+    this.#staff.touch();
+    const a = this.#approvals.get(id);
+    if (!a || a.until <= this.#o.now()) {
+      this.#approvals.delete(id);
+      this.#emitStaff();
+      return refused('not-found');
+    }
+    this.#approvals.delete(id);
+    const r = this.#commit(a.residentRef, a.option, a.quantity, staff.staffRef);
+    this.#emitStaff();
+    return r;
+  }
+
+  rejectedEvents(): RejectedEventView[] | null {
+    if (!this.#staff.signedIn()) return null;
+    this.#staff.touch();
+    return this.#o.store
+      .rejectedEvents(50)
+      .map((e) => ({ seq: e.seq, type: e.type, occurredAt: e.occurredAt, code: e.code }));
+  }
+
+  staffView(): StaffView {
+    const now = this.#o.now();
+    for (const [id, a] of this.#approvals) if (a.until <= now) this.#approvals.delete(id);
+    const s = this.#staff.state();
+    const signedIn = s.status === 'signed-in';
+    return {
+      status: s.status,
+      firstName: s.status === 'signed-out' ? null : s.staff.firstName,
+      attemptsLeft: this.#staff.attemptsLeft(),
+      until: s.status === 'signed-out' ? null : s.until,
+      warnFrom: this.#staff.warnFrom(),
+      approvals: signedIn
+        ? [...this.#approvals.values()].map((a) => ({
+            id: a.id,
+            optionId: a.option.id,
+            label: a.option.label,
+            wallet: a.option.wallet,
+            amount: a.option.price * a.quantity,
+          }))
+        : [],
+    };
+  }
+
+  /** Tells the screen, and wakes up again when the session warns or ends. */
+  #emitStaff(): void {
+    const view = this.staffView();
+    this.emit('message', { type: 'staff', staff: view });
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const now = this.#o.now();
+    const next = [view.warnFrom, view.until].filter((t): t is number => t !== null && t > now);
+    if (next.length > 0) {
+      this.#timer = setTimeout(() => this.#emitStaff(), Math.min(...next) - now + 5);
+      this.#timer.unref();
+    }
+  }
+}
