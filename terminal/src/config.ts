@@ -37,6 +37,11 @@ export const KioskConfigSchema = z
     /** HID: which devices are fob readers / barcode scanners / status lights. */
     hidRules: z.array(HidRuleSchema).max(20).default([]),
     /**
+     * libusb (default) detaches the kernel keyboard driver from a keyboard-wedge reader,
+     * so its keystrokes never reach the kiosk UI; hidraw leaves them going there too.
+     */
+    hidDriver: z.enum(['libusb', 'hidraw']).default('libusb'),
+    /**
      * Council read master keys (current and previous version) for verifying secure cards
      * offline. Never issuing keys: those stay on enrolment desks and in the back office.
      */

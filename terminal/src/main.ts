@@ -35,7 +35,7 @@ function createReader(config: KioskConfig): CardReader {
       return new PcscCardReader(wanted ? { readerFilter: (name) => name.includes(wanted) } : {});
     }
     case 'hid':
-      return new HidCardReader({ rules: config.hidRules });
+      return new HidCardReader({ rules: config.hidRules, driverType: config.hidDriver });
   }
 }
 
