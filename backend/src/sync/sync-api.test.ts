@@ -285,6 +285,62 @@ describe('POST /api/v1/sync/push', () => {
     ).toBe(7);
   });
 
+  it('accepts late offline redemptions, letting the balance go negative within the allowance and flagging it', async () => {
+    const services = backendServices(ctx.store, ctx.secrets);
+    services.admin.publishScheme({
+      id: 'living-credit',
+      version: 2,
+      name: 'Living credits for active sessions',
+      wallet: 'living-credit',
+      validFrom: '2020-01-02T00:00:00Z',
+      earning: [
+        {
+          id: 'leisure-visit',
+          trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
+          amount: { kind: 'fixed', value: 10 },
+        },
+      ],
+      redemption: {
+        offlineAllowance: 50,
+        rules: [
+          {
+            id: 'free-swim',
+            item: 'swim-session',
+            price: { kind: 'fixed', amount: 40 },
+            where: { serviceIds: ['s-swim'] },
+          },
+        ],
+      },
+    });
+    const redeem = (seq: number, amount: number): KioskEvent =>
+      ({
+        ...visit(seq),
+        type: 'redemption',
+        wallet: 'living-credit',
+        schemeId: 'living-credit' as never,
+        ruleId: 'free-swim' as never,
+        outletId: null,
+        quantity: 1,
+        amount,
+        offline: true,
+        approvedBy: null,
+      }) as KioskEvent;
+    // One visit earns 10; two offline swims spend 80: 70 short, beyond the 50 allowance.
+    const p = signedPush([visit(1), redeem(2, 40), redeem(3, 40)]);
+    const answer = PushResponseSchema.parse((await send(p.body, p.headers)).json);
+    expect(answer.results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(answer.ackSeq).toBe(3);
+    const ref = ctx.demo.residents[0]!.residentRef;
+    expect(ctx.store.balancesOf(`resident:${ref}`)).toEqual([
+      { wallet: 'living-credit', amount: -70 },
+    ]);
+    const flags = ctx.store.db.prepare('SELECT code FROM engine_flags ORDER BY id').all() as {
+      code: string;
+    }[];
+    expect(flags.map((f) => f.code)).toEqual(expect.arrayContaining(['overdrawn']));
+    expect(flags.map((f) => f.code)).toContain('overdrawn-beyond-allowance');
+  });
+
   it('refuses a revoked kiosk', async () => {
     ctx.store.setKioskStatus(ctx.keys[0]!.kioskId, 'revoked');
     const p = signedPush([visit(1)]);
