@@ -388,5 +388,5 @@ describe('the clubcard binary', () => {
     await expect(exec(process.execPath, [...args, '--cmac', 'nothex'])).rejects.toMatchObject({
       code: 2,
     });
-  });
+  }, 90_000); // spawns real CLI processes: slow on a loaded 2-core machine
 });
