@@ -15,6 +15,7 @@ import { adminRouter } from './admin/routes.js';
 import { OperatorService } from './auth/operators.js';
 import { authRouter } from './auth/routes.js';
 import { SqliteEngineState, type EngineStateStore } from './rewards/engine-state.js';
+import { rewardsRouter } from './rewards/routes.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -40,6 +41,7 @@ export function createApp(deps: BackendDeps): Express {
   app.use(syncRouter(deps));
   app.use(authRouter(deps.operators));
   app.use(adminRouter({ ...deps, operators: deps.operators }));
+  app.use(rewardsRouter(deps));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
   });

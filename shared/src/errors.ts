@@ -35,6 +35,11 @@ export const ERROR_CODES = {
   unauthenticated: 401,
   forbidden: 403,
   'too-many-attempts': 429,
+  'scheme-refused': 422,
+  'redemption-refused': 409,
+  'grant-refused': 409,
+  'bad-outlet-key': 401,
+  'unknown-outlet': 404,
   internal: 500,
 } as const;
 

@@ -6,6 +6,8 @@ import type {
   VenueType,
 } from '@clubcard/shared';
 import type { BackendStore, ResidentRow, VenueRow } from '../store/repository.js';
+import { ResidentAttributeStore, dbOf, profileOf } from './attributes.js';
+import { OutletDirectory } from './outlet-directory.js';
 
 /**
  * Builds the engine's context for one event from the council's records: the service,
@@ -16,7 +18,14 @@ export class ContextBuilder {
   readonly #venues = new Map<string, VenueRow | null>();
   readonly #residents = new Map<string, ResidentRow | null>();
 
-  constructor(private readonly store: BackendStore) {}
+  readonly #attributes: ResidentAttributeStore | null;
+  readonly #outlets: OutletDirectory | null;
+
+  constructor(private readonly store: BackendStore) {
+    const db = dbOf(store);
+    this.#attributes = db ? new ResidentAttributeStore(db) : null;
+    this.#outlets = db ? new OutletDirectory(db) : null;
+  }
 
   #venue(id: string): VenueRow | null {
     if (!this.#venues.has(id)) this.#venues.set(id, this.store.getVenue(id));
@@ -27,7 +36,17 @@ export class ContextBuilder {
     if (!this.#residents.has(ref)) this.#residents.set(ref, this.store.getResident(ref));
     const r = this.#residents.get(ref);
     if (!r) return null;
-    return { ageBand: r.ageBand, resident: true, homeWard: r.ward, categories: [], consents: [] };
+    return profileOf(r, this.#attributes?.of(ref) ?? null);
+  }
+
+  /** The profile of one resident (for council events, outlet redemptions, simulation). */
+  profile(ref: string): ResidentProfile | null {
+    return this.#profile(ref);
+  }
+
+  /** Categories of an approved outlet (empty for a council venue paid as its own outlet). */
+  outletCategories(id: string): string[] {
+    return this.#outlets?.get(id)?.categories ?? [];
   }
 
   for(e: KioskEvent, serviceKind: ServiceKind): EvaluationContext {
@@ -48,7 +67,10 @@ export class ContextBuilder {
       venue: venue ? { id: venue.id, type: venue.type as VenueType, ward: venue.ward } : null,
       profiles,
     };
-    if (e.type === 'redemption') ctx.outlet = { id: e.outletId ?? e.venueId, categories: [] };
+    if (e.type === 'redemption') {
+      const id = e.outletId ?? e.venueId;
+      ctx.outlet = { id, categories: this.outletCategories(id) };
+    }
     return ctx;
   }
 }

@@ -36,9 +36,15 @@ export class SqliteEngineState implements EngineStateStore {
   };
   readonly #get: Statement;
   readonly #put: Statement;
+  readonly #dataVersion: Statement;
+  #seenVersion: number;
 
   constructor(db: Db) {
     this.#db = db;
+    // PRAGMA data_version changes when ANOTHER connection commits (the admin CLI granting
+    // or redeeming while the backend runs): the memory copy is then dropped, not trusted.
+    this.#dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.#seenVersion = this.#dataVersion.get() as number;
     this.#get = db.prepare('SELECT json FROM engine_state WHERE kind = ? AND key = ?');
     this.#put = db.prepare(
       `INSERT INTO engine_state (kind, key, json) VALUES (?, ?, ?)
@@ -46,7 +52,16 @@ export class SqliteEngineState implements EngineStateStore {
     );
   }
 
+  #checkFresh(): void {
+    const v = this.#dataVersion.get() as number;
+    if (v !== this.#seenVersion) {
+      this.#seenVersion = v;
+      this.forget();
+    }
+  }
+
   #ensure(kind: 'resident' | 'scheme' | 'ward', key: string): void {
+    this.#checkFresh();
     const seen = this.#loaded[kind];
     if (seen.has(key)) return;
     if (kind === 'resident' && seen.size >= MAX_CACHED_RESIDENTS) this.forget();
