@@ -250,13 +250,22 @@ async function main(): Promise<void> {
 
   log('rebuild…');
   let t = performance.now();
-  const rebuilt = await analytics.rebuildFeatures({ analysisDay, workers: 2 });
+  const rebuilt = await analytics.rebuildFeatures({
+    analysisDay,
+    workers: 2,
+    progress: (d, total) => log(`  rebuild phase ${d}/${total} at ${secs(t)}s`),
+  });
   const rebuild_s = secs(t);
   log(`rebuild ${rebuild_s}s (${rebuilt.visits} visits, ${rebuilt.residents} residents)`);
 
   log('segment…');
   t = performance.now();
-  const seg = analytics.segment({ analysisDay });
+  const seg = analytics.segment({
+    analysisDay,
+    progress: (phase, d, total) => {
+      if (d === total) log(`  segment ${phase} done at ${secs(t)}s`);
+    },
+  });
   const segment_s = secs(t);
   log(`segment ${segment_s}s, k = ${seg.k}, ${seg.segmented} residents`);
 
@@ -319,7 +328,9 @@ async function main(): Promise<void> {
     const batch = visits.slice(i, i + 100);
     db.transaction(() => analytics.listener.onAccepted(batch, 0))();
   }
+  const listened_s = secs(t);
   const applied = analytics.advanceDay(day);
+  log(`  listener ${listened_s}s, window advance and re-scoring ${secs(t) - listened_s}s`);
   const incremental_s = secs(t);
   log(
     `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored)`,

@@ -172,6 +172,34 @@ export class AnalyticsDb {
     return dims;
   }
 
+  /**
+   * A resident's dims, feature row (into `out`) and usage entries in one read (the
+   * ingestion listener's path); creates the analytics row on first sight. Null for a
+   * resident the council does not know.
+   */
+  loadResident(
+    ref: string,
+    out: Float64Array,
+    at: number,
+  ): { dims: ResidentDims; usage: UsageRow[] } | null {
+    const r = this.s(
+      `SELECT id, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents WHERE resident_ref = ?`,
+    )
+      .raw(true)
+      .get(ref) as (number | Buffer)[] | undefined;
+    if (!r) {
+      const dims = this.resident(ref);
+      if (!dims) return null;
+      const usage = this.readResident(dims.id, out, at);
+      return usage ? { dims, usage } : null;
+    }
+    for (let j = 0; j < NF; j++) out[at + j] = Number(r[j + 3] ?? 0);
+    return {
+      dims: { id: Number(r[0]), age: Number(r[1]), ward: Number(r[2]) },
+      usage: decodeUsage(r[NF + 3] as Buffer),
+    };
+  }
+
   /** Forgets cached resident dims (after a rebuild may have changed them). */
   forgetResidents(): void {
     this.#residents.clear();

@@ -85,10 +85,9 @@ export class AnalyticsIngestionListener implements IngestionListener {
     const facts: CubeFact[] = [];
     const row = this.#row;
     for (const [ref, list] of byResident) {
-      const dims = this.adb.resident(ref);
-      if (!dims) continue;
-      const usage = this.adb.readResident(dims.id, row, 0);
-      if (!usage) continue;
+      const loaded = this.adb.loadResident(ref, row, 0);
+      if (!loaded) continue;
+      const { dims, usage } = loaded;
       const set = encodeResidentSet([dims.id]);
       for (const p of list) {
         const f = p.fact;
@@ -185,10 +184,9 @@ export class AnalyticsIngestionListener implements IngestionListener {
     let expired = 0;
     this.adb.db.transaction(() => {
       for (const [ref, list] of byResident) {
-        const dims = this.adb.resident(ref);
-        if (!dims) continue;
-        const usage = this.adb.readResident(dims.id, row, 0);
-        if (!usage) continue;
+        const loaded = this.adb.loadResident(ref, row, 0);
+        if (!loaded) continue;
+        const { dims, usage } = loaded;
         for (const p of list) {
           applyVisitToRow(row, 0, p.fact, -1, true);
           const u = usage.find((x) => x.venue === p.venue && x.service === p.service);

@@ -188,6 +188,8 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       for (let j = i + 1; j < DIMS.length; j++) subsets.push([DIMS[i] as Dim, DIMS[j] as Dim]);
     }
     for (const s of subsets) this.#cubeFor(s);
+    this.#population(AGE_BANDS.length, this.adb.keys('ward').length);
+    this.#segmentData();
   }
 
   #cubeFor(filtered: readonly Dim[]): UsageCube {
