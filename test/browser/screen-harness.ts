@@ -8,6 +8,7 @@ import { KioskServices, type RedemptionPort } from '@clubcard/terminal/server/ki
 import { bundleUi, type UiAssets } from '@clubcard/terminal/server/ui-bundle';
 import { startUiServer } from '@clubcard/terminal/server/ui-server';
 import { StaffStore } from '@clubcard/terminal/store/staff-store';
+import type { StaffPolicy } from '@clubcard/terminal/staff/staff-session';
 import type { SimulatedReader } from '@clubcard/hardware';
 import type { TestSystem } from '../support/system.js';
 
@@ -37,6 +38,7 @@ export async function startScreenKiosk(
     redemption?: RedemptionPort;
     enrolmentDesk?: boolean;
     config?: Partial<KioskConfig>;
+    staffPolicy?: StaffPolicy;
   } = {},
 ): Promise<ScreenKiosk> {
   const kiosk = await sys.startKiosk(index, {
@@ -51,6 +53,7 @@ export async function startScreenKiosk(
     staffStore,
     ...(options.redemption ? { redemption: options.redemption } : {}),
     enrolmentDesk: options.enrolmentDesk ?? false,
+    ...(options.staffPolicy ? { staffPolicy: options.staffPolicy } : {}),
   });
   const reader = kiosk.reader as SimulatedReader;
   const ui = await startUiServer({
@@ -174,4 +177,14 @@ export async function smallTargets(page: Page): Promise<string[]> {
     }
     return small;
   });
+}
+
+/** Taps a staff card on the simulated reader (demo route, token required). */
+export async function staffTap(url: string, uid: string): Promise<boolean> {
+  const r = await fetch(`${url}/api/demo/staff-tap`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ uid }),
+  });
+  return ((await r.json()) as { staff: boolean }).staff;
 }

@@ -6,6 +6,7 @@ import {
   SAME_IN_BOTH,
   formatAmount,
   placeholders,
+  priceText,
   refusalKey,
   refusalText,
   t,
@@ -58,6 +59,15 @@ describe('translation', () => {
     expect(formatAmount('cy', 'time-credit', 120)).toBe('2 awr');
     expect(formatAmount('en', 'time-credit', 45)).toBe('45 min');
     expect(formatAmount('en', 'living-credit', 10)).toBe('10');
+  });
+
+  it('says prices with their unit, counting vouchers', () => {
+    expect(priceText('en', 'voucher:swim', 1)).toBe('1 voucher');
+    expect(priceText('en', 'voucher:swim', 3)).toBe('3 vouchers');
+    expect(priceText('cy', 'voucher:swim', 3)).toBe('3 taleb');
+    expect(priceText('en', 'living-credit', 10)).toBe('10 living credits');
+    expect(priceText('cy', 'living-credit', 10)).toBe('credydau byw: 10');
+    expect(priceText('en', 'leisure-credit', 250)).toBe('£2.50');
   });
 
   it('names wallets, vouchers included', () => {

@@ -68,6 +68,22 @@ export function formatAmount(lang: Language, wallet: string, amount: number): st
   return `${sign}${abs}`;
 }
 
+/**
+ * A price as a resident reads it: money and time as amounts, vouchers counted, points
+ * and credits with their wallet's name ("10 living credits").
+ */
+export function priceText(lang: Language, wallet: string, amount: number): string {
+  if (wallet === 'leisure-credit' || wallet === 'time-credit') {
+    return formatAmount(lang, wallet, amount);
+  }
+  if (wallet.startsWith('voucher:')) {
+    return amount === 1
+      ? t(lang, 'unit.voucher-one')
+      : t(lang, 'unit.voucher-many', { count: amount });
+  }
+  return t(lang, 'unit.wallet', { amount, wallet: walletName(lang, wallet) });
+}
+
 type RefusalKey = Extract<
   MessageKey,
   | 'refusal.card-not-registered'

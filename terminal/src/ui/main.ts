@@ -14,6 +14,7 @@ import {
   LANGUAGE_TAGS,
   formatAmount,
   localised,
+  priceText,
   refusalText,
   t,
   walletName,
@@ -431,7 +432,7 @@ export class KioskScreen {
     const gp = x?.queueNumber !== null && x?.queueNumber !== undefined;
     if (gp) {
       title.textContent = o.firstName
-        ? `${this.#tx('gp.title')}, ${o.firstName}`
+        ? this.#tx('gp.title-name', { name: o.firstName })
         : this.#tx('gp.title');
     } else {
       title.textContent = o.firstName
@@ -504,7 +505,7 @@ export class KioskScreen {
   }
 
   #price(o: { wallet: string; price: number }): string {
-    return formatAmount(this.lang, o.wallet, o.price);
+    return priceText(this.lang, o.wallet, o.price);
   }
 
   #renderSpend(): void {
@@ -591,7 +592,7 @@ export class KioskScreen {
     panel.dataset.code = u.code ?? '';
     const option = this.#extras?.spendOptions.find((o) => o.id === u.optionId);
     const label = option ? localised(this.lang, option.label) : '';
-    const price = formatAmount(this.lang, u.wallet, u.amount);
+    const price = priceText(this.lang, u.wallet, u.amount);
     el('redeem-cancel').hidden = u.status !== 'awaiting-approval';
     el('redeem-balances').replaceChildren();
     if (u.status === 'awaiting-approval') {
@@ -728,7 +729,7 @@ export class KioskScreen {
       ...v.approvals.map((a) => {
         const li = document.createElement('li');
         const b = button(
-          `${this.#tx('staff.approve')}: ${localised(this.lang, a.label)} (${formatAmount(this.lang, a.wallet, a.amount)})`,
+          `${this.#tx('staff.approve')}: ${this.#tx('spend.option', { label: localised(this.lang, a.label), price: priceText(this.lang, a.wallet, a.amount) })}`,
           () => void this.bridge.approve({ id: a.id }),
         );
         b.dataset.approval = a.id;
