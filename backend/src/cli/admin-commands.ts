@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { loadDemoData } from '../demo/demo-data.js';
 import { printJson, withContext } from './context.js';
@@ -178,17 +177,6 @@ export function kioskCommand(): Command {
         }),
       ),
     );
-}
-
-export function schemeCommand(): Command {
-  return new Command('scheme').description('reward schemes').addCommand(
-    new Command('publish').requiredOption('--file <path>', 'scheme definition (JSON)').action(
-      withContext((ctx, o: { file: string }) => {
-        const def = ctx.admin.publishScheme(JSON.parse(readFileSync(o.file, 'utf8')));
-        printJson({ schemeId: def.id, version: def.version });
-      }),
-    ),
-  );
 }
 
 export function demoCommand(): Command {

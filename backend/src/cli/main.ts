@@ -7,11 +7,12 @@ import {
   demoCommand,
   kioskCommand,
   residentCommand,
-  schemeCommand,
   serviceCommand,
   venueCommand,
 } from './admin-commands.js';
 import { cardCommand } from './card.js';
+import { grantCommand, outletCommand } from './grant-commands.js';
+import { schemeCommand } from './scheme-commands.js';
 import { operatorCommand } from './operator-commands.js';
 import { analyticsCommand, withCountyGenerator } from './analytics-commands.js';
 
@@ -42,6 +43,8 @@ export function buildProgram(): Command {
     .addCommand(card)
     .addCommand(kioskCommand())
     .addCommand(schemeCommand())
+    .addCommand(grantCommand())
+    .addCommand(outletCommand())
     .addCommand(withCountyGenerator(demoCommand()))
     .addCommand(analyticsCommand())
     .addCommand(operatorCommand());

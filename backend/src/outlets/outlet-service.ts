@@ -198,8 +198,8 @@ export class OutletService {
           ctx,
           compiled,
         );
-        const cats = compiled.version(c.schemeId, now)?.redemptions.get(c.ruleId)?.rule.where
-          .outletCategories;
+        const cats = compiled.version(c.schemeId, now)?.redemptions.get(c.ruleId)?.rule
+          .where.outletCategories;
         if (cats && !cats.includes(b.category)) {
           check.ok = false;
           check.reasons.push({ code: 'not-here', message: `not redeemable for ${b.category}` });

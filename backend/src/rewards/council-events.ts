@@ -15,9 +15,9 @@ export const COUNCIL_KIOSK_ID = 'k-council';
 
 /** Next gap-free sequence number of a pseudo-kiosk (council, outlets). Call inside a transaction. */
 export function nextSeqOf(db: Db, kioskId: string): number {
-  const r = db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE kiosk_id = ?').get(
-    kioskId,
-  ) as { s: number };
+  const r = db
+    .prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM events WHERE kiosk_id = ?')
+    .get(kioskId) as { s: number };
   return r.s + 1;
 }
 
