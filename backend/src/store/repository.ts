@@ -152,6 +152,10 @@ export interface BackendStore {
   noteCounter(cardHash: string, counter: number, at: number): void;
   highestCounter(cardHash: string): number | null;
 
+  /** Notes that a venue has seen a resident; true the first time. */
+  noteVenueResident(venueId: string, residentRef: string, at: number): boolean;
+  venueHasSeen(venueId: string, residentRef: string): boolean;
+
   /** Records what the rules engine flagged for staff about one event. */
   insertFlags(eventId: string, flags: readonly EngineFlag[], at: number): void;
 

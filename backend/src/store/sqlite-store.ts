@@ -401,6 +401,23 @@ export class SqliteBackendStore implements BackendStore {
     return r?.highest ?? null;
   }
 
+  noteVenueResident(venueId: string, residentRef: string, at: number): boolean {
+    return (
+      this.#s(
+        'INSERT INTO venue_residents (venue_id, resident_ref, first_seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+      ).run(venueId, residentRef, at).changes === 1
+    );
+  }
+
+  venueHasSeen(venueId: string, residentRef: string): boolean {
+    return (
+      this.#s('SELECT 1 FROM venue_residents WHERE venue_id = ? AND resident_ref = ?').get(
+        venueId,
+        residentRef,
+      ) !== undefined
+    );
+  }
+
   insertFlags(eventId: string, flags: readonly EngineFlag[], at: number): void {
     const s = this.#s(
       `INSERT INTO engine_flags (event_id, code, detail, resident_ref, scheme_id, amount, created_at)

@@ -220,6 +220,8 @@ function ingestInTransaction(
       }
       store.insertLines(lines, now);
       engine.apply(result.stateDelta);
+      // First visit of this resident to this venue: its kiosks now need their balance.
+      if (store.noteVenueResident(e.venueId, e.residentRef, now)) touched.add(e.residentRef);
       if (result.flags.length > 0) store.insertFlags(e.id, result.flags, now);
       for (const l of lines) {
         if (l.from.startsWith('resident:')) touched.add(l.from.slice('resident:'.length));

@@ -58,6 +58,8 @@ export function pullPage(
         break;
       }
       case 'balance':
+        // Balances only of residents this kiosk's venue has seen.
+        if (!store.venueHasSeen(kiosk.venueId, ch.key)) break;
         for (const b of store.balancesOf(residentAccount(ch.key))) {
           balances.push({
             residentRef: ch.key as SyncedBalance['residentRef'],

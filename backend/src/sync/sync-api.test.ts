@@ -378,6 +378,25 @@ describe('GET /api/v1/sync/pull', () => {
     expect((r2.json as { cards: unknown[] }).cards).toEqual([]);
   });
 
+  it('sends a kiosk the balances of the residents its venue has seen, and no others', async () => {
+    const p = signedPush([visit(1, 0), visit(2, 1)]);
+    expect((await send(p.body, p.headers)).status).toBe(200);
+    const pullAs = async (kiosk: number): Promise<string[]> => {
+      const k = ctx.keys[kiosk]!;
+      const path = '/api/v1/sync/pull?cursor=0';
+      const r = await send('', signRequest(k.key, k.kioskId, 'GET', path, '', ctx.now.t), path);
+      return (r.json as { balances: { residentRef: string }[] }).balances
+        .map((b) => b.residentRef)
+        .sort();
+    };
+    const seenAtRiverside = [
+      ctx.demo.residents[0]!.residentRef,
+      ctx.demo.residents[1]!.residentRef,
+    ].sort();
+    expect(await pullAs(0)).toEqual(seenAtRiverside);
+    expect(await pullAs(1)).toEqual([]); // the library has seen nobody yet
+  });
+
   it('refuses a pull signed for a different path', async () => {
     const k = ctx.keys[0]!;
     const headers = signRequest(
