@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  MAX_PUSH_EVENTS,
   MemoryEngineState,
   canonicalJson,
   compileSchemes,
@@ -432,15 +433,16 @@ interface EngineRun {
 }
 
 /**
- * One replay. Lines are handed over in chunks, as the backend would write them out;
- * hashing them (for the byte-identity check) happens outside the timed sections.
+ * One replay. Lines are handed over per sync batch (MAX_PUSH_EVENTS events), as the
+ * backend writes them out; hashing them (for the byte-identity check) happens outside
+ * the timed sections.
  */
 function enginePass(): EngineRun {
   const state = new MemoryEngineState();
   const ledger = createHash('sha256');
   const flags: Record<string, number> = {};
   const messages: Record<string, number> = {};
-  const CHUNK = 20_000;
+  const CHUNK = MAX_PUSH_EVENTS; // one sync batch
   let chunk: LedgerLine[] = [];
   let lines = 0;
   let ms = 0;

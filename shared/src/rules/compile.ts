@@ -114,6 +114,8 @@ export interface CompiledScheme {
   from: number;
   to: number;
   account: string;
+  /** The time bank's own account (`timebank:<id>`). */
+  bankAccount: string;
   /** Counter names of the scheme-wide per-resident limits. */
   limitNames: CounterNames;
   limits: CompiledLimit[];
@@ -234,6 +236,7 @@ export function compileScheme(s: SchemeDefinition): CompiledScheme {
     from: Date.parse(s.validFrom),
     to: instant(s.validTo, Infinity),
     account: `scheme:${s.id}`,
+    bankAccount: `timebank:${s.id}`,
     limitNames: counterNames(`${s.id}/*`),
     limits: compileLimits(s.limits),
     earning: {

@@ -16,7 +16,7 @@ import {
 } from './london-time.js';
 import { rebase, reconcileLines } from './replay.js';
 import { SchemeDefinitionSchema, type SchemeDefinition } from './scheme.js';
-import { MemoryEngineState, canonicalJson } from './state.js';
+import { MemoryEngineState, canonicalJson, lotsOf } from './state.js';
 import { RESIDENTS, contextOf, ev, testEventId, type At } from './test-world.js';
 
 /**
@@ -583,7 +583,7 @@ function assertDoubleEntry(run: Run): void {
   for (const [ref, rs] of run.state.residents) {
     const wallets = balances.get(`resident:${ref}`) ?? new Map<string, number>();
     const fromState = new Map<string, number>();
-    for (const lot of rs.lots)
+    for (const lot of lotsOf(rs))
       fromState.set(lot.wallet, (fromState.get(lot.wallet) ?? 0) + lot.amount);
     for (const [w, od] of rs.overdraft ?? []) fromState.set(w, (fromState.get(w) ?? 0) - od);
     for (const w of new Set([...wallets.keys(), ...fromState.keys()])) {
@@ -823,7 +823,7 @@ describe('expiry and oldest-first spending', () => {
         expect(Object.fromEntries(engineExpired)).toEqual(Object.fromEntries(expired));
         const rs = run.state.resident(ref);
         expect(rs?.overdraft?.get('living-credit') ?? 0).toBe(od);
-        const engineLots = (rs?.lots ?? [])
+        const engineLots = lotsOf(rs)
           .map((l) => `${l.schemeId}|${l.expiresAt}|${l.amount}`)
           .sort();
         const modelLots = [...lots.values()].map((l) => `${l.scheme}|${l.e}|${l.amount}`).sort();

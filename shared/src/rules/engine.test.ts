@@ -10,7 +10,7 @@ import {
   type SchemeDefinition,
   type SchemeDefinitionInput,
 } from './scheme.js';
-import { MemoryEngineState } from './state.js';
+import { MemoryEngineState, lotsOf } from './state.js';
 import { PROFILES, contextOf, ev, testEventId } from './test-world.js';
 
 const EXAMPLES = loadExampleSchemes();
@@ -140,7 +140,7 @@ describe('youth leisure credit', () => {
     ]);
     expect(results[2]?.lines.map((l) => l.amount)).toEqual([1500]);
     expect(
-      state.resident(TEEN)?.lots.map((l) => [new Date(l.expiresAt ?? 0).toISOString(), l.amount]),
+      lotsOf(state.resident(TEEN)).map((l) => [new Date(l.expiresAt ?? 0).toISOString(), l.amount]),
     ).toEqual([['2025-04-30T23:00:00.000Z', 900]]);
     expect(results[2]?.flags).toEqual([]);
   });

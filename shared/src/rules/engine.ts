@@ -42,6 +42,18 @@ import {
   type LondonTime,
 } from './london-time.js';
 import type { EngineFlag, FlagCode, ResidentMessage } from './messages.js';
+import {
+  LOT_STRIDE,
+  L_AMOUNT,
+  L_EXPIRES,
+  L_SCHEME,
+  L_SOURCE,
+  L_VERSION,
+  L_WALLET,
+  NEVER_EXPIRES,
+  compareLotKeys,
+  expiryMinutes,
+} from './lots.js';
 import { redemptionRestrictions } from './redemption.js';
 import {
   HEALTH_SERVICE_KINDS,
@@ -59,7 +71,7 @@ import {
   type Counters,
   counterValue,
   type EngineStateView,
-  type Lot,
+  type LotList,
   type PendingTime,
   type ResidentDelta,
   type ResidentState,
@@ -89,8 +101,7 @@ export interface Evaluation {
   messages: ResidentMessage[];
 }
 
-const NEVER = Number.MAX_SAFE_INTEGER;
-const EMPTY_LOTS: readonly Lot[] = [];
+const EMPTY_LOTS: LotList = [];
 const EMPTY_DAYS: readonly number[] = [];
 
 /** Canonical order: occurredAt, then kiosk id, then kiosk sequence. */
@@ -124,22 +135,6 @@ export function sortCanonical<T extends { occurredAt: string; kioskId: string; s
     .map((e) => ({ e, k: canonicalKeyOf(e) }))
     .sort((a, b) => compareCanonicalKeys(a.k, b.k))
     .map((x) => x.e);
-}
-
-/**
- * Spending order of lots: oldest-expiring first (never-expiring last); lots expiring at
- * the same instant in order of scheme id, scheme version and source account. Lots equal
- * on all of these are kept as one (so a resident holds few lots however often they earn).
- */
-export function compareLots(a: Lot, b: Lot): number {
-  const ea = a.expiresAt ?? NEVER;
-  const eb = b.expiresAt ?? NEVER;
-  if (ea !== eb) return ea - eb;
-  if (a.wallet !== b.wallet) return a.wallet < b.wallet ? -1 : 1;
-  if (a.schemeId !== b.schemeId) return a.schemeId < b.schemeId ? -1 : 1;
-  if (a.schemeVersion !== b.schemeVersion) return a.schemeVersion - b.schemeVersion;
-  if (a.source !== b.source) return a.source < b.source ? -1 : 1;
-  return 0;
 }
 
 function lowerBound(xs: readonly number[], x: number): number {
@@ -208,7 +203,7 @@ class ResidentWork {
   /** So late that its limit counters may be gone: it earns nothing. */
   tooLate = false;
   counters: CounterWrites | null = null;
-  lots: Lot[] | null = null;
+  lots: LotList | null = null;
   overdraft: Map<string, number> | null = null;
   streaks: Map<string, number[]> | null = null;
   pending: Map<string, PendingTime | null> | null = null;
@@ -232,7 +227,7 @@ class ResidentWork {
     (this.counters ??= []).push(code, name, v);
   }
 
-  lotList(): readonly Lot[] {
+  lotList(): LotList {
     return this.lots ?? this.base?.lots ?? EMPTY_LOTS;
   }
 
@@ -249,8 +244,11 @@ class ResidentWork {
   }
 
   available(wallet: string): number {
+    const lots = this.lotList();
     let sum = 0;
-    for (const l of this.lotList()) if (l.wallet === wallet) sum += l.amount;
+    for (let i = 0; i < lots.length; i += LOT_STRIDE) {
+      if (lots[i + L_WALLET] === wallet) sum += lots[i + L_AMOUNT] as number;
+    }
     return sum - this.od(wallet);
   }
 
@@ -275,16 +273,30 @@ class ResidentWork {
     (this.pending ??= new Map()).set(id, v);
   }
 
-  addLot(lot: Lot): void {
+  /** Adds to the lot with the same key, or inserts a new lot in spending order. */
+  addLot(
+    wallet: string,
+    schemeId: string,
+    version: number,
+    source: string,
+    amount: number,
+    expires: number,
+    id: string,
+  ): void {
     const cur = this.lotList();
     let pos = cur.length;
     let c = 1;
-    while (pos > 0 && (c = compareLots(lot, cur[pos - 1] as Lot)) < 0) pos--;
+    while (
+      pos > 0 &&
+      (c = compareLotKeys(expires, wallet, schemeId, version, source, cur, pos - LOT_STRIDE)) < 0
+    ) {
+      pos -= LOT_STRIDE;
+    }
     const next = cur.slice();
     if (pos > 0 && c === 0) {
-      const same = cur[pos - 1] as Lot;
-      next[pos - 1] = { ...same, amount: same.amount + lot.amount };
-    } else next.splice(pos, 0, lot);
+      const a = pos - LOT_STRIDE + L_AMOUNT;
+      next[a] = (next[a] as number) + amount;
+    } else next.splice(pos, 0, wallet, schemeId, version, source, amount, expires, id);
     this.lots = next;
   }
 
@@ -444,28 +456,24 @@ class Run {
     const lots = w.lotList();
     let n = 0;
     while (n < lots.length) {
-      const e = (lots[n] as Lot).expiresAt;
-      if (e === null || e > t) break;
-      n++;
+      const e = lots[n + L_EXPIRES] as number;
+      if (e === NEVER_EXPIRES || e * 60_000 > t) break;
+      n += LOT_STRIDE;
     }
     if (n > 0) {
-      for (let i = 0; i < n; i++) {
-        const l = lots[i] as Lot;
+      for (let i = 0; i < n; i += LOT_STRIDE) {
+        const wallet = lots[i + L_WALLET] as string;
+        const schemeId = lots[i + L_SCHEME] as string;
+        const amount = lots[i + L_AMOUNT] as number;
         this.line(
-          { id: l.schemeId, version: l.schemeVersion },
+          { id: schemeId, version: lots[i + L_VERSION] as number },
           'expiry',
-          l.wallet,
+          wallet,
           w.account,
-          l.source,
-          l.amount,
+          lots[i + L_SOURCE] as string,
+          amount,
         );
-        this.messages.push({
-          code: 'expired',
-          residentRef: w.ref,
-          wallet: l.wallet,
-          amount: l.amount,
-          schemeId: l.schemeId,
-        });
+        this.messages.push({ code: 'expired', residentRef: w.ref, wallet, amount, schemeId });
       }
       w.lots = lots.slice(n);
     }
@@ -532,16 +540,15 @@ class Run {
       });
       return;
     }
-    w.addLot({
-      id: `${this.event.id}:${index}`,
+    w.addLot(
       wallet,
-      schemeId: scheme.id,
-      schemeVersion: scheme.version,
+      scheme.id,
+      scheme.version,
       source,
-      amount: rest,
-      grantedAt: cal.utcMs,
-      expiresAt,
-    });
+      rest,
+      expiryMinutes(expiresAt),
+      `${this.event.id}:${index}`,
+    );
   }
 
   /**
@@ -559,30 +566,31 @@ class Run {
   ): number {
     const lots = w.lotList();
     let rest = amount;
-    let out: Lot[] | null = null;
+    let out: LotList | null = null;
     let gId = '';
     let gVersion = 0;
     let gAmount = 0;
-    for (let i = 0; i < lots.length; i++) {
-      const lot = lots[i] as Lot;
-      if (rest === 0) {
-        if (out) out.push(lot);
-        continue;
-      }
-      if (lot.wallet !== wallet) {
-        if (out) out.push(lot);
+    for (let i = 0; i < lots.length; i += LOT_STRIDE) {
+      if (rest === 0 || lots[i + L_WALLET] !== wallet) {
+        if (out) for (let k = 0; k < LOT_STRIDE; k++) out.push(lots[i + k] as string | number);
         continue;
       }
       if (!out) out = lots.slice(0, i);
-      const take = lot.amount < rest ? lot.amount : rest;
+      const have = lots[i + L_AMOUNT] as number;
+      const take = have < rest ? have : rest;
       rest -= take;
-      if (take < lot.amount) out.push({ ...lot, amount: lot.amount - take });
-      if (gAmount > 0 && (gId !== lot.schemeId || gVersion !== lot.schemeVersion)) {
+      if (take < have) {
+        for (let k = 0; k < LOT_STRIDE; k++) out.push(lots[i + k] as string | number);
+        out[out.length - LOT_STRIDE + L_AMOUNT] = have - take;
+      }
+      const schemeId = lots[i + L_SCHEME] as string;
+      const version = lots[i + L_VERSION] as number;
+      if (gAmount > 0 && (gId !== schemeId || gVersion !== version)) {
         this.line({ id: gId, version: gVersion }, ruleId, wallet, w.account, to, gAmount);
         gAmount = 0;
       }
-      gId = lot.schemeId;
-      gVersion = lot.schemeVersion;
+      gId = schemeId;
+      gVersion = version;
       gAmount += take;
     }
     if (gAmount > 0)
@@ -1228,7 +1236,7 @@ class Run {
     const cal = londonTime(record.at);
     if (giver.base !== undefined && cal.day < giver.base.clockDay - LATE_HORIZON_DAYS)
       return this.tooLate(giver, cs, 'time-given');
-    const source = `timebank:${cs.id}`;
+    const source = cs.bankAccount;
     const minutes = record.minutes;
     if (
       !this.earn(
@@ -1356,6 +1364,7 @@ export type { ResidentProfile };
 export * from './compile.js';
 export * from './context.js';
 export * from './london-time.js';
+export * from './lots.js';
 export * from './messages.js';
 export * from './redemption.js';
 export * from './replay.js';

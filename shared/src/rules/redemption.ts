@@ -12,6 +12,7 @@ import {
   whereProblem,
   type EvaluationContext,
 } from './context.js';
+import { LOT_STRIDE, L_AMOUNT, L_EXPIRES, L_WALLET, NEVER_EXPIRES } from './lots.js';
 import type { SchemeDefinition } from './scheme.js';
 import type { EngineStateView, ResidentState } from './state.js';
 
@@ -74,8 +75,12 @@ export interface RedemptionCheck {
 export function availableAt(r: ResidentState | undefined, wallet: string, t: number): number {
   if (!r) return 0;
   let sum = 0;
-  for (const l of r.lots) {
-    if (l.wallet === wallet && (l.expiresAt === null || l.expiresAt > t)) sum += l.amount;
+  const lots = r.lots;
+  for (let i = 0; i < lots.length; i += LOT_STRIDE) {
+    const e = lots[i + L_EXPIRES] as number;
+    if (lots[i + L_WALLET] === wallet && (e === NEVER_EXPIRES || e * 60_000 > t)) {
+      sum += lots[i + L_AMOUNT] as number;
+    }
   }
   return sum - (r.overdraft?.get(wallet) ?? 0);
 }

@@ -6,6 +6,16 @@ import {
   periodKeyOfCode,
   startOfLondonDay,
 } from './london-time.js';
+import {
+  copyInto,
+  firstExpiryMs,
+  lotsFromJson,
+  lotsToJson,
+  type Lot,
+  type LotList,
+} from './lots.js';
+
+export type { Lot, LotList } from './lots.js';
 
 /**
  * The engine's state: everything it must remember between events, in three kinds of
@@ -39,22 +49,6 @@ export interface CanonicalKey {
   at: number;
   kioskId: string;
   seq: number;
-}
-
-/** Part of a resident's balance with one expiry: what credit lines left unspent. */
-export interface Lot {
-  /** `<eventId>:<line index>` of the first line that granted it (later equal lots merge in). */
-  id: string;
-  wallet: string;
-  schemeId: string;
-  schemeVersion: number;
-  /** The account it came from, and goes back to if it expires (scheme or time bank). */
-  source: string;
-  /** Remaining, > 0. */
-  amount: number;
-  grantedAt: number;
-  /** Epoch ms; usable while the resident's clock is before it. Null: never expires. */
-  expiresAt: number | null;
 }
 
 /** Time-bank bookkeeping held on the giver's state, keyed by the record's event id. */
@@ -134,9 +128,9 @@ export interface ResidentState {
   lastKiosk: string;
   lastSeq: number;
   counters: Counters;
-  /** Open lots in spending order (compareLots): expiry, then scheme, version, source. */
-  lots: Lot[];
-  /** Earliest expiresAt among the lots, or NO_EXPIRY (derived; not persisted). */
+  /** Open lots in spending order, flat (see lots.ts; lotsToJson gives objects). */
+  lots: LotList;
+  /** Earliest expiry (epoch ms) among the lots, or NO_EXPIRY (derived; not persisted). */
   nextExpiry: number;
   /** Wallet → amount owed (> 0) after an overdrawing redemption or time received. */
   overdraft: Map<string, number> | null;
@@ -177,7 +171,7 @@ export interface ResidentDelta {
   lastKiosk: string;
   lastSeq: number;
   counters: CounterWrites | null;
-  lots: Lot[] | null;
+  lots: LotList | null;
   overdraft: Map<string, number> | null;
   streaks: Map<string, number[]> | null;
   pending: Map<string, PendingTime | null> | null;
@@ -203,9 +197,9 @@ export const EMPTY_STATE: EngineStateView = {
 /** nextExpiry of a resident whose lots never expire (or who has none). */
 export const NO_EXPIRY = Number.MAX_SAFE_INTEGER;
 
-function nextExpiryOf(lots: readonly Lot[]): number {
-  const first = lots[0];
-  return first === undefined || first.expiresAt === null ? NO_EXPIRY : first.expiresAt;
+/** A resident's open lots as objects, in spending order. */
+export function lotsOf(s: ResidentState | undefined): Lot[] {
+  return s ? lotsToJson(s.lots) : [];
 }
 
 export function newResidentState(ref: string): ResidentState {
@@ -257,9 +251,11 @@ export function applyResidentDelta(
   s.lastKiosk = d.lastKiosk;
   s.lastSeq = d.lastSeq;
   if (d.counters !== null) applyCounterWrites(s.counters, d.counters);
+  // Lots and streak days are copied into the existing arrays: the engine's copies die
+  // young instead of being promoted by the garbage collector.
   if (d.lots !== null) {
-    s.lots = d.lots;
-    s.nextExpiry = nextExpiryOf(d.lots);
+    copyInto(s.lots, d.lots);
+    s.nextExpiry = firstExpiryMs(s.lots);
   }
   if (d.overdraft !== null) {
     const m = (s.overdraft ??= new Map());
@@ -272,8 +268,10 @@ export function applyResidentDelta(
   if (d.streaks !== null) {
     const m = (s.streaks ??= new Map());
     for (const [k, v] of d.streaks) {
+      const cur = m.get(k);
       if (v.length === 0) m.delete(k);
-      else m.set(k, v);
+      else if (cur !== undefined) copyInto(cur, v);
+      else m.set(k, v.slice());
     }
     if (m.size === 0) s.streaks = null;
   }
@@ -398,7 +396,7 @@ export function residentStateToJson(s: ResidentState): ResidentStateJson {
     clock: s.clock,
     last: s.lastAt < 0 ? null : { at: s.lastAt, kioskId: s.lastKiosk, seq: s.lastSeq },
     counters: countersToJson(s.counters),
-    lots: s.lots.map((l) => ({ ...l })),
+    lots: lotsToJson(s.lots),
     overdraft: sortedRecord(s.overdraft ?? [], (v) => v),
     streaks: sortedRecord(s.streaks ?? [], (v) => [...v]),
     pending: sortedRecord(s.pending ?? [], (v) => ({ ...v })),
@@ -418,8 +416,8 @@ export function residentStateFromJson(j: ResidentStateJson): ResidentState {
     lastKiosk: j.last ? j.last.kioskId : '',
     lastSeq: j.last ? j.last.seq : 0,
     counters: countersFromJson(j.counters),
-    lots: j.lots.map((l) => ({ ...l })),
-    nextExpiry: nextExpiryOf(j.lots),
+    lots: lotsFromJson(j.lots),
+    nextExpiry: firstExpiryMs(lotsFromJson(j.lots)),
     overdraft: mapOrNull(Object.entries(j.overdraft)),
     streaks: mapOrNull(Object.entries(j.streaks).map(([k, v]) => [k, [...v]])),
     pending: mapOrNull(Object.entries(j.pending).map(([k, v]) => [k, { ...v }])),
