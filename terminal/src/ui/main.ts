@@ -101,7 +101,7 @@ export class KioskScreen {
   #redemption: RedemptionUpdate | null = null;
   #staff: StaffView = SIGNED_OUT;
   #rejected: RejectedEventView[] | null = null;
-  #pinError: string | null = null;
+  #pinError: 'wrong' | 'shape' | null = null;
   #stay = false;
   #warnTimer: number | null = null;
   #endTimer: number | null = null;
@@ -664,15 +664,14 @@ export class KioskScreen {
     const pin = input.value;
     input.value = '';
     if (!/^[0-9]{4,8}$/.test(pin)) {
-      this.#pinError = this.#tx('staff.pin-title');
+      this.#pinError = 'shape';
       this.#renderStaff();
       return;
     }
     const r = await this.bridge.staffPin({ pin });
     if (!r.ok && r.code === 'unauthenticated') {
-      this.#pinError = this.#tx('staff.pin-wrong', {
-        count: Math.max(0, (this.#staff.attemptsLeft ?? 1) - 1),
-      });
+      // The count comes from the staff view, which the core sends with every change.
+      this.#pinError = 'wrong';
       this.#renderStaff();
       input.focus();
     }
@@ -696,7 +695,12 @@ export class KioskScreen {
     if (clear) clear.textContent = this.#tx('staff.clear');
     const back = el('keypad').querySelector<HTMLButtonElement>('[data-key="back"]');
     back?.setAttribute('aria-label', this.#tx('spend.back'));
-    el('pin-error').textContent = this.#pinError ?? '';
+    el('pin-error').textContent =
+      this.#pinError === 'wrong'
+        ? this.#tx('staff.pin-wrong', { count: v.attemptsLeft ?? 0 })
+        : this.#pinError === 'shape'
+          ? this.#tx('staff.pin-title')
+          : '';
     el('pin-form').hidden = v.status !== 'awaiting-pin';
     el('staff-home').hidden = v.status !== 'signed-in';
     el('pin-cancel').hidden = true;
