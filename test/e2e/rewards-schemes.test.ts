@@ -7,7 +7,7 @@ import { openBackend } from '@clubcard/backend/app';
 import { SqliteEngineState } from '@clubcard/backend/rewards/engine-state';
 import { RewardsService } from '@clubcard/backend/rewards/rewards-service';
 import { ContextBuilder } from '@clubcard/backend/rewards/context';
-import { redemptionOptions } from '@clubcard/backend/rewards/redemption-options';
+import { redemptionOptions } from '@clubcard/shared/rules/redemption-options';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
 import { createTestSystem, type TestSystem } from '../support/system.js';
 
