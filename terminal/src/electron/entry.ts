@@ -1,14 +1,28 @@
 // The Electron entry point (run by the electron binary, never by plain Node). The kiosk
 // core runs in the main process; native modules must be rebuilt for Electron's ABI when
-// packaging. Where no Electron binary exists, `npm start` serves the same UI to a browser.
-import { app, BrowserWindow, ipcMain } from 'electron';
+// packaging (electron-builder's npmRebuild). Where no Electron binary exists, `npm start`
+// serves the same UI to a browser.
+import { app, BrowserWindow, ipcMain, protocol } from 'electron';
 import { fileURLToPath } from 'node:url';
 import { loadKioskConfig } from '../config.js';
 import { startKiosk } from '../main.js';
+import { KioskServices } from '../server/kiosk-services.js';
+import { bundleUi } from '../server/ui-bundle.js';
+import { StaffStore } from '../store/staff-store.js';
+import { registerAppScheme, type ProtocolLike } from './app-protocol.js';
 import { startShell, type AppLike, type BrowserWindowCtor, type WindowLike } from './shell.js';
+
+// Must happen before the app is ready: app:// is a standard, secure scheme.
+registerAppScheme(protocol as unknown as ProtocolLike);
 
 const config = loadKioskConfig({ env: process.env });
 const kiosk = await startKiosk(config);
+const services = new KioskServices({
+  core: kiosk.core,
+  store: kiosk.store,
+  staffStore: new StaffStore(kiosk.store.db),
+  // TODO(lead): redemption: the rules-engine redemption port from terminal/src/core.
+});
 await startShell({
   app: app as unknown as AppLike,
   BrowserWindow: BrowserWindow as unknown as BrowserWindowCtor,
@@ -24,10 +38,14 @@ await startShell({
         ),
       ),
   },
-  core: kiosk.core,
-  uiUrl: kiosk.uiUrl,
+  core: services,
+  protocol: protocol as unknown as ProtocolLike,
+  assets: await bundleUi(),
   preloadPath: fileURLToPath(new URL('./preload.js', import.meta.url)),
   kiosk: true,
 }).then((w: WindowLike | null) => {
-  if (!w) void kiosk.close();
+  if (!w) {
+    services.close();
+    void kiosk.close();
+  }
 });

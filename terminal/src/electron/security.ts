@@ -17,6 +17,8 @@ export function secureWebPreferences(preload: string): {
   experimentalFeatures: false;
   navigateOnDragDrop: false;
   spellcheck: false;
+  autoplayPolicy: 'no-user-gesture-required';
+  backgroundThrottling: false;
 } {
   return {
     preload,
@@ -31,7 +33,23 @@ export function secureWebPreferences(preload: string): {
     experimentalFeatures: false,
     navigateOnDragDrop: false,
     spellcheck: false,
+    // An unattended kiosk: its sounds must play without a click first, and its timers
+    // must keep time even when the window is not focused.
+    autoplayPolicy: 'no-user-gesture-required',
+    backgroundThrottling: false,
   };
+}
+
+/** Schemes a kiosk window may ever show: its own app:// UI, or the local UI server. */
+const ALLOWED_SCHEMES = new Set(['app:', 'http:', 'https:']);
+
+/**
+ * A URL's origin as Chromium sees it. WHATWG URL gives `null` for a non-special scheme
+ * such as `app:`, which Electron registers as standard; compare scheme + host + port.
+ */
+function originOf(u: URL): string | null {
+  if (!ALLOWED_SCHEMES.has(u.protocol) || u.host === '') return null;
+  return `${u.protocol}//${u.host}`;
 }
 
 /**
@@ -48,7 +66,8 @@ export function isAllowedUrl(candidate: string, allowedOrigin: string): boolean 
     return false;
   }
   if (u.username !== '' || u.password !== '') return false;
-  return u.origin === allowed.origin && u.origin !== 'null';
+  const mine = originOf(allowed);
+  return mine !== null && originOf(u) === mine;
 }
 
 export interface NavigationEvent {
