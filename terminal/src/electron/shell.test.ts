@@ -4,7 +4,10 @@ import { APP_URL, type ProtocolLike } from './app-protocol.js';
 import { IpcRefused, type IpcEventLike } from './ipc.js';
 import { startShell, type ServicesLike } from './shell.js';
 
-type Listener = (...args: unknown[]) => void;
+type Listener = (...args: never[]) => void;
+/** A registered listener, called with test arguments. */
+const fire = (m: Map<string, Listener>, ev: string): ((...args: unknown[]) => void) =>
+  m.get(ev) as unknown as (...args: unknown[]) => void;
 
 function fakeElectron() {
   const handlers = new Map<string, (event: IpcEventLike, ...args: unknown[]) => unknown>();
@@ -24,12 +27,12 @@ function fakeElectron() {
       setPermissionCheckHandler: () => undefined,
     },
   };
-  let win: unknown = null;
+  const windows: unknown[] = [];
   class FakeWindow {
     webContents = contents;
     loaded = '';
     constructor() {
-      win = this;
+      windows.push(this);
     }
     async loadURL(u: string): Promise<void> {
       this.loaded = u;
@@ -43,7 +46,7 @@ function fakeElectron() {
     }
     restore(): void {}
     static fromWebContents(wc: unknown): unknown {
-      return wc === contents ? win : null;
+      return wc === contents ? windows[0] : null;
     }
   }
   const protocol: ProtocolLike = {
@@ -63,7 +66,7 @@ function fakeElectron() {
     reloads: () => reloads,
     focused: () => focused,
     served: () => served,
-    win: () => win as { loaded: string },
+    win: () => windows[0] as { loaded: string },
     app: {
       requestSingleInstanceLock: () => true,
       quit: () => undefined,
@@ -180,11 +183,11 @@ describe('kiosk shell on app://', () => {
       preloadPath: '/p.js',
       kiosk: true,
     });
-    e.contentsEvents.get('render-process-gone')!({}, { reason: 'crashed' });
-    e.contentsEvents.get('render-process-gone')!({}, { reason: 'clean-exit' });
-    e.contentsEvents.get('unresponsive')!();
+    fire(e.contentsEvents, 'render-process-gone')({}, { reason: 'crashed' });
+    fire(e.contentsEvents, 'render-process-gone')({}, { reason: 'clean-exit' });
+    fire(e.contentsEvents, 'unresponsive')();
     expect(e.reloads()).toBe(2);
-    e.appEvents.get('second-instance')!();
+    fire(e.appEvents, 'second-instance')();
     expect(e.focused()).toBe(1);
   });
 
@@ -201,7 +204,7 @@ describe('kiosk shell on app://', () => {
       preloadPath: '/p.js',
       kiosk: true,
     });
-    const gone = e.appEvents.get('child-process-gone')!;
+    const gone = fire(e.appEvents, 'child-process-gone');
     gone({}, { type: 'GPU', reason: 'crashed' });
     gone({}, { type: 'Utility', reason: 'clean-exit' });
     expect(relaunched).toBe(0);
