@@ -307,16 +307,49 @@ export class ResidentUsage {
 
   /** Was entry i active in some week of [a, b]? */
   activeIn(i: number, a: number, b: number): boolean {
-    const top = this.ringWeek[i] ?? -1;
-    if (top < 0) return false;
-    const from = Math.max(a, top - RING_WEEKS + 1);
-    const to = Math.min(b, top);
-    const lo = this.lo[i] ?? 0;
-    const hi = this.hi[i] ?? 0;
-    for (let w = from; w <= to; w++) {
-      const bit = ((w % RING_WEEKS) + RING_WEEKS) % RING_WEEKS;
-      if ((((bit < 32 ? lo : hi) >>> (bit & 31)) & 1) === 1) return true;
-    }
-    return false;
+    const m = weekMask(this.ringWeek[i] ?? -1, a, b);
+    return (((this.lo[i] ?? 0) & m.lo) | ((this.hi[i] ?? 0) & m.hi)) >>> 0 !== 0;
   }
+}
+
+/** Bits 0..31 from `from` to `to` inclusive (empty when from > to). */
+function bits32(from: number, to: number): number {
+  if (from > to) return 0;
+  const len = to - from + 1;
+  return len >= 32 ? 0xffffffff : (((1 << len) - 1) << from) >>> 0;
+}
+
+const maskCache = new Map<string, { lo: number; hi: number }>();
+
+/**
+ * The ring bits (week mod 64) of the weeks in [a, b] that a ring whose newest week is
+ * `top` still holds, as two 32-bit halves. Memoised: most entries share a few tops.
+ */
+export function weekMask(top: number, a: number, b: number): { lo: number; hi: number } {
+  const key = `${top},${a},${b}`;
+  let m = maskCache.get(key);
+  if (m) return m;
+  let lo = 0;
+  let hi = 0;
+  const from = Math.max(a, top - RING_WEEKS + 1);
+  const to = Math.min(b, top);
+  if (top >= 0 && from <= to) {
+    const p0 = ((from % RING_WEEKS) + RING_WEEKS) % RING_WEEKS;
+    const len = to - from + 1;
+    const ranges: [number, number][] =
+      p0 + len <= RING_WEEKS
+        ? [[p0, p0 + len - 1]]
+        : [
+            [p0, RING_WEEKS - 1],
+            [0, p0 + len - 1 - RING_WEEKS],
+          ];
+    for (const [x, y] of ranges) {
+      lo = (lo | bits32(Math.min(x, 32), Math.min(y, 31))) >>> 0;
+      hi = (hi | bits32(Math.max(x, 32) - 32, y - 32)) >>> 0;
+    }
+  }
+  m = { lo, hi };
+  if (maskCache.size > 10_000) maskCache.clear();
+  maskCache.set(key, m);
+  return m;
 }
