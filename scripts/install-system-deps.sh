@@ -2,11 +2,12 @@
 # Installs the Debian packages that the kiosk's card readers and the tests need:
 #   pcscd, libpcsclite-dev (before npm ci: nfc-pcsc compiles against it),
 #   vsmartcard-vpcd (the virtual reader driver the card tests use), pcsc-tools,
-#   chromium (browser tests and the browser kiosk window).
+#   chromium (browser tests and the browser kiosk window),
+#   systemd (systemd-analyze: the kiosk's unit file is verified in a test).
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools chromium)
+packages=(pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools chromium systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

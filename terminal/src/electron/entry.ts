@@ -3,17 +3,26 @@
 // packaging (electron-builder's npmRebuild). Where no Electron binary exists, `npm start`
 // serves the same UI to a browser.
 import { app, BrowserWindow, ipcMain, protocol } from 'electron';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKioskConfig } from '../config.js';
 import { startKiosk } from '../main.js';
 import { KioskServices } from '../server/kiosk-services.js';
-import { bundleUi } from '../server/ui-bundle.js';
+import { bundleUi, type UiAssets } from '../server/ui-bundle.js';
 import { StaffStore } from '../store/staff-store.js';
 import { registerAppScheme, type ProtocolLike } from './app-protocol.js';
 import { startShell, type AppLike, type BrowserWindowCtor, type WindowLike } from './shell.js';
 
 // Must happen before the app is ready: app:// is a standard, secure scheme.
 registerAppScheme(protocol as unknown as ProtocolLike);
+
+/** Packaged: the UI bundled ahead of time (bundle-electron.ts); in development: now. */
+async function uiAssets(): Promise<UiAssets> {
+  const prebuilt = fileURLToPath(new URL('./ui-assets.json', import.meta.url));
+  return existsSync(prebuilt)
+    ? (JSON.parse(readFileSync(prebuilt, 'utf8')) as UiAssets)
+    : await bundleUi();
+}
 
 const config = loadKioskConfig({ env: process.env });
 const kiosk = await startKiosk(config);
@@ -40,7 +49,7 @@ await startShell({
   },
   core: services,
   protocol: protocol as unknown as ProtocolLike,
-  assets: await bundleUi(),
+  assets: await uiAssets(),
   preloadPath: fileURLToPath(new URL('./preload.js', import.meta.url)),
   kiosk: true,
 }).then((w: WindowLike | null) => {
