@@ -589,6 +589,68 @@ describe('order, late events, budgets', () => {
   });
 });
 
+describe('rule order and validity windows', () => {
+  const base = {
+    version: 1,
+    name: 'Ordered',
+    wallet: 'living-credit',
+    validFrom: '2025-01-01T00:00:00Z',
+  } as const;
+
+  it('stops at a matching rule marked "stop", in the order written', () => {
+    const ordered = scheme({
+      ...base,
+      id: 'ordered',
+      earning: [
+        {
+          id: 'gym-first',
+          trigger: { eventType: 'visit', serviceIds: ['s-gym'] },
+          amount: { kind: 'fixed', value: 7 },
+          then: 'stop',
+        },
+        {
+          id: 'any-leisure',
+          trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
+          amount: { kind: 'fixed', value: 3 },
+        },
+      ],
+    });
+    const { results } = run(
+      [
+        ev.visit({ at: '2025-01-07T10:00:00Z', seq: 1 }, PENSIONER, 's-gym'),
+        ev.visit({ at: '2025-01-07T11:00:00Z', seq: 2 }, PENSIONER, 's-swim'),
+      ],
+      [ordered],
+    );
+    expect(results[0]?.lines.map((l) => [l.ruleId, l.amount])).toEqual([['gym-first', 7]]);
+    expect(results[1]?.lines.map((l) => [l.ruleId, l.amount])).toEqual([['any-leisure', 3]]);
+  });
+
+  it('applies a rule only within its own validity window', () => {
+    const windowed = scheme({
+      ...base,
+      id: 'windowed',
+      earning: [
+        {
+          id: 'january-only',
+          trigger: { eventType: 'visit' },
+          amount: { kind: 'fixed', value: 5 },
+          validFrom: '2025-01-01T00:00:00Z',
+          validTo: '2025-02-01T00:00:00Z',
+        },
+      ],
+    });
+    const { results } = run(
+      [
+        ev.visit({ at: '2025-01-31T23:59:59Z', seq: 1 }, PENSIONER, 's-library'),
+        ev.visit({ at: '2025-02-01T00:00:00Z', seq: 2 }, PENSIONER, 's-library'),
+      ],
+      [windowed],
+    );
+    expect(results.map((r) => r.lines.length)).toEqual([1, 0]);
+  });
+});
+
 describe('compatibility', () => {
   it('keeps the first engine’s call shape working as a stateless preview', () => {
     const e = ev.visit({ at: '2025-01-07T10:00:00Z', seq: 1 }, PENSIONER, 's-swim');

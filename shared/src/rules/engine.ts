@@ -300,20 +300,9 @@ class ResidentWork {
     this.lots = next;
   }
 
+  /** The work itself carries every field of a ResidentDelta: no copy needed. */
   delta(): ResidentDelta {
-    return {
-      ref: this.ref,
-      clock: this.clock,
-      clockDay: this.clockDay,
-      lastAt: this.lastAt,
-      lastKiosk: this.lastKiosk,
-      lastSeq: this.lastSeq,
-      counters: this.counters,
-      lots: this.lots,
-      overdraft: this.overdraft,
-      streaks: this.streaks,
-      pending: this.pending,
-    };
+    return this;
   }
 }
 
