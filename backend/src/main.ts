@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { loadBackendConfig, dbFileOf, type BackendConfig } from './config.js';
 import { backendServices, createApp, openBackend } from './app.js';
+import { Analytics } from './analytics/analytics.js';
 import { createLogger } from './logger.js';
 
 export interface RunningBackend {
@@ -14,12 +15,15 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const log = createLogger(config.logLevel);
   const { store, secrets } = openBackend(config, dbFileOf(config));
   const now = (): number => Date.now();
+  // Usage rollups and feature rows are maintained inside each ingestion batch.
+  const analytics = new Analytics(store.db);
   const app = createApp({
     config,
     store,
     secrets,
     log,
     now,
+    listeners: [analytics.listener],
     ...backendServices(store, secrets, now),
   });
   const pruner = setInterval(

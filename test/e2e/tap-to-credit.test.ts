@@ -76,6 +76,12 @@ describe('one tap end to end', () => {
       { wallet: 'living-credit', amount: 20, provisional: 0 },
     ]);
     expect(backendRows(sys).credit).toBe(20);
+
+    // The usage rollup was maintained at ingestion, in the same transactions.
+    const db = new Database(join(sys.dir, 'backend.sqlite'), { readonly: true });
+    const usage = db.prepare('SELECT COUNT(*) AS n FROM analytics_usage').get() as { n: number };
+    db.close();
+    expect(usage.n).toBeGreaterThan(0);
   });
 
   it('refuses blocked and unknown cards with a clear code and records nothing', async () => {
