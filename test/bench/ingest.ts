@@ -19,12 +19,14 @@ import {
   privateKeyFromB64,
   signRequest,
   type KioskEvent,
+  type VisitEvent,
 } from '@clubcard/shared';
 import { AdminService } from '@clubcard/backend/admin/admin-service';
 import { openBackend } from '@clubcard/backend/app';
 import { loadBackendConfig } from '@clubcard/backend/config';
 import { loadDemoData } from '@clubcard/backend/demo/demo-data';
-import { openBackendDb } from '@clubcard/backend/db/open';
+import { Analytics } from '@clubcard/backend/analytics/analytics';
+import type { AcceptedVisit } from '@clubcard/backend/sync/ingest';
 import { freePort } from '../support/proxy.js';
 import { kill, startApp } from '../support/processes.js';
 
@@ -136,7 +138,19 @@ try {
   }
   src.close();
   const rawFile = join(dir, 'raw.sqlite');
-  openBackendDb(rawFile).close();
+  {
+    // Same schema and reference rows (residents, venues, services) as the real database.
+    const { store: rs, secrets: rsec } = openBackend(
+      loadBackendConfig({ overrides: { dataDir: dir } }),
+      rawFile,
+    );
+    const rAdmin = new AdminService(rs, rsec);
+    loadDemoData(rAdmin);
+    rs.db.exec(`ATTACH DATABASE '${dbFile}' AS src`);
+    rs.db.exec('INSERT OR IGNORE INTO residents SELECT * FROM src.residents');
+    rs.db.exec('DETACH DATABASE src');
+    rs.close();
+  }
   const raw = new Database(rawFile);
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
@@ -148,11 +162,16 @@ try {
     `INSERT INTO ledger_lines (event_id, idx, scheme_id, scheme_version, rule_id, wallet, from_account, to_account, amount, created_at)
      VALUES (@event_id, @idx, @scheme_id, @scheme_version, @rule_id, @wallet, @from_account, @to_account, @amount, @created_at)`,
   );
+  // The same rollup updates as the real path: the analytics listener's prepared upserts.
+  const analytics = new Analytics(raw);
   const writeBatch = raw.transaction((rows: Record<string, unknown>[]) => {
+    const visits: AcceptedVisit[] = [];
     for (const e of rows) {
       insE.run(e);
       for (const l of linesByEvent.get(String(e.id)) ?? []) insL.run(l);
+      visits.push({ event: JSON.parse(String(e.payload)) as VisitEvent, serviceKind: 'leisure' });
     }
+    analytics.listener.onAccepted(visits, Date.now());
   });
   const t1 = performance.now();
   for (let i = 0; i < eventRows.length; i += BATCH) writeBatch(eventRows.slice(i, i + BATCH));
