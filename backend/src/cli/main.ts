@@ -14,6 +14,7 @@ import { cardCommand } from './card.js';
 import { grantCommand, outletCommand } from './grant-commands.js';
 import { schemeCommand } from './scheme-commands.js';
 import { operatorCommand } from './operator-commands.js';
+import { staffCommand } from './staff-commands.js';
 import { analyticsCommand, withCountyGenerator } from './analytics-commands.js';
 
 /** Bad arguments or input: reported on stderr with exit code 2. */
@@ -47,7 +48,8 @@ export function buildProgram(): Command {
     .addCommand(outletCommand())
     .addCommand(withCountyGenerator(demoCommand()))
     .addCommand(analyticsCommand())
-    .addCommand(operatorCommand());
+    .addCommand(operatorCommand())
+    .addCommand(staffCommand());
   // Subcommands inherit exitOverride and output settings.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {

@@ -6,6 +6,7 @@ import {
   type SyncedBalance,
   type SyncedCard,
   type SyncedService,
+  type SyncedStaff,
   type SyncedVenue,
 } from '@clubcard/shared';
 import type { BackendStore, KioskRow } from '../store/repository.js';
@@ -21,6 +22,8 @@ export function pullPage(
   cursor: number,
   pageSize: number,
   now: number,
+  /** Staff records as this kiosk may have them (StaffService.syncedFor); none when absent. */
+  staffFor?: (staffRef: string, venueId: string) => SyncedStaff | null,
 ): PullPage {
   const rows = store.changesSince(cursor, pageSize + 1);
   const hasMore = rows.length > pageSize;
@@ -32,6 +35,7 @@ export function pullPage(
   const schemes: SchemeDefinition[] = [];
   const services: SyncedService[] = [];
   const venues: SyncedVenue[] = [];
+  const staff: SyncedStaff[] = [];
   const seen = new Set<string>();
   const allSchemes = new Map<string, SchemeDefinition>();
   for (const s of store.listSchemes()) allSchemes.set(`${s.id}@${s.version}`, s);
@@ -40,6 +44,11 @@ export function pullPage(
     const k = `${ch.kind}:${ch.key}`;
     if (seen.has(k)) continue;
     seen.add(k);
+    if ((ch.kind as string) === 'staff') {
+      const st = staffFor?.(ch.key, kiosk.venueId);
+      if (st) staff.push(st);
+      continue;
+    }
     switch (ch.kind) {
       case 'card': {
         const c = store.getCard(ch.key);
@@ -106,5 +115,6 @@ export function pullPage(
     schemes,
     services,
     venues,
+    ...(staff.length > 0 ? { staff } : {}),
   };
 }

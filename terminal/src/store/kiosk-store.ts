@@ -16,6 +16,7 @@ import {
   type PullPage,
   type SchemeDefinition,
 } from '@clubcard/shared';
+import { StaffStore } from './staff-store.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -367,6 +368,7 @@ export class KioskStore {
           'INSERT INTO schemes (id, version, definition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
         ).run(s.id, s.version, JSON.stringify(s));
       }
+      if (page.staff) new StaffStore(this.db).applyStaff(page.staff, now);
       this.setSetting('pull.cursor', String(page.nextCursor));
       // Once the feed is drained, every event settled before this pull began is
       // included in the pulled balances.
