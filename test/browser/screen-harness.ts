@@ -9,7 +9,7 @@ import { bundleUi, type UiAssets } from '@clubcard/terminal/server/ui-bundle';
 import { startUiServer } from '@clubcard/terminal/server/ui-server';
 import { StaffStore } from '@clubcard/terminal/store/staff-store';
 import type { StaffPolicy } from '@clubcard/terminal/staff/staff-session';
-import type { SimulatedReader } from '@clubcard/hardware';
+import { SimulatedReader } from '@clubcard/hardware';
 import type { TestSystem } from '../support/system.js';
 
 export const TOKEN = 'browser-test-token-0123';
@@ -61,7 +61,10 @@ export async function startScreenKiosk(
     assets,
     host: '127.0.0.1',
     port: 0,
-    demo: { token: TOKEN, reader, info: { cards: [] } },
+    demo:
+      kiosk.reader instanceof SimulatedReader
+        ? { token: TOKEN, reader, info: { cards: [] } }
+        : null,
     services,
   });
   return {
