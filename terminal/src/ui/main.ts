@@ -181,6 +181,7 @@ export class KioskScreen {
     switch (m.type) {
       case 'state':
         this.#kiosk = m.state;
+        el('staff-enter').hidden = this.screen === 'staff' || m.state.mode === undefined;
         this.#renderStatus();
         if (this.screen === 'idle') this.#renderIdle();
         if (this.screen === 'staff') this.#renderStaff();
@@ -329,7 +330,8 @@ export class KioskScreen {
     this.#toggle('speech', 'settings.speech', this.feedback.speech);
     el('speech').hidden = !Feedback.canSpeak();
     el('staff-enter').textContent = this.#tx('staff.enter');
-    el('staff-enter').hidden = this.screen === 'staff';
+    // Staff mode needs the kiosk's screen services (they also report the mode).
+    el('staff-enter').hidden = this.screen === 'staff' || this.#kiosk?.mode === undefined;
     el('done').textContent = this.#tx('result.done');
     el('spend').textContent = this.#tx('result.spend');
     el('more-time').textContent = this.#tx('result.more-time');
