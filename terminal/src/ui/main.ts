@@ -232,12 +232,15 @@ export class KioskScreen {
     body.renderedAt = String(performance.timeOrigin + performance.now());
     body.renderedEvent = o.kind === 'recorded' ? o.eventId : `refused:${o.code}`;
     const shown = body.renderedEvent;
+    const summary = this.#summary();
     requestAnimationFrame(() => {
       body.shownAt = String(performance.timeOrigin + performance.now());
       body.shownEvent = shown;
+      // Sound and speech after the frame that shows the answer: starting audio can take
+      // a while the first time, and the screen must not wait for it.
+      this.feedback.play(o.kind === 'recorded' ? 'ok' : 'refused');
+      this.feedback.say(summary, this.lang);
     });
-    this.feedback.play(o.kind === 'recorded' ? 'ok' : 'refused');
-    this.feedback.say(this.#summary(), this.lang);
   }
 
   setLanguage(lang: Language): void {
@@ -253,6 +256,8 @@ export class KioskScreen {
   /** Back to the start: the next person starts a fresh session. */
   idle(): void {
     this.#clearTimers();
+    // A resident who walks away leaves nothing for staff to approve in their absence.
+    if (this.#redemption?.status === 'awaiting-approval') void this.bridge.cancelRedemption();
     this.#outcome = null;
     this.#extras = null;
     this.#balances = [];
