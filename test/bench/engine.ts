@@ -400,21 +400,23 @@ const outletCtx = new Map(
 function contextOf(e: EngineEvent): EvaluationContext {
   const profile = profileOf.get(e.residentRef) ?? null;
   if (e.type === 'allowance' || e.type === 'expiry-sweep') return { profile };
-  let profiles: Record<string, ResidentProfile> | undefined;
+  const ctx: EvaluationContext = {
+    service: serviceCtx.get(e.serviceId) ?? null,
+    venue: venueCtx.get(e.venueId) ?? null,
+    outlet:
+      e.type === 'redemption' && e.outletId !== null ? (outletCtx.get(e.outletId) ?? null) : null,
+    profile,
+  };
   if (e.type === 'time-confirm' || e.type === 'time-record') {
-    profiles = {};
-    for (const ref of e.type === 'time-confirm' ? [e.giverRef, e.receiverRef] : [e.receiverRef]) {
+    const profiles: Record<string, ResidentProfile> = {};
+    const others = e.type === 'time-confirm' ? [e.giverRef, e.receiverRef] : [e.receiverRef];
+    for (const ref of others) {
       const p = profileOf.get(ref);
       if (p) profiles[ref] = p;
     }
+    ctx.profiles = profiles;
   }
-  return {
-    service: serviceCtx.get(e.serviceId) ?? null,
-    venue: venueCtx.get(e.venueId) ?? null,
-    outlet: e.type === 'redemption' && e.outletId ? (outletCtx.get(e.outletId) ?? null) : null,
-    profile,
-    ...(profiles ? { profiles } : {}),
-  };
+  return ctx;
 }
 
 // ── the passes ──────────────────────────────────────────────────────────────────
@@ -453,8 +455,8 @@ interface EngineRun {
 function enginePass(): EngineRun {
   const state = new MemoryEngineState();
   const ledger = createHash('sha256');
-  const flags: Record<string, number> = {};
-  const messages: Record<string, number> = {};
+  const flags = new Map<string, number>();
+  const messages = new Map<string, number>();
   const CHUNK = MAX_PUSH_EVENTS; // one sync batch
   let chunk: LedgerLine[] = [];
   let lines = 0;
@@ -469,8 +471,8 @@ function enginePass(): EngineRun {
       const r = evaluate(state, e, contextOf(e), compiled);
       state.apply(r.stateDelta);
       for (const l of r.lines) chunk.push(l);
-      for (const f of r.flags) flags[f.code] = (flags[f.code] ?? 0) + 1;
-      for (const m of r.messages) messages[m.code] = (messages[m.code] ?? 0) + 1;
+      for (const f of r.flags) flags.set(f.code, (flags.get(f.code) ?? 0) + 1);
+      for (const m of r.messages) messages.set(m.code, (messages.get(m.code) ?? 0) + 1);
     }
     ms += performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
@@ -486,9 +488,9 @@ function enginePass(): EngineRun {
     lines,
     ledgerHash: ledger.digest('hex'),
     stateHash,
-    late: flags['late'] ?? 0,
-    flags,
-    messages,
+    late: flags.get('late') ?? 0,
+    flags: Object.fromEntries(flags),
+    messages: Object.fromEntries(messages),
   };
 }
 
