@@ -272,6 +272,21 @@ describe('time bank', () => {
     expect(results[3]?.messages.map((m) => m.code)).toEqual(['same-member']);
   });
 
+  it('flags a confirmation from the wrong member and still settles on a valid one', () => {
+    const { results, balance } = run([
+      ev.timeRecord({ at: '2025-02-03T10:00:00Z', seq: 1 }, PENSIONER, STUDENT, 60),
+      ev.timeConfirm({ at: '2025-02-03T11:00:00Z', seq: 2 }, recordId, PENSIONER, TEEN),
+      ev.timeConfirm({ at: '2025-02-03T12:00:00Z', seq: 3 }, recordId, PENSIONER, STUDENT),
+    ]);
+    expect(results[1]?.lines).toEqual([]);
+    expect(results[1]?.flags.map((f) => f.code)).toEqual(['confirmer-mismatch']);
+    expect(results[2]?.lines.map((l) => [l.ruleId, l.amount])).toEqual([
+      ['time-given', 60],
+      ['time-received', 60],
+    ]);
+    expect(balance(`resident:${STUDENT}`, 'time-credit')).toBe(-60);
+  });
+
   it('stops the receiver at the credit limit; the bank absorbs the rest', () => {
     const events: EngineEvent[] = [];
     for (let i = 0; i < 3; i++) {

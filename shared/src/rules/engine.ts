@@ -1192,23 +1192,27 @@ class Run {
     record: PendingTime & { kind: 'record' },
     confirm: PendingTime & { kind: 'confirm' },
   ): void {
+    if (
+      confirm.receiverRef !== record.receiverRef ||
+      (confirm.confirmedBy === 'receiver' && confirm.confirmerRef !== record.receiverRef)
+    ) {
+      // Not a valid confirmation: the record stays pending for a valid one.
+      this.flag(
+        'confirmer-mismatch',
+        `confirmation of ${recordId} does not come from its receiver`,
+        {
+          residentRef: giver.ref,
+          schemeId: record.schemeId,
+        },
+      );
+      giver.setPending(recordId, record);
+      return;
+    }
     giver.setPending(recordId, { kind: 'settled', at: record.at });
     const cs = this.compiled.version(record.schemeId, record.at);
     const bank = cs?.def.timeBank;
     if (!cs || !bank)
       return this.unknown('unknown-scheme', giver.ref, record.schemeId, 'time-bank');
-    if (
-      confirm.receiverRef !== record.receiverRef ||
-      (confirm.confirmedBy === 'receiver' && confirm.confirmerRef !== record.receiverRef)
-    ) {
-      this.flag(
-        'confirmer-mismatch',
-        `confirmation of ${recordId} does not come from its receiver`,
-        { residentRef: giver.ref, schemeId: cs.id },
-      );
-      giver.setPending(recordId, null);
-      return;
-    }
     const receiver = this.resident(record.receiverRef);
     if (
       bank.eligibility &&
