@@ -4,7 +4,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
 import type { RunningKiosk } from '@clubcard/terminal/main';
 import type { KioskConfig } from '@clubcard/terminal/config';
-import { KioskServices, type RedemptionPort } from '@clubcard/terminal/server/kiosk-services';
+import {
+  KioskServices,
+  type RedemptionPort,
+  type StaffDeskPort,
+} from '@clubcard/terminal/server/kiosk-services';
 import { bundleUi, type UiAssets } from '@clubcard/terminal/server/ui-bundle';
 import { startUiServer } from '@clubcard/terminal/server/ui-server';
 import { StaffStore } from '@clubcard/terminal/store/staff-store';
@@ -36,6 +40,7 @@ export async function startScreenKiosk(
   index: number,
   options: {
     redemption?: RedemptionPort;
+    desk?: StaffDeskPort;
     enrolmentDesk?: boolean;
     config?: Partial<KioskConfig>;
     staffPolicy?: StaffPolicy;
@@ -52,6 +57,7 @@ export async function startScreenKiosk(
     store: kiosk.store,
     staffStore,
     ...(options.redemption ? { redemption: options.redemption } : {}),
+    ...(options.desk ? { desk: options.desk } : {}),
     enrolmentDesk: options.enrolmentDesk ?? false,
     ...(options.staffPolicy ? { staffPolicy: options.staffPolicy } : {}),
   });
@@ -182,7 +188,10 @@ export async function smallTargets(page: Page): Promise<string[]> {
   });
 }
 
-/** Taps a staff card on the simulated reader (demo route, token required). */
+/**
+ * Taps a card that the screen services take before the tap pipeline: a staff card, or a
+ * new card the desk is waiting for (demo route, token required).
+ */
 export async function staffTap(url: string, uid: string): Promise<boolean> {
   const r = await fetch(`${url}/api/demo/staff-tap`, {
     method: 'POST',

@@ -137,6 +137,29 @@ export const RedemptionUpdateSchema = z.object({
 });
 export type RedemptionUpdate = z.infer<typeof RedemptionUpdateSchema>;
 
+/** A resident as staff mode shows them: never more than a first name and age band. */
+export const ResidentSummarySchema = z.object({
+  residentRef: z.string().max(80),
+  firstName: z.string().max(40).nullable(),
+  ageBand: z.string().max(10),
+});
+export type ResidentSummary = z.infer<typeof ResidentSummarySchema>;
+
+/** Attributes a resident may choose to tell the council (with their consent, at the desk). */
+export const VolunteeredAttributeSchema = z.enum(['carer', 'veteran', 'student', 'new-to-area']);
+export type VolunteeredAttribute = z.infer<typeof VolunteeredAttributeSchema>;
+
+/** The staff desk's current task, as the screen shows it. */
+export const StaffDeskViewSchema = z.object({
+  /** What the desk is doing: waiting for a new card to be tapped, or the last result. */
+  status: z.enum(['idle', 'waiting-card', 'done', 'refused']),
+  action: z.enum(['enrol', 'replace', 'visit', 'consent']).nullable(),
+  code: ErrorCodeSchema.nullable(),
+  /** First name of the resident concerned (done), if any. */
+  firstName: z.string().max(40).nullable(),
+});
+export type StaffDeskView = z.infer<typeof StaffDeskViewSchema>;
+
 /** Staff mode as the screen sees it. No PIN, hash or card data ever crosses the bridge. */
 export const StaffViewSchema = z.object({
   status: z.enum(['signed-out', 'awaiting-pin', 'signed-in', 'locked']),
@@ -148,6 +171,8 @@ export const StaffViewSchema = z.object({
   until: z.number().int().nullable(),
   /** Epoch ms from which the screen warns that the session is about to end. */
   warnFrom: z.number().int().nullable(),
+  /** The staff desk's task (added; optional). */
+  desk: StaffDeskViewSchema.optional(),
   /** Redemptions waiting for a staff member's approval. */
   approvals: z.array(
     z.object({
@@ -190,6 +215,40 @@ export const RedeemRequestSchema = z
   .strict();
 export const StaffPinRequestSchema = z.object({ pin: z.string().regex(/^[0-9]{4,8}$/) }).strict();
 export const ApproveRequestSchema = z.object({ id: z.string().min(1).max(80) }).strict();
+export const StaffLookupRequestSchema = z
+  .object({ query: z.string().trim().min(2).max(40) })
+  .strict();
+export const StaffResidentRequestSchema = z
+  .object({ residentRef: z.string().regex(/^r-[a-z0-9]{8,40}$/) })
+  .strict();
+export const StaffConsentRequestSchema = z
+  .object({
+    residentRef: z.string().regex(/^r-[a-z0-9]{8,40}$/),
+    analytics: z.boolean(),
+    contact: z.boolean(),
+    attributes: z.array(VolunteeredAttributeSchema).max(4),
+  })
+  .strict();
+/** Arms the desk for the next card tapped: a new resident's card, or a replacement. */
+export const StaffCardRequestSchema = z.discriminatedUnion('purpose', [
+  z
+    .object({
+      purpose: z.literal('enrol'),
+      firstName: z.string().trim().max(40).nullable(),
+      ageBand: z.enum(['0-12', '13-19', '20-29', '30-44', '45-64', '65-74', '75+']),
+    })
+    .strict(),
+  z
+    .object({
+      purpose: z.literal('replace'),
+      residentRef: z.string().regex(/^r-[a-z0-9]{8,40}$/),
+    })
+    .strict(),
+]);
+export type StaffLookupRequest = z.infer<typeof StaffLookupRequestSchema>;
+export type StaffResidentRequest = z.infer<typeof StaffResidentRequestSchema>;
+export type StaffConsentRequest = z.infer<typeof StaffConsentRequestSchema>;
+export type StaffCardRequest = z.infer<typeof StaffCardRequestSchema>;
 export type SetLanguageRequest = z.infer<typeof SetLanguageRequestSchema>;
 export type RedeemRequest = z.infer<typeof RedeemRequestSchema>;
 export type StaffPinRequest = z.infer<typeof StaffPinRequestSchema>;
@@ -218,6 +277,11 @@ export interface KioskBridge {
   staffExtend(): Promise<BridgeResult>;
   approve(req: ApproveRequest): Promise<BridgeResult>;
   rejectedEvents(): Promise<RejectedEventView[]>;
+  /** Staff desk: find residents (online), record a visit by hand, consent, new cards. */
+  staffLookup(req: StaffLookupRequest): Promise<ResidentSummary[]>;
+  staffRecordVisit(req: StaffResidentRequest): Promise<BridgeResult>;
+  staffConsent(req: StaffConsentRequest): Promise<BridgeResult>;
+  staffCard(req: StaffCardRequest): Promise<BridgeResult>;
 }
 
 /** Demo cards the browser kiosk may offer as simulated taps (demo configuration only). */
@@ -238,4 +302,8 @@ export const IPC = {
   staffExtend: 'kiosk:staff-extend',
   approve: 'kiosk:approve',
   rejectedEvents: 'kiosk:rejected-events',
+  staffLookup: 'kiosk:staff-lookup',
+  staffRecordVisit: 'kiosk:staff-record-visit',
+  staffConsent: 'kiosk:staff-consent',
+  staffCard: 'kiosk:staff-card',
 } as const;

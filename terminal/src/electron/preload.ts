@@ -8,6 +8,7 @@ import {
   IPC,
   KioskStateSchema,
   RejectedEventViewSchema,
+  ResidentSummarySchema,
   type KioskBridge,
 } from '../bridge/kiosk-bridge.js';
 
@@ -41,6 +42,12 @@ const bridge = {
   async rejectedEvents() {
     return z.array(RejectedEventViewSchema).parse(await ipcRenderer.invoke(IPC.rejectedEvents));
   },
+  async staffLookup(req) {
+    return z.array(ResidentSummarySchema).parse(await ipcRenderer.invoke(IPC.staffLookup, req));
+  },
+  staffRecordVisit: (req) => result(IPC.staffRecordVisit, req),
+  staffConsent: (req) => result(IPC.staffConsent, req),
+  staffCard: (req) => result(IPC.staffCard, req),
 } satisfies KioskBridge;
 
 contextBridge.exposeInMainWorld('kiosk', bridge);

@@ -102,6 +102,10 @@ function fakeServices(calls: string[]): ServicesLike {
     approve: (id) => (calls.push(`approve:${id}`), ok),
     rejectedEvents: () => null,
     staffView: () => staff,
+    staffLookup: async (q) => (calls.push(`lookup:${q}`), []),
+    staffRecordVisit: (r) => (calls.push(`visit:${r}`), ok),
+    staffConsent: (r) => (calls.push(`consent:${r.residentRef}`), ok),
+    staffCard: (r) => (calls.push(`card:${r.purpose}`), ok),
   };
 }
 
@@ -162,6 +166,17 @@ describe('kiosk shell on app://', () => {
       ['kiosk:approve', page, { id: '' }],
       ['kiosk:cancel-redemption', page, { extra: true }],
       ['kiosk:sync-now', page, 'now'],
+      ['kiosk:staff-lookup', page, { query: 'a' }],
+      ['kiosk:staff-lookup', page, { query: 'x'.repeat(41) }],
+      ['kiosk:staff-record-visit', page, { residentRef: "r-1'; DROP" }],
+      ['kiosk:staff-consent', page, { residentRef: 'r-abcdefgh', analytics: 'yes' }],
+      [
+        'kiosk:staff-consent',
+        page,
+        { residentRef: 'r-abcdefgh', analytics: true, contact: false, attributes: ['religion'] },
+      ],
+      ['kiosk:staff-card', page, { purpose: 'enrol', firstName: 'A', ageBand: '18-25' }],
+      ['kiosk:staff-card', page, { purpose: 'issue-keys' }],
     ];
     for (const [ch, event, arg] of adversarial) {
       expect(() => call(ch, event, arg), `${ch} ${JSON.stringify(arg)}`).toThrow(IpcRefused);

@@ -4,11 +4,18 @@ import {
   IPC,
   RedeemRequestSchema,
   SetLanguageRequestSchema,
+  StaffCardRequestSchema,
+  StaffConsentRequestSchema,
+  StaffLookupRequestSchema,
   StaffPinRequestSchema,
+  StaffResidentRequestSchema,
   type BridgeResult,
   type CoreMessage,
   type KioskState,
   type RejectedEventView,
+  type ResidentSummary,
+  type StaffCardRequest,
+  type StaffConsentRequest,
   type StaffView,
 } from '../bridge/kiosk-bridge.js';
 import { APP_ORIGIN, APP_URL, serveAppProtocol, type ProtocolLike } from './app-protocol.js';
@@ -90,6 +97,10 @@ export interface ServicesLike extends CoreLike {
   approve(id: string): BridgeResult;
   rejectedEvents(): RejectedEventView[] | null;
   staffView(): StaffView;
+  staffLookup(query: string): Promise<ResidentSummary[] | null>;
+  staffRecordVisit(residentRef: string): BridgeResult;
+  staffConsent(req: StaffConsentRequest): BridgeResult;
+  staffCard(req: StaffCardRequest): BridgeResult;
 }
 
 export interface ShellOptions {
@@ -187,6 +198,18 @@ export async function startShell(o: ShellOptions): Promise<WindowLike | null> {
     s ? s.approve(a.id) : NOT_AVAILABLE,
   );
   handleValidated(o.ipcMain, IPC.rejectedEvents, none, trusted, () => s?.rejectedEvents() ?? []);
+  handleValidated(o.ipcMain, IPC.staffLookup, StaffLookupRequestSchema, trusted, async (a) =>
+    s ? ((await s.staffLookup(a.query)) ?? []) : [],
+  );
+  handleValidated(o.ipcMain, IPC.staffRecordVisit, StaffResidentRequestSchema, trusted, (a) =>
+    s ? s.staffRecordVisit(a.residentRef) : NOT_AVAILABLE,
+  );
+  handleValidated(o.ipcMain, IPC.staffConsent, StaffConsentRequestSchema, trusted, (a) =>
+    s ? s.staffConsent(a) : NOT_AVAILABLE,
+  );
+  handleValidated(o.ipcMain, IPC.staffCard, StaffCardRequestSchema, trusted, (a) =>
+    s ? s.staffCard(a) : NOT_AVAILABLE,
+  );
   core.on('message', (m) => win.webContents.send(IPC.message, m));
   o.app.on('second-instance', () => {
     if (win.isMinimized()) win.restore();

@@ -87,7 +87,7 @@ describe('kiosk screen services', () => {
     expect(staffStore.languageOf('r-a')).toBe('cy');
   });
 
-  it('holds a redemption that needs approval until a signed-in staff member approves it', () => {
+  it('holds a redemption that needs approval until a signed-in staff member approves it', async () => {
     const redeemed: (string | null)[] = [];
     const port: RedemptionPort = {
       optionsFor: () => ({ options: [OPTION], offer: null }),
@@ -128,6 +128,18 @@ describe('kiosk screen services', () => {
       update: { status: 'done' },
     });
     expect(services.rejectedEvents()).toEqual([]);
+    // The staff desk without its core/backend wiring says so, rather than pretending.
+    expect(services.staffRecordVisit('r-abcdefgh')).toEqual({ ok: true, code: null });
+    await new Promise((r) => setTimeout(r, 0));
+    expect(services.staffView().desk).toMatchObject({
+      status: 'refused',
+      code: 'backend-unreachable',
+    });
+    // Cards for new residents are issued only at an enrolment desk.
+    expect(services.staffCard({ purpose: 'replace', residentRef: 'r-abcdefgh' })).toEqual({
+      ok: false,
+      code: 'forbidden',
+    });
     services.staffSignOut();
     expect(services.rejectedEvents()).toBeNull();
     services.close();

@@ -9,7 +9,11 @@ import type {
   Offer,
   RejectedEventView,
   ResidentExtras,
+  ResidentSummary,
   SpendOption,
+  StaffCardRequest,
+  StaffConsentRequest,
+  StaffDeskView,
   StaffView,
 } from '../bridge/kiosk-bridge.js';
 import type { KioskStore } from '../store/kiosk-store.js';
@@ -33,6 +37,40 @@ export interface RedemptionPort {
   }): { ok: true; balances: DisplayBalanceMsg[] } | { ok: false; code: ErrorCode };
 }
 
+/** What the staff desk needs from the core and, online, the backend. */
+export type DeskResult = { ok: true; firstName: string | null } | { ok: false; code: ErrorCode };
+
+export interface StaffDeskPort {
+  /** Residents matching a first name or reference (online: the backend's answer). */
+  lookup(query: string): Promise<ResidentSummary[]>;
+  /** A visit recorded by hand for a resident who forgot their card (auth `staff-manual`, assisted). */
+  recordVisitByHand(req: { residentRef: string; staffRef: string }): Promise<DeskResult>;
+  /** Consent and volunteered attributes, given by the resident at the desk. */
+  recordConsent(req: StaffConsentRequest & { staffRef: string }): Promise<DeskResult>;
+  /** Enrolment desk: a new resident with this (personalised) card. */
+  enrol(req: {
+    firstName: string | null;
+    ageBand: string;
+    cardHash: string;
+    staffRef: string;
+  }): Promise<DeskResult>;
+  /** Enrolment desk: the old card hotlisted at once, the new one issued; balances follow the resident. */
+  replaceCard(req: {
+    residentRef: string;
+    cardHash: string;
+    staffRef: string;
+  }): Promise<DeskResult>;
+}
+
+const deskNotWired = async (): Promise<DeskResult> => ({ ok: false, code: 'backend-unreachable' });
+export const staffDeskNotWired: StaffDeskPort = {
+  lookup: async () => [],
+  recordVisitByHand: deskNotWired,
+  recordConsent: deskNotWired,
+  enrol: deskNotWired,
+  replaceCard: deskNotWired,
+};
+
 export const redemptionNotWired: RedemptionPort = {
   optionsFor: () => ({ options: [], offer: null }),
   redeem: () => ({ ok: false, code: 'internal' }),
@@ -51,6 +89,7 @@ export interface KioskServicesOptions {
   store: Pick<KioskStore, 'identity' | 'getService' | 'rejectedEvents'>;
   staffStore: StaffStore;
   redemption?: RedemptionPort;
+  desk?: StaffDeskPort;
   /** This kiosk holds issuing keys and is attended (enrolment desk). */
   enrolmentDesk?: boolean;
   now?: () => number;
@@ -88,6 +127,8 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
   #onScreen: OnScreen | null = null;
   readonly #approvals = new Map<string, PendingApproval>();
   #approvalSeq = 0;
+  #desk: StaffDeskView = { status: 'idle', action: null, code: null, firstName: null };
+  #capture: (StaffCardRequest & { until: number }) | null = null;
   #timer: NodeJS.Timeout | null = null;
   readonly #listener = (m: CoreMessage): void => this.#fromCore(m);
 
@@ -95,6 +136,7 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
     super();
     this.#o = {
       redemption: redemptionNotWired,
+      desk: staffDeskNotWired,
       enrolmentDesk: false,
       now: Date.now,
       residentWindowMs: 5 * 60_000,
@@ -244,9 +286,36 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
   // ---- staff mode -------------------------------------------------------------------
 
   /**
-   * A tapped card's hash, offered to staff mode first. True when it is a staff card
-   * here (the tap is then not a resident's visit). Wired from the tap pipeline.
+   * A tapped card's hash, offered to the screen services before the tap pipeline treats
+   * it as a resident's visit: a staff card starts staff mode; while the desk waits for a
+   * new card (enrolment, replacement) the card is taken for that. True when the tap was
+   * taken here (it is then not a visit). Wired from the tap pipeline.
    */
+  offerTap(cardHash: string): boolean {
+    const cap = this.#capture;
+    const staff = this.#staff.signedIn();
+    if (cap && staff && cap.until > this.#o.now()) {
+      this.#capture = null;
+      void this.#deskTask(cap.purpose, () =>
+        cap.purpose === 'enrol'
+          ? this.#o.desk.enrol({
+              firstName: cap.firstName,
+              ageBand: cap.ageBand,
+              cardHash,
+              staffRef: staff.staffRef,
+            })
+          : this.#o.desk.replaceCard({
+              residentRef: cap.residentRef,
+              cardHash,
+              staffRef: staff.staffRef,
+            }),
+      );
+      return true;
+    }
+    return this.staffCardTapped(cardHash);
+  }
+
+  /** A staff card tapped: true when it is a staff card here. */
   staffCardTapped(cardHash: string): boolean {
     const r = this.#staff.cardTapped(cardHash);
     if (r === 'not-staff') return false;
@@ -254,10 +323,66 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
     return true;
   }
 
-  /** Demo and tests: a staff card's UID on the simulated reader, hashed as a tap would be. */
-  simulatedStaffTap(uid: string): boolean {
+  async staffLookup(query: string): Promise<ResidentSummary[] | null> {
+    if (!this.#staff.signedIn()) return null;
+    this.#staff.touch();
+    try {
+      return (await this.#o.desk.lookup(query)).slice(0, 20);
+    } catch {
+      return [];
+    }
+  }
+
+  staffRecordVisit(residentRef: string): BridgeResult {
+    const staff = this.#staff.signedIn();
+    if (!staff) return refused('unauthenticated');
+    void this.#deskTask('visit', () =>
+      this.#o.desk.recordVisitByHand({ residentRef, staffRef: staff.staffRef }),
+    );
+    return ok;
+  }
+
+  staffConsent(req: StaffConsentRequest): BridgeResult {
+    const staff = this.#staff.signedIn();
+    if (!staff) return refused('unauthenticated');
+    void this.#deskTask('consent', () =>
+      this.#o.desk.recordConsent({ ...req, staffRef: staff.staffRef }),
+    );
+    return ok;
+  }
+
+  /** Enrolment desks only: waits (two minutes) for the new card to be tapped. */
+  staffCard(req: StaffCardRequest): BridgeResult {
+    if (!this.#staff.signedIn()) return refused('unauthenticated');
+    if (!this.#o.enrolmentDesk) return refused('forbidden');
+    this.#staff.touch();
+    this.#capture = { ...req, until: this.#o.now() + 2 * 60_000 };
+    this.#desk = { status: 'waiting-card', action: req.purpose, code: null, firstName: null };
+    this.#emitStaff();
+    return ok;
+  }
+
+  /** Demo and tests: a card's UID on the simulated reader, offered as a tap would be. */
+  simulatedTap(uid: string): boolean {
     const id = this.#o.store.identity();
-    return id ? this.staffCardTapped(cardHashOf(id.cardHashKey, uid)) : false;
+    return id ? this.offerTap(cardHashOf(id.cardHashKey, uid)) : false;
+  }
+
+  async #deskTask(
+    action: NonNullable<StaffDeskView['action']>,
+    run: () => Promise<DeskResult>,
+  ): Promise<void> {
+    this.#staff.touch();
+    let r: DeskResult;
+    try {
+      r = await run();
+    } catch {
+      r = { ok: false, code: 'internal' };
+    }
+    this.#desk = r.ok
+      ? { status: 'done', action, code: null, firstName: r.firstName }
+      : { status: 'refused', action, code: r.code, firstName: null };
+    this.#emitStaff();
   }
 
   staffPin(pin: string): BridgeResult {
@@ -268,6 +393,8 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
 
   staffSignOut(): BridgeResult {
     this.#staff.signOut();
+    this.#capture = null;
+    this.#desk = { status: 'idle', action: null, code: null, firstName: null };
     this.#emitStaff();
     return ok;
   }
@@ -313,6 +440,7 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
       attemptsLeft: this.#staff.attemptsLeft(),
       until: s.status === 'signed-out' ? null : s.until,
       warnFrom: this.#staff.warnFrom(),
+      desk: signedIn ? this.#desk : { status: 'idle', action: null, code: null, firstName: null },
       approvals: signedIn
         ? [...this.#approvals.values()].map((a) => ({
             id: a.id,

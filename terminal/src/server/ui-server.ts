@@ -7,7 +7,11 @@ import {
   ApproveRequestSchema,
   RedeemRequestSchema,
   SetLanguageRequestSchema,
+  StaffCardRequestSchema,
+  StaffConsentRequestSchema,
+  StaffLookupRequestSchema,
   StaffPinRequestSchema,
+  StaffResidentRequestSchema,
   type BridgeResult,
   type CoreMessage,
   type DemoInfo,
@@ -142,6 +146,29 @@ export async function startUiServer(
   call('/api/staff/sign-out', Empty, (s) => s.staffSignOut());
   call('/api/staff/extend', Empty, (s) => s.staffExtend());
   call('/api/staff/approve', ApproveRequestSchema, (s, b) => s.approve(b.id));
+  call('/api/staff/record-visit', StaffResidentRequestSchema, (s, b) =>
+    s.staffRecordVisit(b.residentRef),
+  );
+  call('/api/staff/consent', StaffConsentRequestSchema, (s, b) => s.staffConsent(b));
+  call('/api/staff/card', StaffCardRequestSchema, (s, b) => s.staffCard(b));
+  app.post('/api/staff/lookup', express.json({ limit: '1kb' }), (req, res, next) => {
+    if (!sameOriginJson(req, () => origin)) {
+      res.status(403).json({ error: { code: 'forbidden', message: 'not from the kiosk page' } });
+      return;
+    }
+    const body = StaffLookupRequestSchema.safeParse(req.body);
+    if (!body.success) {
+      res.status(400).json({ error: { code: 'validation-failed', message: 'bad request' } });
+      return;
+    }
+    (services ? services.staffLookup(body.data.query) : Promise.resolve(null)).then((list) => {
+      if (!list) {
+        res.status(401).json({ error: { code: 'unauthenticated', message: 'staff only' } });
+        return;
+      }
+      res.json(list);
+    }, next);
+  });
   app.get('/api/staff/rejected', (_req, res) => {
     const list = services?.rejectedEvents() ?? null;
     if (!list) {
@@ -199,7 +226,7 @@ export async function startUiServer(
         res.status(400).json({ error: { code: 'validation-failed', message: 'bad request' } });
         return;
       }
-      res.json({ staff: services.simulatedStaffTap(body.data.uid) });
+      res.json({ staff: services.simulatedTap(body.data.uid) });
     });
   }
   app.use((_req, res) => {

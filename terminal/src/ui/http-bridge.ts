@@ -4,6 +4,7 @@ import {
   CoreMessageSchema,
   KioskStateSchema,
   RejectedEventViewSchema,
+  ResidentSummarySchema,
   type BridgeResult,
   type CoreMessage,
   type KioskBridge,
@@ -56,5 +57,21 @@ export function httpBridge(base = ''): KioskBridge {
       if (!r.ok) return [];
       return z.array(RejectedEventViewSchema).parse(await r.json());
     },
+    async staffLookup(req) {
+      try {
+        const r = await fetch(`${base}/api/staff/lookup`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(req),
+        });
+        const parsed = z.array(ResidentSummarySchema).safeParse(await r.json());
+        return parsed.success ? parsed.data : [];
+      } catch {
+        return [];
+      }
+    },
+    staffRecordVisit: (req) => post('/api/staff/record-visit', req),
+    staffConsent: (req) => post('/api/staff/consent', req),
+    staffCard: (req) => post('/api/staff/card', req),
   };
 }

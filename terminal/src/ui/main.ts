@@ -6,6 +6,7 @@ import type {
   RedemptionUpdate,
   RejectedEventView,
   ResidentExtras,
+  ResidentSummary,
   SpendOption,
   StaffView,
   TapOutcome,
@@ -102,6 +103,9 @@ export class KioskScreen {
   #staff: StaffView = SIGNED_OUT;
   #rejected: RejectedEventView[] | null = null;
   #pinError: 'wrong' | 'shape' | null = null;
+  #lookup: ResidentSummary[] | null = null;
+  #consentFor: ResidentSummary | null = null;
+  #enrolOpen = false;
   #stay = false;
   #warnTimer: number | null = null;
   #endTimer: number | null = null;
@@ -159,6 +163,7 @@ export class KioskScreen {
       void this.#submitPin();
     });
     this.#buildKeypad();
+    this.#buildDesk();
     // Any touch or key on a resident's screen restarts its clock.
     for (const ev of ['pointerdown', 'keydown'] as const) {
       document.addEventListener(ev, () => {
@@ -264,6 +269,9 @@ export class KioskScreen {
     this.#chosen = null;
     this.#redemption = null;
     this.#rejected = null;
+    this.#lookup = null;
+    this.#consentFor = null;
+    this.#enrolOpen = false;
     this.#stay = false;
     this.sessionLang = null;
     this.lang = DEFAULT_LANGUAGE;
@@ -774,6 +782,150 @@ export class KioskScreen {
     el('enrolment-note').textContent = this.#kiosk?.enrolmentDesk
       ? ''
       : this.#tx('staff.enrolment-only');
+    this.#renderDesk(v);
+  }
+
+  // ---- staff desk: find a resident, visit by hand, consent, enrol, replace -----------
+
+  #buildDesk(): void {
+    el<HTMLFormElement>('lookup-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const query = el<HTMLInputElement>('lookup').value.trim();
+      if (query.length < 2) return;
+      void this.bridge.staffLookup({ query }).then((list) => {
+        this.#lookup = list;
+        this.#renderStaff();
+      });
+    });
+    const attrs = ['carer', 'veteran', 'student', 'new-to-area'] as const;
+    el('attributes').replaceChildren(
+      ...attrs.map((a) => {
+        const label = document.createElement('label');
+        label.className = 'check';
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.id = `attr-${a}`;
+        box.value = a;
+        const span = document.createElement('span');
+        span.dataset.key = `attr.${a}`;
+        label.append(box, span);
+        return label;
+      }),
+    );
+    el<HTMLFormElement>('consent-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const who = this.#consentFor;
+      if (!who) return;
+      const attributes = attrs.filter((a) => el<HTMLInputElement>(`attr-${a}`).checked);
+      void this.bridge.staffConsent({
+        residentRef: who.residentRef,
+        analytics: el<HTMLInputElement>('consent-analytics').checked,
+        contact: el<HTMLInputElement>('consent-contact').checked,
+        attributes,
+      });
+      this.#consentFor = null;
+      this.#renderStaff();
+    });
+    el('consent-cancel').addEventListener('click', () => {
+      this.#consentFor = null;
+      this.#renderStaff();
+    });
+    el('enrol').addEventListener('click', () => {
+      this.#enrolOpen = true;
+      this.#renderStaff();
+      el('enrol-name').focus();
+    });
+    el('enrol-cancel').addEventListener('click', () => {
+      this.#enrolOpen = false;
+      this.#renderStaff();
+    });
+    el<HTMLFormElement>('enrol-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const name = el<HTMLInputElement>('enrol-name').value.trim();
+      const ageBand = el<HTMLSelectElement>('enrol-age').value as
+        '0-12' | '13-19' | '20-29' | '30-44' | '45-64' | '65-74' | '75+';
+      this.#enrolOpen = false;
+      void this.bridge.staffCard({ purpose: 'enrol', firstName: name || null, ageBand });
+    });
+  }
+
+  #deskMessage(v: StaffView): string {
+    const d = v.desk;
+    if (!d || d.status === 'idle' || !d.action) return '';
+    if (d.status === 'waiting-card') return this.#tx('staff.tap-new-card');
+    if (d.status === 'refused') {
+      const reason =
+        d.code === 'backend-unreachable'
+          ? this.#tx('staff.offline')
+          : refusalText(this.lang, d.code ?? 'internal').what;
+      return this.#tx('staff.refused', { reason });
+    }
+    const name = d.firstName ?? this.#tx('staff.this-resident');
+    return this.#tx(`staff.done.${d.action}`, { name });
+  }
+
+  #renderDesk(v: StaffView): void {
+    const desk = this.#kiosk?.enrolmentDesk === true;
+    el('desk-status').textContent = this.#deskMessage(v);
+    el('desk-status').dataset.status = v.desk?.status ?? 'idle';
+    el('residents-title').textContent = this.#tx('staff.residents');
+    el('lookup-label').textContent = this.#tx('staff.search-label');
+    el('lookup-submit').textContent = this.#tx('staff.search');
+    el('lookup-none').textContent = this.#tx('staff.no-results');
+    el('lookup-none').hidden = this.#lookup === null || this.#lookup.length > 0;
+    el('lookup-results').replaceChildren(
+      ...(this.#lookup ?? []).map((r) => {
+        const li = document.createElement('li');
+        li.className = 'resident-row';
+        li.dataset.resident = r.residentRef;
+        const name = document.createElement('span');
+        name.textContent = this.#tx('staff.result-row', {
+          name: r.firstName ?? this.#tx('staff.no-name'),
+          age: r.ageBand,
+        });
+        const actions = document.createElement('div');
+        actions.className = 'actions';
+        actions.append(
+          button(this.#tx('staff.record-visit'), () => {
+            void this.bridge.staffRecordVisit({ residentRef: r.residentRef });
+          }),
+          button(this.#tx('staff.consent'), () => {
+            this.#consentFor = r;
+            this.#renderStaff();
+            el('consent-analytics').focus();
+          }),
+        );
+        if (desk) {
+          actions.append(
+            button(this.#tx('staff.replace'), () => {
+              void this.bridge.staffCard({ purpose: 'replace', residentRef: r.residentRef });
+            }),
+          );
+        }
+        li.append(name, actions);
+        return li;
+      }),
+    );
+    const consent = this.#consentFor;
+    el('consent-form').hidden = consent === null;
+    el('consent-title').textContent = consent
+      ? `${this.#tx('staff.consent')}: ${consent.firstName ?? this.#tx('staff.no-name')}`
+      : this.#tx('staff.consent');
+    el('consent-analytics-text').textContent = this.#tx('consent.analytics');
+    el('consent-contact-text').textContent = this.#tx('consent.contact');
+    el('consent-attributes').textContent = this.#tx('consent.attributes');
+    for (const span of el('attributes').querySelectorAll<HTMLElement>('span[data-key]')) {
+      span.textContent = this.#tx(span.dataset.key as MessageKey);
+    }
+    el('consent-save').textContent = this.#tx('consent.save');
+    el('consent-cancel').textContent = this.#tx('staff.cancel');
+    el('enrol').textContent = this.#tx('staff.enrol');
+    el('enrol').hidden = !desk || this.#enrolOpen;
+    el('enrol-form').hidden = !desk || !this.#enrolOpen;
+    el('enrol-name-label').textContent = this.#tx('staff.first-name');
+    el('enrol-age-label').textContent = this.#tx('staff.age-band');
+    el('enrol-cancel').textContent = this.#tx('staff.cancel');
+    el('enrol-continue').textContent = this.#tx('staff.continue');
   }
 
   /** What the screen says, as one spoken sentence or two. */
