@@ -114,6 +114,7 @@ export const EN = {
   'staff.pin-label': 'PIN',
   'staff.pin-submit': 'Sign in',
   'staff.clear': 'Clear',
+  'staff.backspace': 'Delete the last digit',
   'staff.cancel': 'Cancel',
   'staff.pin-wrong': 'That PIN was not right. Tries left: {count}',
   'staff.locked': 'This staff card is locked after too many wrong PINs. Try again later.',
@@ -282,6 +283,7 @@ export const CY: Record<MessageKey, string> = {
   'staff.pin-label': 'Rhif PIN',
   'staff.pin-submit': 'Mewngofnodi',
   'staff.clear': 'Clirio',
+  'staff.backspace': 'Dileu’r digid olaf',
   'staff.cancel': 'Canslo',
   'staff.pin-wrong': 'Doedd y PIN ddim yn gywir. Cynigion ar ôl: {count}',
   'staff.locked':

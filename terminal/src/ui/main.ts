@@ -709,7 +709,7 @@ export class KioskScreen {
     const clear = el('keypad').querySelector<HTMLButtonElement>('[data-key="clear"]');
     if (clear) clear.textContent = this.#tx('staff.clear');
     const back = el('keypad').querySelector<HTMLButtonElement>('[data-key="back"]');
-    back?.setAttribute('aria-label', this.#tx('spend.back'));
+    back?.setAttribute('aria-label', this.#tx('staff.backspace'));
     el('pin-error').textContent =
       this.#pinError === 'wrong'
         ? this.#tx('staff.pin-wrong', { count: v.attemptsLeft ?? 0 })
