@@ -1,3 +1,5 @@
+// Lives in the pcsc tier: every test that drives the machine's one pcscd runs in that
+// tier, one file at a time, never beside another tier's pcscd test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from 'playwright-core';
@@ -8,7 +10,12 @@ import { deriveIssuedCardKeys, type IssuingKeys } from '@clubcard/terminal/card-
 import { artifactPath, launchChromium } from '../support/browser.js';
 import { ensurePcscd, type PcscdHandle } from '../support/pcscd.js';
 import { createTestSystem, type TestSystem } from '../support/system.js';
-import { axeViolations, openScreen, startScreenKiosk, type ScreenKiosk } from './screen-harness.js';
+import {
+  axeViolations,
+  openScreen,
+  startScreenKiosk,
+  type ScreenKiosk,
+} from '../browser/screen-harness.js';
 
 /**
  * The whole way to the screen: virtual NTAG 424 DNA → vpcd → the machine's pcscd →
