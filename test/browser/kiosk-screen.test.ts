@@ -157,6 +157,26 @@ describe('resident screen', () => {
     await second.context.close();
   });
 
+  it('plays a rising tone for a recorded visit, a low one for a refusal, none when sounds are off', async () => {
+    const { page, context, tones } = await openScreen(browser, k.url);
+    k.tap(sys.demo.residents[2]!.uid);
+    await page.locator('#result[data-kind="recorded"]').waitFor();
+    await expect.poll(tones).toEqual([660, 880]);
+    await page.getByRole('button', { name: 'Done' }).click();
+    k.tap(DEMO_UNKNOWN_UID);
+    await page.locator('#result[data-code="card-not-registered"]').waitFor();
+    await expect.poll(tones).toEqual([660, 880, 294]);
+    await page.getByRole('button', { name: 'Sounds' }).click();
+    expect(await page.getByRole('button', { name: 'Sounds' }).getAttribute('aria-pressed')).toBe(
+      'false',
+    );
+    k.tap(sys.demo.residents[2]!.uid);
+    await page.locator('#result[data-kind="recorded"]').waitFor();
+    await page.waitForTimeout(200);
+    expect(await tones()).toHaveLength(3);
+    await context.close();
+  });
+
   it('offers larger text, and keeps every target at least 44 px', async () => {
     const { page, context } = await openScreen(browser, k.url);
     await page.getByRole('button', { name: 'Larger text' }).click();

@@ -105,12 +105,25 @@ export async function openScreen(
   browser: Browser,
   url: string,
   options: { speech?: boolean } = {},
-): Promise<{ context: BrowserContext; page: Page; spoken: () => Promise<string[]> }> {
+): Promise<{
+  context: BrowserContext;
+  page: Page;
+  spoken: () => Promise<string[]>;
+  tones: () => Promise<number[]>;
+}> {
   const context = await browser.newContext({ viewport: { width: 1080, height: 1400 } });
-  // Record what the screen says aloud (headless Chromium has no voices).
+  // Record what the screen says aloud (headless Chromium has no voices) and the tones
+  // it plays (Web Audio oscillators started).
   await context.addInitScript((withSpeech: boolean) => {
     const said: string[] = [];
     (window as unknown as { __said: string[] }).__said = said;
+    const tones: number[] = [];
+    (window as unknown as { __tones: number[] }).__tones = tones;
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (this: OscillatorNode, when?: number) {
+      tones.push(this.frequency.value);
+      start.call(this, when);
+    };
     if (!withSpeech) return;
     Object.defineProperty(window, 'speechSynthesis', {
       value: { speak: (u: { text: string }) => said.push(u.text), cancel: () => undefined },
@@ -123,6 +136,7 @@ export async function openScreen(
     context,
     page,
     spoken: () => page.evaluate(() => (window as unknown as { __said: string[] }).__said),
+    tones: () => page.evaluate(() => (window as unknown as { __tones: number[] }).__tones),
   };
 }
 
