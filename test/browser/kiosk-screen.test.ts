@@ -262,6 +262,12 @@ describe('resident screen', () => {
       body: JSON.stringify({ uid: '04A1B2C3D4E501' }),
     });
     expect(res.status).toBe(401);
+    const staff = await fetch(`${k.url}/api/demo/staff-tap`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uid: '04CAFE00000001' }),
+    });
+    expect(staff.status).toBe(401);
     const ok = await fetch(`${k.url}/api/demo`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
   });
