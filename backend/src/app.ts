@@ -16,6 +16,8 @@ import { OperatorService } from './auth/operators.js';
 import { authRouter } from './auth/routes.js';
 import { SqliteEngineState, type EngineStateStore } from './rewards/engine-state.js';
 import { rewardsRouter } from './rewards/routes.js';
+import { staffRouter } from './staff/routes.js';
+import { StaffService } from './staff/staff-service.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -27,6 +29,7 @@ export interface BackendDeps {
   operators: OperatorService;
   admin: AdminService;
   engine: EngineStateStore;
+  staff: StaffService;
 }
 
 /** The Express app: only mounts routers and the final error handler. */
@@ -42,6 +45,7 @@ export function createApp(deps: BackendDeps): Express {
   app.use(authRouter(deps.operators));
   app.use(adminRouter({ ...deps, operators: deps.operators }));
   app.use(rewardsRouter(deps));
+  app.use(staffRouter({ staff: deps.staff, operators: deps.operators }));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
   });
@@ -63,10 +67,16 @@ export function backendServices(
   store: SqliteBackendStore,
   secrets: BackendSecrets,
   now: () => number = Date.now,
-): { admin: AdminService; operators: OperatorService; engine: SqliteEngineState } {
+): {
+  admin: AdminService;
+  operators: OperatorService;
+  engine: SqliteEngineState;
+  staff: StaffService;
+} {
   return {
     admin: new AdminService(store, secrets, now),
     operators: new OperatorService(store.db, now),
     engine: new SqliteEngineState(store.db),
+    staff: new StaffService(store.db, secrets.cardHashKey, now),
   };
 }

@@ -107,6 +107,17 @@ describe('operator sign-in and the admin API', () => {
     expect(store.getKiosk('k-new-1')?.status).toBe('pending');
   });
 
+  it('mounts the staff admin API for admins only', async () => {
+    const ana = (await login('ana', 'analyst-password-1')).cookie!;
+    const adm = (await login('adm', 'admin-password-123')).cookie!;
+    expect((await fetch(`${url}/api/v1/admin/staff`, { headers: { cookie: ana } })).status).toBe(
+      403,
+    );
+    const list = await fetch(`${url}/api/v1/admin/staff`, { headers: { cookie: adm } });
+    expect(list.status).toBe(200);
+    expect(Array.isArray(await list.json())).toBe(true);
+  });
+
   it('refuses anonymous calls, malformed bodies and forged tokens', async () => {
     expect((await fetch(`${url}/api/v1/admin/kiosks`)).status).toBe(401);
     const forged = await fetch(`${url}/api/v1/admin/kiosks`, {

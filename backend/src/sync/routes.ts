@@ -13,6 +13,7 @@ import type { BackendSecrets } from '../keys.js';
 import type { BackendStore } from '../store/repository.js';
 import { ingestBatch, type IngestionListener } from './ingest.js';
 import type { EngineStateStore } from '../rewards/engine-state.js';
+import type { StaffService } from '../staff/staff-service.js';
 import { pullPage } from './pull.js';
 import { verifySignedRequest } from './request-auth.js';
 
@@ -24,6 +25,8 @@ export interface SyncDeps {
   /** Maintained inside each batch's transaction (rollups, features). */
   listeners?: readonly IngestionListener[];
   engine: EngineStateStore;
+  /** Staff records for pulls (PIN hashes only to kiosks where the staff member works). */
+  staff: StaffService;
 }
 
 const PullQuerySchema = z.object({
@@ -90,7 +93,9 @@ export function syncRouter(deps: SyncDeps): Router {
     sendSigned(
       res,
       deps.secrets,
-      pullPage(deps.store, kiosk, q.cursor, deps.config.pullPageSize, now),
+      pullPage(deps.store, kiosk, q.cursor, deps.config.pullPageSize, now, (ref, venueId) =>
+        deps.staff.syncedFor(ref, venueId),
+      ),
     );
   });
 
