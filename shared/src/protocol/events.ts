@@ -209,6 +209,59 @@ export type KioskEvent = z.infer<typeof KioskEventSchema>;
 export type KioskEventType = KioskEvent['type'];
 
 /**
+ * Purposes a resident can consent to, each given or withdrawn on its own:
+ * - analytics: attributes they volunteer may be counted in the council's aggregate
+ *   analytics (never shown per person);
+ * - segmentation-health: their GP drop-in visits may feed segmentation;
+ * - contact: the council may contact them about services.
+ */
+export const ConsentPurposeSchema = z.enum(['analytics', 'segmentation-health', 'contact']);
+export type ConsentPurpose = z.infer<typeof ConsentPurposeSchema>;
+
+/** Attributes a resident may choose to tell the council. A closed set: nothing free-form. */
+export const VolunteeredAttributeSchema = z.enum([
+  'carer',
+  'veteran',
+  'student',
+  'new-to-area',
+  'welsh-speaker',
+  'access-needs',
+]);
+export type VolunteeredAttribute = z.infer<typeof VolunteeredAttributeSchema>;
+
+/**
+ * A resident gave or withdrew consent for one purpose (at the kiosk, with staff help or
+ * by themselves), optionally stating the attributes they volunteer. Not a card tap: the
+ * resident may have been found at the desk without their card. The rules engine ignores it.
+ */
+export const ConsentEventSchema = z.object({
+  ...EventBase,
+  type: z.literal('consent'),
+  residentRef: ResidentRefSchema,
+  purpose: ConsentPurposeSchema,
+  given: z.boolean(),
+  /** The complete set of attributes volunteered from now on; null leaves them unchanged. */
+  attributes: z
+    .array(VolunteeredAttributeSchema)
+    .max(VolunteeredAttributeSchema.options.length)
+    .refine((a) => new Set(a).size === a.length, 'attributes must not repeat')
+    .nullable(),
+  /** The staff member who helped, or null when the resident did it themselves. */
+  assistedBy: StaffRefSchema.nullable(),
+});
+export type ConsentEvent = z.infer<typeof ConsentEventSchema>;
+
+/**
+ * Everything a kiosk may push: the card events above and records the rules engine does
+ * not evaluate (consent). Ingestion and the outbox take this; the engine takes KioskEvent.
+ */
+export const PushedEventSchema = z.discriminatedUnion('type', [
+  ...KioskEventSchema.options,
+  ConsentEventSchema,
+]);
+export type PushedEvent = z.infer<typeof PushedEventSchema>;
+
+/**
  * Events the backend makes itself (scheduler, housekeeping). `kioskId` names the
  * issuing source (e.g. k-council) and `seq` is that source's own gap-free sequence, so
  * the canonical order (occurredAt, kioskId, seq) covers them too.
