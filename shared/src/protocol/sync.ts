@@ -119,6 +119,48 @@ export const SyncedStaffSchema = z.object({
 });
 export type SyncedStaff = z.infer<typeof SyncedStaffSchema>;
 
+/** A targeted offer's id, e.g. of-5f3a9c1d2e4b. */
+export const OfferIdSchema = z
+  .string()
+  .regex(/^of-[a-z0-9]{1,60}$/, 'offer id must look like of-<id>')
+  .brand<'OfferId'>();
+export type OfferId = z.infer<typeof OfferIdSchema>;
+
+/** Offer text in English and Welsh: the kiosk shows the resident's language. */
+export const OfferTextSchema = z.object({
+  en: z.string().min(1).max(200),
+  cy: z.string().min(1).max(200),
+});
+export type OfferText = z.infer<typeof OfferTextSchema>;
+
+/**
+ * A targeted offer as kiosks hold it (added in v1, optional). Dates are London dates,
+ * inclusive; a kiosk shows it only while active and within them.
+ */
+export const SyncedOfferSchema = z.object({
+  id: OfferIdSchema,
+  title: OfferTextSchema,
+  detail: OfferTextSchema.nullable(),
+  serviceId: ServiceIdSchema.nullable(),
+  startsOn: z.iso.date(),
+  endsOn: z.iso.date().nullable(),
+  status: z.enum(['active', 'retired']),
+});
+export type SyncedOffer = z.infer<typeof SyncedOfferSchema>;
+
+/** At most this many offers are sent for one resident. */
+export const MAX_OFFERS_PER_RESIDENT = 20;
+
+/**
+ * The offers that target one resident (only residents the kiosk's venue has seen). The
+ * list replaces what the kiosk held for them; empty means none.
+ */
+export const SyncedOfferResidentSchema = z.object({
+  residentRef: ResidentRefSchema,
+  offerIds: z.array(OfferIdSchema).max(MAX_OFFERS_PER_RESIDENT),
+});
+export type SyncedOfferResident = z.infer<typeof SyncedOfferResidentSchema>;
+
 /** One page of changes since a cursor, signed by the backend. */
 export const PullPageSchema = z.object({
   protocol: z.number().int(),
@@ -134,6 +176,10 @@ export const PullPageSchema = z.object({
   venues: z.array(SyncedVenueSchema).max(MAX_PULL_ITEMS),
   /** Staff accounts for offline staff mode (optional: v1 backends do not send it). */
   staff: z.array(SyncedStaffSchema).max(MAX_PULL_ITEMS).optional(),
+  /** Targeted offers (optional: older backends do not send them). */
+  offers: z.array(SyncedOfferSchema).max(MAX_PULL_ITEMS).optional(),
+  /** Which offers target residents this venue has seen (optional, like offers). */
+  offerResidents: z.array(SyncedOfferResidentSchema).max(MAX_PULL_ITEMS).optional(),
 });
 export type PullPage = z.infer<typeof PullPageSchema>;
 
