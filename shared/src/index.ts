@@ -8,3 +8,4 @@ export * from './rules/engine.js';
 export * from './signing.js';
 export * from './db/migrations.js';
 export * from './card/index.js';
+export * from './pin-hash.js';

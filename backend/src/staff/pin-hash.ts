@@ -1,23 +1,11 @@
-import { pbkdf2Sync, randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 
 /**
- * Staff PIN hashes, in the format kiosks check offline
- * (terminal/src/staff/pin-hash.ts): `pbkdf2-sha256$<iterations>$<salt b64>$<key b64>`.
- * PBKDF2-HMAC-SHA256 (RFC 8018), sized so a modest kiosk checks one in a fraction of a
- * second; a 4–8 digit PIN is protected by the kiosk's lockout, not by the hash alone.
- * TODO: move this and the kiosk's verifier into shared/ (one definition of the format);
- * until then both sides test the same fixed vector.
+ * Staff PIN hashes: the format kiosks check offline is defined once, in shared/
+ * (`pbkdf2-sha256$<iterations>$<salt b64>$<key b64>`). What PINs the backend accepts
+ * and hands out is decided here.
  */
-export const PIN_HASH_ITERATIONS = 120_000;
-
-export function hashPin(
-  pin: string,
-  iterations = PIN_HASH_ITERATIONS,
-  salt: Buffer = randomBytes(16),
-): string {
-  const key = pbkdf2Sync(pin, salt, iterations, 32, 'sha256');
-  return ['pbkdf2-sha256', iterations, salt.toString('base64'), key.toString('base64')].join('$');
-}
+export { PIN_HASH_ITERATIONS, hashPin } from '@clubcard/shared';
 
 /** A PIN that is not trivially guessable: no repeated or sequential digits only. */
 export function isAcceptablePin(pin: string): boolean {

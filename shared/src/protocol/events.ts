@@ -10,6 +10,14 @@ import {
 } from '../ids.js';
 import { RuleIdSchema } from '../rules/scheme.js';
 import { WalletIdSchema } from './ledger.js';
+import { AgeBandSchema } from './sync.js';
+
+/** A staff member, as recorded on approvals (staff card + PIN at the kiosk). */
+export const StaffRefSchema = z
+  .string()
+  .regex(/^st-[a-z0-9-]{1,60}$/, 'staff ref must look like st-<name>')
+  .brand<'StaffRef'>();
+export type StaffRef = z.infer<typeof StaffRefSchema>;
 
 /** How the card proved itself at the reader. Recorded on every event. */
 export const AuthMethodSchema = z.enum([
@@ -28,6 +36,11 @@ export const CardAuthSchema = z.object({
   keyVersion: z.number().int().min(0).max(255).nullable(),
   /** SUN read counter seen on this tap (24-bit), for replay detection. */
   counter: z.number().int().min(0).max(0xffffff).nullable(),
+  /**
+   * `staff-manual` only: the staff member (staff card + PIN) who recorded the visit by
+   * hand (added; optional).
+   */
+  staffRef: StaffRefSchema.optional(),
 });
 export type CardAuth = z.infer<typeof CardAuthSchema>;
 
@@ -69,13 +82,6 @@ export const OutletIdSchema = z
   .regex(/^(o|v)-[a-z0-9-]{1,60}$/, 'outlet id must look like o-<name> or v-<name>')
   .brand<'OutletId'>();
 export type OutletId = z.infer<typeof OutletIdSchema>;
-
-/** A staff member, as recorded on approvals (staff card + PIN at the kiosk). */
-export const StaffRefSchema = z
-  .string()
-  .regex(/^st-[a-z0-9-]{1,60}$/, 'staff ref must look like st-<name>')
-  .brand<'StaffRef'>();
-export type StaffRef = z.infer<typeof StaffRefSchema>;
 
 /**
  * Fields of every event made by a card tap at a kiosk: whose card, which service the
@@ -250,6 +256,58 @@ export const ConsentEventSchema = z.object({
   assistedBy: StaffRefSchema.nullable(),
 });
 export type ConsentEvent = z.infer<typeof ConsentEventSchema>;
+
+/** How a card was made, as the council records it (a secure card must always prove itself). */
+export const CardTechnologySchema = z.enum([
+  'ntag424',
+  'desfire',
+  'ntag21x',
+  'hid-fob',
+  'simulated',
+]);
+export type CardTechnology = z.infer<typeof CardTechnologySchema>;
+
+/**
+ * A new resident enrolled at an enrolment desk, with the card just issued to them. The
+ * kiosk generates the pseudonymous ref (r- and a UUIDv7 in hex), so the resident can use
+ * the card at once, offline. No rules engine: it moves no credit.
+ */
+export const EnrolmentEventSchema = z.object({
+  ...EventBase,
+  type: z.literal('enrolment'),
+  residentRef: ResidentRefSchema,
+  /** Display first name at most; may be absent. */
+  firstName: z.string().trim().min(1).max(40).nullable(),
+  ageBand: AgeBandSchema,
+  cardHash: CardHashSchema,
+  technology: CardTechnologySchema,
+  staffRef: StaffRefSchema,
+});
+export type EnrolmentEvent = z.infer<typeof EnrolmentEventSchema>;
+
+/**
+ * A lost card replaced at an enrolment desk: the new card is bound to the resident and
+ * the cards it replaces are hotlisted (at the kiosk at once, at the backend on
+ * ingestion). Balances belong to the resident, not the card, so they follow.
+ */
+export const CardReplacementEventSchema = z.object({
+  ...EventBase,
+  type: z.literal('card-replacement'),
+  residentRef: ResidentRefSchema,
+  cardHash: CardHashSchema,
+  technology: CardTechnologySchema,
+  /** The resident's cards the kiosk knew as active: each is blocked. */
+  replacedCardHashes: z.array(CardHashSchema).max(20),
+  staffRef: StaffRefSchema,
+});
+export type CardReplacementEvent = z.infer<typeof CardReplacementEventSchema>;
+
+/** Events of the staff desk that are about residents and cards, not services used. */
+export const DeskEventSchema = z.discriminatedUnion('type', [
+  EnrolmentEventSchema,
+  CardReplacementEventSchema,
+]);
+export type DeskEvent = z.infer<typeof DeskEventSchema>;
 
 /**
  * Everything a kiosk may push: the card events above and records the rules engine does
