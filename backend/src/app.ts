@@ -18,6 +18,9 @@ import { SqliteEngineState, type EngineStateStore } from './rewards/engine-state
 import { rewardsRouter } from './rewards/routes.js';
 import { staffRouter } from './staff/routes.js';
 import { StaffService } from './staff/staff-service.js';
+import { Analytics } from './analytics/analytics.js';
+import { analyticsRouter } from './analytics/routes.js';
+import { dbOf } from './rewards/attributes.js';
 
 export interface BackendDeps {
   config: BackendConfig;
@@ -30,6 +33,8 @@ export interface BackendDeps {
   admin: AdminService;
   engine: EngineStateStore;
   staff: StaffService;
+  /** Dashboard queries; built over the store's database when not given. */
+  analytics?: Analytics;
 }
 
 /** The Express app: only mounts routers and the final error handler. */
@@ -46,6 +51,9 @@ export function createApp(deps: BackendDeps): Express {
   app.use(adminRouter({ ...deps, operators: deps.operators }));
   app.use(rewardsRouter(deps));
   app.use(staffRouter({ staff: deps.staff, operators: deps.operators }));
+  const db = dbOf(deps.store);
+  const analytics = deps.analytics ?? (db ? new Analytics(db) : null);
+  if (analytics) app.use(analyticsRouter({ ...deps, analytics }));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
   });
