@@ -18,6 +18,11 @@ import { SqliteEngineState, type EngineStateStore } from './rewards/engine-state
 import { rewardsRouter } from './rewards/routes.js';
 import { staffRouter } from './staff/routes.js';
 import { StaffService } from './staff/staff-service.js';
+import { OfferService } from './offers/offer-service.js';
+import { offersRouter } from './offers/routes.js';
+import { ConsentService } from './consent/consent-service.js';
+import { ResidentAccessService } from './consent/resident-access.js';
+import { residentRouter } from './consent/routes.js';
 import { Analytics } from './analytics/analytics.js';
 import { analyticsRouter } from './analytics/routes.js';
 import { dbOf } from './rewards/attributes.js';
@@ -33,6 +38,12 @@ export interface BackendDeps {
   admin: AdminService;
   engine: EngineStateStore;
   staff: StaffService;
+  /** Targeted offers (admin API, pulls); their routes are mounted when present. */
+  offers?: OfferService;
+  /** Residents' consents (pushed consent events, resident API). */
+  consents?: ConsentService;
+  /** Resident access codes and sessions (resident API). */
+  residentAccess?: ResidentAccessService;
   /** Dashboard queries; built over the store's database when not given. */
   analytics?: Analytics;
 }
@@ -51,6 +62,16 @@ export function createApp(deps: BackendDeps): Express {
   app.use(adminRouter({ ...deps, operators: deps.operators }));
   app.use(rewardsRouter(deps));
   app.use(staffRouter({ staff: deps.staff, operators: deps.operators }));
+  if (deps.offers) app.use(offersRouter({ offers: deps.offers, operators: deps.operators }));
+  if (deps.consents && deps.residentAccess) {
+    app.use(
+      residentRouter({
+        consents: deps.consents,
+        access: deps.residentAccess,
+        operators: deps.operators,
+      }),
+    );
+  }
   const db = dbOf(deps.store);
   const analytics = deps.analytics ?? (db ? new Analytics(db) : null);
   if (analytics) app.use(analyticsRouter({ ...deps, analytics }));
@@ -80,11 +101,17 @@ export function backendServices(
   operators: OperatorService;
   engine: SqliteEngineState;
   staff: StaffService;
+  offers: OfferService;
+  consents: ConsentService;
+  residentAccess: ResidentAccessService;
 } {
   return {
     admin: new AdminService(store, secrets, now),
     operators: new OperatorService(store.db, now),
     engine: new SqliteEngineState(store.db),
     staff: new StaffService(store.db, secrets.cardHashKey, now),
+    offers: new OfferService(store.db, now),
+    consents: new ConsentService(store.db, now),
+    residentAccess: new ResidentAccessService(store.db, now),
   };
 }

@@ -2,15 +2,17 @@ import { z } from 'zod';
 import {
   AppError,
   EventHeaderSchema,
-  KioskEventSchema,
   PROTOCOL_VERSION,
+  PushedEventSchema,
   evaluate,
   residentAccount,
+  type ConsentEvent,
   type ErrorCode,
   type EventResult,
   type KioskEvent,
   type LedgerLine,
   type PushResponse,
+  type PushedEvent,
   type ServiceKind,
   type VisitEvent,
 } from '@clubcard/shared';
@@ -73,6 +75,15 @@ export interface IngestionListener {
 }
 
 /**
+ * Records consent events (the resident's consents and volunteered attributes) inside the
+ * batch's transaction; a refusal reason rejects the event. Without one, consent events
+ * are rejected and stay with the kiosk's rejected events for staff to see.
+ */
+export interface ConsentRecorder {
+  record(e: ConsentEvent): { code: ErrorCode; reason: string } | null;
+}
+
+/**
  * Ingests one pushed batch in ONE transaction: dedupe by event id, validate each event,
  * run the rules engine, append events and ledger lines, advance the kiosk's ack, and
  * note which balances changed for the pull feed. A rejected event is settled (stored
@@ -83,11 +94,15 @@ export function ingestBatch(
   kiosk: KioskRow,
   rawEvents: readonly unknown[],
   now: number,
-  opts: { engine: EngineStateStore; listeners?: readonly IngestionListener[] },
+  opts: {
+    engine: EngineStateStore;
+    listeners?: readonly IngestionListener[];
+    consents?: ConsentRecorder;
+  },
 ): PushResponse {
   const listeners = opts.listeners ?? [];
   try {
-    return ingestInTransaction(store, kiosk, rawEvents, now, opts.engine, listeners);
+    return ingestInTransaction(store, kiosk, rawEvents, now, opts.engine, listeners, opts.consents);
   } catch (e) {
     // The transaction rolled back: the engine's memory copy must not keep its changes.
     opts.engine.forget();
@@ -102,6 +117,7 @@ function ingestInTransaction(
   now: number,
   engine: EngineStateStore,
   listeners: readonly IngestionListener[],
+  consents: ConsentRecorder | undefined,
 ): PushResponse {
   const headers = rawEvents.map((raw, i) => {
     const h = EventHeaderSchema.safeParse(raw);
@@ -161,7 +177,7 @@ function ingestInTransaction(
         return;
       }
       const payload = JSON.stringify(raw);
-      const reject = (code: ErrorCode, reason: string, e?: KioskEvent): void => {
+      const reject = (code: ErrorCode, reason: string, e?: PushedEvent): void => {
         const t = TypeOfEventSchema.safeParse(raw);
         store.insertEvent({
           id: h.id,
@@ -172,7 +188,7 @@ function ingestInTransaction(
           receivedAt: now,
           residentRef: e?.residentRef ?? null,
           venueId: e?.venueId ?? null,
-          serviceId: e?.serviceId ?? null,
+          serviceId: e && e.type !== 'consent' ? e.serviceId : null,
           status: 'rejected',
           rejectCode: code,
           payload,
@@ -180,13 +196,42 @@ function ingestInTransaction(
         results.push({ id: h.id, seq: h.seq, status: 'rejected', code, reason, lines: [] });
       };
 
-      const parsed = KioskEventSchema.safeParse(raw);
+      const parsed = PushedEventSchema.safeParse(raw);
       if (!parsed.success) {
         const first = parsed.error.issues[0];
         reject(
           'validation-failed',
           first ? `${first.path.join('.')}: ${first.message}` : 'invalid',
         );
+        return;
+      }
+      if (parsed.data.type === 'consent') {
+        const c = parsed.data;
+        const refusal =
+          c.venueId !== kiosk.venueId
+            ? { code: 'unknown-venue' as const, reason: 'event venue is not this kiosk’s venue' }
+            : consents
+              ? consents.record(c)
+              : { code: 'validation-failed' as const, reason: 'consent is not recorded here' };
+        if (refusal) {
+          reject(refusal.code, refusal.reason, c);
+          return;
+        }
+        store.insertEvent({
+          id: c.id,
+          kioskId: kiosk.id,
+          seq: c.seq,
+          type: c.type,
+          occurredAt: c.occurredAt,
+          receivedAt: now,
+          residentRef: c.residentRef,
+          venueId: c.venueId,
+          serviceId: null,
+          status: 'accepted',
+          rejectCode: null,
+          payload,
+        });
+        results.push({ id: c.id, seq: c.seq, status: 'accepted', lines: [] });
         return;
       }
       const e = parsed.data;

@@ -5,11 +5,19 @@ import {
   type SchemeDefinition,
   type SyncedBalance,
   type SyncedCard,
+  type SyncedOffer,
+  type SyncedOfferResident,
   type SyncedService,
   type SyncedStaff,
   type SyncedVenue,
 } from '@clubcard/shared';
 import type { BackendStore, KioskRow } from '../store/repository.js';
+
+/** Targeted offers for pulls (OfferService); none are sent when absent. */
+export interface OfferFeed {
+  synced(id: string): SyncedOffer | null;
+  offersOf(residentRef: string): SyncedOfferResident;
+}
 
 /**
  * One page of what changed since `cursor`. The feed holds keys, not values: each key is
@@ -24,6 +32,7 @@ export function pullPage(
   now: number,
   /** Staff records as this kiosk may have them (StaffService.syncedFor); none when absent. */
   staffFor?: (staffRef: string, venueId: string) => SyncedStaff | null,
+  offerFeed?: OfferFeed,
 ): PullPage {
   const rows = store.changesSince(cursor, pageSize + 1);
   const hasMore = rows.length > pageSize;
@@ -36,6 +45,17 @@ export function pullPage(
   const services: SyncedService[] = [];
   const venues: SyncedVenue[] = [];
   const staff: SyncedStaff[] = [];
+  const offers: SyncedOffer[] = [];
+  const offerResidents: SyncedOfferResident[] = [];
+  const sentOffersOf = new Set<string>();
+  /** A resident's offers, only if this kiosk's venue has seen them (like balances). */
+  const offersOfSeen = (ref: string, evenIfNone: boolean): void => {
+    if (!offerFeed || sentOffersOf.has(ref) || !store.venueHasSeen(kiosk.venueId, ref)) return;
+    const o = offerFeed.offersOf(ref);
+    if (o.offerIds.length === 0 && !evenIfNone) return;
+    sentOffersOf.add(ref);
+    offerResidents.push(o);
+  };
   const seen = new Set<string>();
   const allSchemes = new Map<string, SchemeDefinition>();
   for (const s of store.listSchemes()) allSchemes.set(`${s.id}@${s.version}`, s);
@@ -47,6 +67,15 @@ export function pullPage(
     if ((ch.kind as string) === 'staff') {
       const st = staffFor?.(ch.key, kiosk.venueId);
       if (st) staff.push(st);
+      continue;
+    }
+    if ((ch.kind as string) === 'offer') {
+      const o = offerFeed?.synced(ch.key);
+      if (o) offers.push(o);
+      continue;
+    }
+    if ((ch.kind as string) === 'offer-resident') {
+      offersOfSeen(ch.key, true);
       continue;
     }
     switch (ch.kind) {
@@ -69,6 +98,8 @@ export function pullPage(
       case 'balance':
         // Balances only of residents this kiosk's venue has seen.
         if (!store.venueHasSeen(kiosk.venueId, ch.key)) break;
+        // A resident first seen here also needs the offers that target them.
+        offersOfSeen(ch.key, false);
         for (const b of store.balancesOf(residentAccount(ch.key))) {
           balances.push({
             residentRef: ch.key as SyncedBalance['residentRef'],
@@ -116,5 +147,7 @@ export function pullPage(
     services,
     venues,
     ...(staff.length > 0 ? { staff } : {}),
+    ...(offers.length > 0 ? { offers } : {}),
+    ...(offerResidents.length > 0 ? { offerResidents } : {}),
   };
 }

@@ -11,10 +11,10 @@ import {
 import type { BackendConfig } from '../config.js';
 import type { BackendSecrets } from '../keys.js';
 import type { BackendStore } from '../store/repository.js';
-import { ingestBatch, type IngestionListener } from './ingest.js';
+import { ingestBatch, type ConsentRecorder, type IngestionListener } from './ingest.js';
 import type { EngineStateStore } from '../rewards/engine-state.js';
 import type { StaffService } from '../staff/staff-service.js';
-import { pullPage } from './pull.js';
+import { pullPage, type OfferFeed } from './pull.js';
 import { verifySignedRequest } from './request-auth.js';
 
 export interface SyncDeps {
@@ -27,6 +27,10 @@ export interface SyncDeps {
   engine: EngineStateStore;
   /** Staff records for pulls (PIN hashes only to kiosks where the staff member works). */
   staff: StaffService;
+  /** Records pushed consent events (ConsentService); without it they are rejected. */
+  consents?: ConsentRecorder;
+  /** Targeted offers for pulls (OfferService); none are sent without it. */
+  offers?: OfferFeed;
 }
 
 const PullQuerySchema = z.object({
@@ -76,6 +80,7 @@ export function syncRouter(deps: SyncDeps): Router {
     const result = ingestBatch(deps.store, kiosk, push.events, now, {
       engine: deps.engine,
       listeners: deps.listeners ?? [],
+      ...(deps.consents ? { consents: deps.consents } : {}),
     });
     deps.store.noteKioskPush(kiosk.id, now, ts - now);
     sendSigned(res, deps.secrets, result);
@@ -93,8 +98,14 @@ export function syncRouter(deps: SyncDeps): Router {
     sendSigned(
       res,
       deps.secrets,
-      pullPage(deps.store, kiosk, q.cursor, deps.config.pullPageSize, now, (ref, venueId) =>
-        deps.staff.syncedFor(ref, venueId),
+      pullPage(
+        deps.store,
+        kiosk,
+        q.cursor,
+        deps.config.pullPageSize,
+        now,
+        (ref, venueId) => deps.staff.syncedFor(ref, venueId),
+        deps.offers,
       ),
     );
   });
