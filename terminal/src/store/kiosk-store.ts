@@ -17,6 +17,7 @@ import {
   type SchemeDefinition,
 } from '@clubcard/shared';
 import { StaffStore } from './staff-store.js';
+import { OfferStore } from './offer-store.js';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -369,6 +370,7 @@ export class KioskStore {
         ).run(s.id, s.version, JSON.stringify(s));
       }
       if (page.staff) new StaffStore(this.db).applyStaff(page.staff, now);
+      if (page.offers || page.offerResidents) new OfferStore(this.db).apply(page, now);
       this.setSetting('pull.cursor', String(page.nextCursor));
       // Once the feed is drained, every event settled before this pull began is
       // included in the pulled balances.
