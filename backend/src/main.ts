@@ -3,6 +3,11 @@ import { loadBackendConfig, dbFileOf, type BackendConfig } from './config.js';
 import { backendServices, createApp, openBackend } from './app.js';
 import { Analytics } from './analytics/analytics.js';
 import { createLogger } from './logger.js';
+import {
+  startAllowanceScheduler,
+  type AllowanceSchedulerOptions,
+} from './rewards/allowance-scheduler.js';
+import { RewardsService } from './rewards/rewards-service.js';
 
 export interface RunningBackend {
   url: string;
@@ -10,13 +15,25 @@ export interface RunningBackend {
   close(): Promise<void>;
 }
 
+export interface BackendRunOptions {
+  /**
+   * The scheduled-allowance timer (on by default, first run one interval after start);
+   * `false` turns it off. `now` is the clock allowances are issued by (tests).
+   */
+  allowances?: (AllowanceSchedulerOptions & { now?: () => number }) | false;
+}
+
 /** Starts the backend HTTP server for a validated config. */
-export async function startBackend(config: BackendConfig): Promise<RunningBackend> {
+export async function startBackend(
+  config: BackendConfig,
+  options: BackendRunOptions = {},
+): Promise<RunningBackend> {
   const log = createLogger(config.logLevel);
   const { store, secrets } = openBackend(config, dbFileOf(config));
   const now = (): number => Date.now();
   // Usage rollups and feature rows are maintained inside each ingestion batch.
   const analytics = new Analytics(store.db);
+  const services = backendServices(store, secrets, now);
   const app = createApp({
     config,
     store,
@@ -24,7 +41,7 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
     log,
     now,
     listeners: [analytics.listener],
-    ...backendServices(store, secrets, now),
+    ...services,
   });
   const pruner = setInterval(
     () => store.pruneNonces(now() - 2 * config.maxClockSkewMs - 60_000),
@@ -39,11 +56,27 @@ export async function startBackend(config: BackendConfig): Promise<RunningBacken
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host}:${port}`;
   log.info({ url }, 'backend listening');
+  // Scheduled allowances, once the backend serves (idempotent per resident and period).
+  const allowanceOptions = options.allowances ?? {};
+  const allowances =
+    allowanceOptions === false
+      ? null
+      : startAllowanceScheduler(
+          new RewardsService(
+            store,
+            services.engine,
+            secrets.cardHashKey,
+            allowanceOptions.now ?? now,
+          ).grants,
+          log,
+          allowanceOptions,
+        );
   return {
     url,
     port,
     close: async () => {
       clearInterval(pruner);
+      allowances?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
