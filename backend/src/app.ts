@@ -25,6 +25,7 @@ import { ResidentAccessService } from './consent/resident-access.js';
 import { residentRouter } from './consent/routes.js';
 import { Analytics } from './analytics/analytics.js';
 import { analyticsRouter } from './analytics/routes.js';
+import { dashboardRouter } from './dashboard/routes.js';
 import { dbOf } from './rewards/attributes.js';
 
 export interface BackendDeps {
@@ -75,6 +76,7 @@ export function createApp(deps: BackendDeps): Express {
   const db = dbOf(deps.store);
   const analytics = deps.analytics ?? (db ? new Analytics(db) : null);
   if (analytics) app.use(analyticsRouter({ ...deps, analytics }));
+  app.use(dashboardRouter());
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not-found', message: 'no such endpoint' } });
   });

@@ -1,0 +1,463 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { newEventId } from '@clubcard/shared';
+import { Analytics } from '@clubcard/backend/analytics/analytics';
+import { parseCsv } from '@clubcard/backend/analytics/table';
+import { backendServices, openBackend } from '@clubcard/backend/app';
+import { dbFileOf, loadBackendConfig } from '@clubcard/backend/config';
+import { generateCounty } from '@clubcard/backend/demo/county';
+import { startBackend, type RunningBackend } from '@clubcard/backend/main';
+import { publishSchemes } from '@clubcard/backend/rewards/schemes';
+import { SqliteEngineState } from '@clubcard/backend/rewards/engine-state';
+import { ingestBatch } from '@clubcard/backend/sync/ingest';
+import { artifactPath, launchChromium } from '../support/browser.js';
+import { axeViolations } from './screen-harness.js';
+
+/**
+ * The council dashboard in headless Chromium, on a small synthetic county (seeded) with
+ * a leisure-credit scheme and a ward target whose credits were earned through the
+ * normal ingestion path. What each chart plots is read back from the page and compared
+ * with what the analytics API answers for the same filters.
+ */
+
+const ANALYST = { name: 'ana-analyst', password: 'a long analyst passphrase' };
+const DISABLED = { name: 'dan-former', password: 'a former analyst passphrase' };
+
+/** Living credits for leisure visits, and a neighbourhood budget for busy leisure wards. */
+const SCHEMES = [
+  {
+    id: 'leisure-credit',
+    version: 1,
+    name: 'Leisure credits',
+    wallet: 'leisure-credit',
+    validFrom: '2025-10-01T00:00:00Z',
+    earning: [
+      {
+        id: 'swim',
+        trigger: { eventType: 'visit', serviceIds: ['s-swim'] },
+        amount: { kind: 'fixed', value: 25 },
+      },
+    ],
+  },
+  {
+    id: 'ward-fund',
+    version: 1,
+    name: 'Neighbourhood fund',
+    wallet: 'neighbourhood-budget',
+    validFrom: '2025-10-01T00:00:00Z',
+    wardTargets: [
+      {
+        id: 'busy-pools',
+        description: 'Twenty swims a month at the ward’s pool',
+        trigger: { eventType: 'visit', serviceKinds: ['leisure'], serviceIds: ['s-swim'] },
+        ward: 'venue',
+        period: 'month',
+        target: 20,
+        reward: 50_000,
+      },
+    ],
+  },
+];
+
+let dir: string;
+let backend: RunningBackend;
+let browser: Browser;
+let analystCookie = '';
+
+interface PanelAnswer {
+  k: number;
+  table: { columns: { key: string }[]; rows: (string | number | null)[][] };
+  [key: string]: unknown;
+}
+
+async function api(path: string, cookie = analystCookie): Promise<Response> {
+  return fetch(`${backend.url}${path}`, { headers: cookie ? { cookie } : {} });
+}
+
+async function answer<T = PanelAnswer>(path: string): Promise<T> {
+  const res = await api(path);
+  expect(res.status, path).toBe(200);
+  return (await res.json()) as T;
+}
+
+/** Replays some residents' swims (cloned from the county's own events) through ingestion. */
+function earnCredits(store: ReturnType<typeof openBackend>['store']): number {
+  const db = store.db;
+  const kiosk = db
+    .prepare(
+      "SELECT id FROM kiosks WHERE service_id = 's-swim' ORDER BY (SELECT COUNT(*) FROM events e WHERE e.kiosk_id = kiosks.id) DESC LIMIT 1",
+    )
+    .get() as { id: string };
+  const row = store.getKiosk(kiosk.id);
+  if (!row) throw new Error('no swim kiosk');
+  const recent = db
+    .prepare('SELECT payload FROM events WHERE kiosk_id = ? ORDER BY seq DESC LIMIT 2000')
+    .all(kiosk.id) as { payload: string }[];
+  const byResident = new Map<string, Record<string, unknown>>();
+  for (const r of recent) {
+    const e = JSON.parse(r.payload) as Record<string, unknown>;
+    if (!byResident.has(String(e.residentRef))) byResident.set(String(e.residentRef), e);
+  }
+  const swimmers = [...byResident.values()].slice(0, 30);
+  let seq = (
+    db.prepare('SELECT MAX(seq) AS s FROM events WHERE kiosk_id = ?').get(kiosk.id) as {
+      s: number;
+    }
+  ).s;
+  const events: unknown[] = [];
+  ['2025-10-14', '2025-11-11', '2025-12-09'].forEach((day, round) => {
+    swimmers.forEach((e, i) => {
+      const minute = String(i % 60).padStart(2, '0');
+      const auth = e.auth as { counter: number | null };
+      events.push({
+        ...e,
+        id: newEventId(),
+        seq: ++seq,
+        occurredAt: `${day}T18:${minute}:00.000Z`,
+        // Each tap reads a fresh card counter, as a real card's would.
+        auth: { ...auth, counter: auth.counter === null ? null : auth.counter + 1000 + round },
+      });
+    });
+  });
+  const result = ingestBatch(store, row, events, Date.parse('2026-01-02T09:00:00Z'), {
+    engine: new SqliteEngineState(db),
+  });
+  return result.results.filter((r) => r.status === 'accepted').length;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'clubcard-dashboard-'));
+  const config = loadBackendConfig({ overrides: { dataDir: dir, port: 0, logLevel: 'silent' } });
+  const { store, secrets } = openBackend(config, dbFileOf(config));
+  try {
+    generateCounty(store.db, { residents: 4000, seed: 42, cardHashKey: secrets.cardHashKey });
+    publishSchemes(store, SCHEMES, Date.parse('2025-09-30T12:00:00Z'));
+    expect(earnCredits(store)).toBe(90);
+    const analytics = new Analytics(store.db);
+    analytics.rebuildRollups();
+    await analytics.rebuildFeatures();
+    analytics.segment();
+    const { operators } = backendServices(store, secrets);
+    await operators.add({ ...ANALYST, role: 'analyst' });
+    await operators.add({ ...DISABLED, role: 'analyst' });
+  } finally {
+    store.close();
+  }
+  backend = await startBackend(config);
+  browser = await launchChromium();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await backend?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function openDashboard(): Promise<{ page: Page; context: BrowserContext }> {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    // The page asks who is signed in before the login form: that 401 is expected.
+    if (m.type() === 'error' && !m.text().includes('status of 401')) errors.push(m.text());
+  });
+  await page.goto(`${backend.url}/dashboard`);
+  (page as unknown as { errors: string[] }).errors = errors;
+  return { page, context };
+}
+
+async function signIn(page: Page, who: { name: string; password: string }): Promise<void> {
+  await page.getByLabel('Name').fill(who.name);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+const PANEL_IDS = [
+  'heatmap',
+  'trend',
+  'take-up',
+  'segments',
+  'segment-profiles',
+  'neighbourhoods',
+  'ward-targets',
+  'schemes',
+  'kiosks',
+  'offers',
+];
+
+/** Waits until every panel has loaded (for the query each one is expected to send). */
+async function panelsReady(page: Page): Promise<void> {
+  await page.waitForFunction(
+    (ids) => ids.every((id) => document.getElementById(`panel-${id}`)?.dataset.state === 'ready'),
+    PANEL_IDS,
+    { timeout: 60_000 },
+  );
+}
+
+interface Plotted {
+  labels: string[];
+  datasets: { label: string; data: (number | null)[] }[];
+}
+
+async function plotted(page: Page, panel: string): Promise<Plotted> {
+  const raw = await page.locator(`#${panel}-chart`).getAttribute('data-plotted');
+  expect(raw, `${panel} chart drawn`).not.toBeNull();
+  return JSON.parse(raw ?? '{}') as Plotted;
+}
+
+async function queryOf(page: Page, panel: string): Promise<string> {
+  return (await page.locator(`#panel-${panel}`).getAttribute('data-query')) ?? '';
+}
+
+const pct = (r: number | null): number | null => (r === null ? null : Math.round(r * 1000) / 10);
+
+/** Every chart against the API's answer for the query the panel sent. */
+async function expectChartsMatchApi(page: Page): Promise<void> {
+  const q = async (panel: string): Promise<string> => {
+    const s = await queryOf(page, panel);
+    return s ? `?${s}` : '';
+  };
+
+  const heat = await answer<{ cells: { visits: number | null }[] }>(
+    `/api/v1/analytics/heatmap${await q('heatmap')}`,
+  );
+  const grid = JSON.parse(
+    (await page.locator('#heatmap-grid').getAttribute('data-plotted')) ?? '{}',
+  ) as { values: (number | null)[][] };
+  expect(grid.values.flat()).toEqual(heat.cells.map((c) => c.visits));
+
+  const trend = await answer<{ points: { weekStart: string; visits: number | null }[] }>(
+    `/api/v1/analytics/trend${await q('trend')}`,
+  );
+  expect(await plotted(page, 'trend')).toEqual({
+    labels: trend.points.map((p) => p.weekStart),
+    datasets: [{ label: 'Visits', data: trend.points.map((p) => p.visits) }],
+  });
+
+  const take = await answer<{
+    cells: { ageBand: string; ward: string; rate: number | null }[];
+  }>(`/api/v1/analytics/take-up${await q('take-up')}`);
+  const tp = await plotted(page, 'take-up');
+  expect(tp.labels).toEqual([...new Set(take.cells.map((c) => c.ward))]);
+  for (const d of tp.datasets) {
+    expect(d.data).toEqual(
+      tp.labels.map((w) => {
+        const cell = take.cells.find((c) => c.ward === w && c.ageBand === d.label);
+        return cell ? pct(cell.rate) : null;
+      }),
+    );
+  }
+
+  const seg = await answer<{
+    rfm: { segment: string; residents: number | null }[];
+    behavioural: { segment: number; residents: number | null }[];
+  }>(`/api/v1/analytics/segments${await q('segments')}`);
+  const sp = await plotted(page, 'segments');
+  expect(sp.labels).toEqual([
+    ...seg.rfm.map((s) => `RFM: ${s.segment}`),
+    ...seg.behavioural.map((s) => `Behavioural: Segment ${s.segment + 1}`),
+  ]);
+  expect(sp.datasets[0]?.data).toEqual([
+    ...seg.rfm.map((s) => s.residents),
+    ...seg.behavioural.map((s) => s.residents),
+  ]);
+
+  const prof = await answer<{
+    segments: { segment: number; ageBands: { ageBand: string; residents: number | null }[] }[];
+  }>(`/api/v1/analytics/segment-profiles${await q('segment-profiles')}`);
+  const pp = await plotted(page, 'segment-profiles');
+  expect(pp.labels).toEqual(prof.segments.map((s) => `Segment ${s.segment + 1}`));
+  expect(pp.datasets.map((d) => d.data)).toEqual(
+    (prof.segments[0]?.ageBands ?? []).map((_, a) =>
+      prof.segments.map((s) => s.ageBands[a]?.residents ?? null),
+    ),
+  );
+
+  const hoods = await answer<{ rows: { ward: string; visits: number | null }[] }>(
+    `/api/v1/analytics/neighbourhoods${await q('neighbourhoods')}`,
+  );
+  const wards = [...new Set(hoods.rows.map((r) => r.ward))];
+  expect(await plotted(page, 'neighbourhoods')).toEqual({
+    labels: wards,
+    datasets: [
+      { label: 'Visits', data: wards.map((w) => hoods.rows.find((r) => r.ward === w)?.visits) },
+    ],
+  });
+
+  const schemes = await answer<{
+    rows: {
+      schemeId: string;
+      wallet: string;
+      month: string;
+      granted: number | null;
+      redeemed: number | null;
+    }[];
+  }>(`/api/v1/analytics/schemes${await q('schemes')}`);
+  const sc = await plotted(page, 'schemes');
+  const months = [...new Set(schemes.rows.map((r) => r.month))].sort();
+  expect(sc.labels).toEqual(months);
+  for (const d of sc.datasets) {
+    const [scheme, , measure] = d.label.split(' ');
+    expect(d.data).toEqual(
+      months.map((m) => {
+        const r = schemes.rows.find((x) => x.schemeId === scheme && x.month === m);
+        return r ? (measure === 'granted' ? r.granted : r.redeemed) : null;
+      }),
+    );
+  }
+}
+
+describe('council dashboard', () => {
+  it('refuses anyone who is not signed in: login page, and 401 from every table', async () => {
+    const { page, context } = await openDashboard();
+    await page.locator('#login-title').waitFor();
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    expect(await page.locator('#panels').innerHTML()).toBe('');
+    for (const path of ['heatmap', 'take-up', 'segments', 'schemes', 'kiosks', 'options']) {
+      const res = await api(`/api/v1/analytics/${path}`, '');
+      expect(res.status, path).toBe(401);
+      const csv = await api(`/api/v1/analytics/${path}.csv`, '');
+      expect(csv.status, `${path}.csv`).toBe(401);
+    }
+    // The page's own requests are refused the same way.
+    const status = await page.evaluate(async () => (await fetch('/api/v1/analytics/trend')).status);
+    expect(status).toBe(401);
+    await page.screenshot({ path: artifactPath('dashboard-login.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('refuses a disabled operator, at the login form and with a token issued before', async () => {
+    // A session obtained while still enabled…
+    const login = await fetch(`${backend.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(DISABLED),
+    });
+    expect(login.status).toBe(200);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect((await api('/api/v1/analytics/trend', cookie)).status).toBe(200);
+    // …is worthless once the council disables the account (no analyst role any more).
+    const { store } = openBackend(
+      loadBackendConfig({ overrides: { dataDir: dir, port: 0, logLevel: 'silent' } }),
+      join(dir, 'backend.sqlite'),
+    );
+    store.db.prepare('UPDATE operators SET disabled = 1 WHERE name = ?').run(DISABLED.name);
+    store.close();
+    expect((await api('/api/v1/analytics/trend', cookie)).status).toBe(401);
+    expect((await api('/api/v1/analytics/trend.csv', cookie)).status).toBe(401);
+
+    const { page, context } = await openDashboard();
+    await signIn(page, DISABLED);
+    await page.locator('#login-error', { hasText: 'Could not sign in' }).waitFor();
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    await context.close();
+  });
+
+  it('shows an analyst charts that plot what the API answers, before and after filtering, and exports CSV', async () => {
+    const { page, context } = await openDashboard();
+    await signIn(page, ANALYST);
+    await page.locator('#who', { hasText: ANALYST.name }).waitFor();
+    await panelsReady(page);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'clubcard_session');
+    expect(session?.httpOnly).toBe(true);
+    analystCookie = `clubcard_session=${session?.value}`;
+
+    await expectChartsMatchApi(page);
+    // The county's year shows real figures, not only withheld cells.
+    const trend = await plotted(page, 'trend');
+    expect(trend.datasets[0]?.data.filter((v) => v !== null && v > 0).length).toBeGreaterThan(40);
+    const schemes = await plotted(page, 'schemes');
+    expect(schemes.labels).toEqual(['2025-10', '2025-11', '2025-12']);
+    expect(
+      schemes.datasets.find((d) => d.label === 'leisure-credit (leisure-credit) granted')?.data,
+    ).toEqual([750, 750, 750]);
+    const hoods = await answer<{ rows: { earned: number; targetsMet: number }[] }>(
+      '/api/v1/analytics/neighbourhoods',
+    );
+    expect(hoods.rows.reduce((s, r) => s + r.targetsMet, 0)).toBe(3);
+    expect(hoods.rows.reduce((s, r) => s + r.earned, 0)).toBe(150_000);
+    expect(await page.locator('#ward-targets-table').innerText()).toContain('busy-pools');
+    expect(await page.locator('#kiosks-table tbody tr').count()).toBeGreaterThan(5);
+    // Every chart carries a text alternative and sits beside its table.
+    for (const id of [
+      'trend',
+      'take-up',
+      'segments',
+      'segment-profiles',
+      'neighbourhoods',
+      'schemes',
+    ]) {
+      const label = (await page.locator(`#${id}-chart`).getAttribute('aria-label')) ?? '';
+      expect(label, id).toMatch(/chart: .*table beside the chart/);
+      expect(await page.locator(`#${id}-table table`).count(), id).toBe(1);
+    }
+    await page.screenshot({ path: artifactPath('dashboard-all.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+
+    // Filter by keyboard: a ward and an age band, then a date range.
+    const ward = (await answer<{ wards: string[] }>('/api/v1/analytics/options')).wards[1] ?? '';
+    await page.locator('#f-ward').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('#f-ward').inputValue()).toBe(ward);
+    await page.locator('#f-ageBand').selectOption('65-74');
+    await page.locator('#f-from').fill('2025-03-01');
+    await page.locator('#f-to').fill('2025-09-30');
+    await page.locator('#f-to').press('Enter');
+    await page.waitForFunction(
+      () => document.getElementById('panel-trend')?.dataset.query?.includes('ward=') ?? false,
+    );
+    await panelsReady(page);
+    expect(await queryOf(page, 'trend')).toBe(
+      `from=2025-03-01&to=2025-09-30&ageBand=65-74&ward=${ward}`,
+    );
+    expect(await queryOf(page, 'segments')).toBe(`ageBand=65-74&ward=${ward}`);
+    await expectChartsMatchApi(page);
+    const filtered = await plotted(page, 'trend');
+    expect(filtered.labels[0]).toBe('2025-02-24');
+    expect(filtered.datasets[0]?.data).not.toEqual(trend.datasets[0]?.data.slice(0, 31));
+    await page.screenshot({ path: artifactPath('dashboard-filtered.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+
+    // CSV export of the filtered take-up table: same rows as the API, withheld cells marked.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV of take-up by age band and ward' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/^clubcard-take-up-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.endsWith('\r\n')).toBe(true);
+    const take = await answer(`/api/v1/analytics/take-up?${await queryOf(page, 'take-up')}`);
+    const rows = parseCsv(csv);
+    expect(rows[0]).toEqual([...take.table.columns.map((c) => c.key), 'suppressed']);
+    expect(rows.slice(1)).toEqual(
+      take.table.rows.map((r) => {
+        const hidden = take.table.columns
+          .filter((c, i) => (c as { suppressible?: boolean }).suppressible && r[i] === null)
+          .map((c) => c.key);
+        return [...r.map((v) => (v === null ? '' : String(v))), hidden.join(';')];
+      }),
+    );
+    expect(rows.length).toBeGreaterThan(1);
+
+    // An unknown filter value is refused with a clear message, and nothing is answered.
+    const bad = await api('/api/v1/analytics/heatmap?ward=atlantis');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toBe(
+      'unknown ward "atlantis"',
+    );
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
+
+    // Signing out leaves the page with the login form and the session refused.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#login-title').waitFor();
+    expect((await api('/api/v1/analytics/trend')).status).toBe(401);
+    await context.close();
+  });
+});
