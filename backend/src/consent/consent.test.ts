@@ -1,98 +1,35 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
-import type { KeyObject } from 'node:crypto';
-import { pino } from 'pino';
-import {
-  PROTOCOL_VERSION,
-  PushResponseSchema,
-  generateSigningKeys,
-  newEventId,
-  privateKeyFromB64,
-  signRequest,
-} from '@clubcard/shared';
-import { AdminService } from '../admin/admin-service.js';
-import { backendServices, createApp } from '../app.js';
-import { loadBackendConfig } from '../config.js';
-import { openBackendDb } from '../db/open.js';
-import { loadDemoData } from '../demo/demo-data.js';
-import { ensureBackendSecrets } from '../keys.js';
-import { SqliteBackendStore } from '../store/sqlite-store.js';
+import { PROTOCOL_VERSION, PushResponseSchema, newEventId, signRequest } from '@clubcard/shared';
 import { replayCheck } from '../ledger/replay.js';
-import { COUNTY_ANALYSIS_DATE, offerCounty, type OfferCounty } from '../offers/test-county.js';
+import { COUNTY_ANALYSIS_DATE } from '../offers/test-county.js';
+import { startCountyBackend, type CountyBackend, type TestKiosk } from '../offers/test-backend.js';
 import { dayOfIsoDate } from '../analytics/london-slots.js';
 import type { ConsentService } from './consent-service.js';
-import { MAX_FAILURES, type ResidentAccessService } from './resident-access.js';
+import { MAX_FAILURES } from './resident-access.js';
 
-interface Ctx {
-  store: SqliteBackendStore;
+let ctx: CountyBackend & {
   consents: ConsentService;
-  access: ResidentAccessService;
-  county: OfferCounty;
-  server: Server;
-  url: string;
-  adminToken: string;
   analyst: string;
   staffRef: string;
-  kiosk: { kioskId: string; venueId: string; key: KeyObject };
-  other: { kioskId: string; venueId: string; key: KeyObject };
+  kiosk: TestKiosk;
+  other: TestKiosk;
   resident: string;
-  now: { t: number };
-}
-
-let ctx: Ctx;
+};
 
 beforeEach(async () => {
-  const store = new SqliteBackendStore(openBackendDb(':memory:'));
-  const secrets = ensureBackendSecrets(store);
-  const admin = new AdminService(store, secrets);
-  const demo = loadDemoData(admin);
-  const kiosks = demo.kiosks.map((k) => {
-    const kp = generateSigningKeys();
-    store.activateKiosk(k.kioskId, kp.publicKey, Date.now());
-    return { ...k, key: privateKeyFromB64(kp.privateKey) };
+  const b = await startCountyBackend();
+  ctx = Object.assign(b, {
+    consents: b.services.consents,
+    analyst: b.analystToken,
+    staffRef: b.services.staff.add({ firstName: 'Sam', venues: ['*'], pin: '4826' }),
+    kiosk: b.kiosks[0]!,
+    other: b.kiosks[1]!,
+    resident: b.county.regulars[0]!,
   });
-  const county = offerCounty(store, admin);
-  const now = { t: Date.now() };
-  const services = backendServices(store, secrets, () => now.t);
-  await services.operators.add({ name: 'ana', role: 'analyst', password: 'analyst-password-1' });
-  await services.operators.add({ name: 'adm', role: 'admin', password: 'admin-password-123' });
-  const staffRef = services.staff.add({ firstName: 'Sam', venues: ['*'], pin: '4826' });
-  const app = createApp({
-    config: loadBackendConfig({ overrides: { dataDir: '/tmp', logLevel: 'silent' } }),
-    store,
-    secrets,
-    log: pino({ level: 'silent' }),
-    now: () => now.t,
-    listeners: [county.analytics.listener],
-    ...services,
-  });
-  const server = await new Promise<Server>((r) => {
-    const s = app.listen(0, '127.0.0.1', () => r(s));
-  });
-  const addr = server.address();
-  ctx = {
-    store,
-    consents: services.consents,
-    access: services.residentAccess,
-    county,
-    server,
-    url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
-    adminToken: services.operators.apiToken('adm'),
-    analyst: services.operators.apiToken('ana'),
-    staffRef,
-    kiosk: kiosks[0]!,
-    other: kiosks[1]!,
-    resident: county.regulars[0]!,
-    now,
-  };
 });
 
 afterEach(async () => {
-  await new Promise<void>((r) => {
-    ctx.server.close(() => r());
-    ctx.server.closeAllConnections();
-  });
-  ctx.store.close();
+  await ctx.close();
 });
 
 function consentEvent(seq: number, over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -133,22 +70,12 @@ async function push(events: unknown[]): Promise<{ status: string; code?: string 
   return PushResponseSchema.parse(await res.json()).results;
 }
 
-async function call(
+const call = (
   method: string,
   path: string,
   token: string | null,
   body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${ctx.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as unknown };
-}
+): Promise<{ status: number; json: unknown }> => ctx.call(method, path, token, body);
 
 const given = (ref: string): Record<string, boolean> =>
   Object.fromEntries(ctx.consents.of(ref).consents.map((c) => [c.purpose, c.given]));

@@ -1,93 +1,28 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
-import { pino } from 'pino';
 import {
   AppError,
   HEADER,
   PROTOCOL_VERSION,
   PullPageSchema,
   cardHashOf,
-  generateSigningKeys,
   newEventId,
-  privateKeyFromB64,
   publicKeyFromB64,
   signRequest,
   verifyBytes,
 } from '@clubcard/shared';
-import type { KeyObject } from 'node:crypto';
-import { AdminService } from '../admin/admin-service.js';
-import { backendServices, createApp } from '../app.js';
-import { loadBackendConfig } from '../config.js';
-import { openBackendDb } from '../db/open.js';
-import { loadDemoData } from '../demo/demo-data.js';
-import { ensureBackendSecrets, type BackendSecrets } from '../keys.js';
-import { SqliteBackendStore } from '../store/sqlite-store.js';
 import { pullPage } from '../sync/pull.js';
 import type { OfferService } from './offer-service.js';
-import { offerCounty, type OfferCounty } from './test-county.js';
+import { startCountyBackend, type CountyBackend } from './test-backend.js';
 
-interface Ctx {
-  store: SqliteBackendStore;
-  secrets: BackendSecrets;
-  admin: AdminService;
-  offers: OfferService;
-  county: OfferCounty;
-  server: Server;
-  url: string;
-  analyst: string;
-  adminToken: string;
-  kiosks: { kioskId: string; venueId: string; serviceId: string; key: KeyObject }[];
-}
-
-let ctx: Ctx;
+let ctx: CountyBackend & { offers: OfferService; analyst: string };
 
 beforeEach(async () => {
-  const store = new SqliteBackendStore(openBackendDb(':memory:'));
-  const secrets = ensureBackendSecrets(store);
-  const admin = new AdminService(store, secrets);
-  const demo = loadDemoData(admin);
-  const kiosks = demo.kiosks.map((k) => {
-    const kp = generateSigningKeys();
-    store.activateKiosk(k.kioskId, kp.publicKey, Date.now());
-    return { ...k, key: privateKeyFromB64(kp.privateKey) };
-  });
-  const county = offerCounty(store, admin);
-  const services = backendServices(store, secrets);
-  await services.operators.add({ name: 'ana', role: 'analyst', password: 'analyst-password-1' });
-  await services.operators.add({ name: 'adm', role: 'admin', password: 'admin-password-123' });
-  const app = createApp({
-    config: loadBackendConfig({ overrides: { dataDir: '/tmp', logLevel: 'silent' } }),
-    store,
-    secrets,
-    log: pino({ level: 'silent' }),
-    now: Date.now,
-    listeners: [county.analytics.listener],
-    ...services,
-  });
-  const server = await new Promise<Server>((r) => {
-    const s = app.listen(0, '127.0.0.1', () => r(s));
-  });
-  const addr = server.address();
-  ctx = {
-    store,
-    secrets,
-    admin,
-    offers: services.offers,
-    county,
-    server,
-    url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`,
-    analyst: services.operators.apiToken('ana'),
-    adminToken: services.operators.apiToken('adm'),
-    kiosks,
-  };
+  const b = await startCountyBackend();
+  ctx = Object.assign(b, { offers: b.services.offers, analyst: b.analystToken });
 });
 
 afterEach(async () => {
-  await new Promise<void>((r) => {
-    ctx.server.close(() => r());
-    ctx.server.closeAllConnections();
-  });
-  ctx.store.close();
+  await ctx.close();
 });
 
 /** The behavioural cluster a resident was put in (test oracle only). */
@@ -108,22 +43,12 @@ function rows(table: string): number {
   return (ctx.store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
 }
 
-async function call(
+const call = (
   method: string,
   path: string,
   token: string | null,
   body?: unknown,
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${ctx.url}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as unknown };
-}
+): Promise<{ status: number; json: unknown }> => ctx.call(method, path, token, body);
 
 describe('offer service', () => {
   it('targets a segment and counts take-up from feature rows', () => {
