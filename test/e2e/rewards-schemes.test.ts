@@ -9,6 +9,7 @@ import { RewardsService } from '@clubcard/backend/rewards/rewards-service';
 import { ContextBuilder } from '@clubcard/backend/rewards/context';
 import { redemptionOptions } from '@clubcard/shared/rules/redemption-options';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
+import { outletPost } from '../support/outlet.js';
 import { createTestSystem, type TestSystem } from '../support/system.js';
 
 let sys: TestSystem | null = null;
@@ -33,19 +34,6 @@ function rewards<T>(s: TestSystem, fn: (r: RewardsService, key: string) => T): T
 function tap(reader: unknown, uid: string): void {
   if (!(reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
   reader.tap(uid);
-}
-
-async function outletPost(
-  url: string,
-  key: string,
-  body: unknown,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${url}/api/v1/outlet/redemptions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
 describe('example schemes end to end', () => {
