@@ -16,6 +16,7 @@ import { schemeCommand } from './scheme-commands.js';
 import { operatorCommand } from './operator-commands.js';
 import { staffCommand } from './staff-commands.js';
 import { analyticsCommand, withCountyGenerator } from './analytics-commands.js';
+import { offersCommand, residentAccessCommand } from './offer-commands.js';
 
 /** Bad arguments or input: reported on stderr with exit code 2. */
 export class UsageError extends Error {
@@ -49,7 +50,9 @@ export function buildProgram(): Command {
     .addCommand(withCountyGenerator(demoCommand()))
     .addCommand(analyticsCommand())
     .addCommand(operatorCommand())
-    .addCommand(staffCommand());
+    .addCommand(staffCommand())
+    .addCommand(offersCommand())
+    .addCommand(residentAccessCommand());
   // Subcommands inherit exitOverride and output settings.
   const inherit = (c: Command): void => {
     for (const sub of c.commands) {
