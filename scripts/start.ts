@@ -11,6 +11,8 @@ import { AdminService } from '../backend/src/admin/admin-service.js';
 import { openBackend } from '../backend/src/app.js';
 import { DEMO_BLOCKED_UID, DEMO_UNKNOWN_UID, loadDemoData } from '../backend/src/demo/demo-data.js';
 import { newDemoToken } from '../terminal/src/main.js';
+import { ensureDemoAnalyst, type DemoAnalyst } from '../backend/src/dashboard/demo-analyst.js';
+import { openBackendDb } from '../backend/src/db/open.js';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.CLUBCARD_DATA_DIR ?? resolve(root, 'data', 'demo'));
@@ -84,8 +86,19 @@ function launch(
   });
 }
 
+/** The demo analyst login the dashboard line prints (demo data only). */
+async function demoAnalyst(): Promise<DemoAnalyst | null> {
+  const db = openBackendDb(resolve(dataDir, 'backend.sqlite'));
+  try {
+    return await ensureDemoAnalyst(db, dataDir);
+  } finally {
+    db.close();
+  }
+}
+
 async function main(): Promise<void> {
   const demo = prepare();
+  const analyst = await demoAnalyst();
   const kioskConfig = resolve(dataDir, 'kiosk.json');
   writeFileSync(
     kioskConfig,
@@ -141,6 +154,10 @@ async function main(): Promise<void> {
       '',
       `  Kiosk screen:  ${kiosk.url}/#demo=${demo.token}`,
       `  Backend API:   ${backend.url}/api/v1/health`,
+      `  Dashboard:     ${backend.url}/dashboard`,
+      analyst
+        ? `                 demo analyst login: ${analyst.name} / ${analyst.password}`
+        : `                 (add an analyst: npx clubcard --data-dir ${dataDir} operator add --name <name> --role analyst)`,
       '',
       'Open the kiosk screen and press a "Tap" button to tap a demo card.',
       'Press Ctrl-C to stop.',
