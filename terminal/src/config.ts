@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@clubcard/shared';
 import { DemoCardSchema } from './bridge/kiosk-bridge.js';
-import { ReadKeyRingConfigSchema } from './card-auth/card-keys.js';
+import { IssuingKeyConfigSchema, ReadKeyRingConfigSchema } from './card-auth/card-keys.js';
 
 const HidRuleSchema = z.object({
   role: z.enum(['wedge', 'feedback']),
@@ -46,6 +46,13 @@ export const KioskConfigSchema = z
      * offline. Never issuing keys: those stay on enrolment desks and in the back office.
      */
     readKeys: ReadKeyRingConfigSchema.nullable().default(null),
+    /**
+     * An attended enrolment desk: staff may enrol residents and replace lost cards here.
+     * Only with issuing keys configured (personalising a card needs them).
+     */
+    enrolmentDesk: z.boolean().default(false),
+    /** The issuing master: enrolment desks only, never an unattended kiosk. */
+    issuingKey: IssuingKeyConfigSchema.nullable().default(null),
     syncIntervalMs: z.number().int().min(100).max(3_600_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     demo: z
@@ -59,6 +66,14 @@ export const KioskConfigSchema = z
   .refine((c) => c.demo === null || LOOPBACK.has(c.ui.host), {
     message: 'demo taps are only allowed on a loopback address',
     path: ['ui', 'host'],
+  })
+  .refine((c) => !c.enrolmentDesk || c.issuingKey !== null, {
+    message: 'an enrolment desk needs the issuing key (issuingKey)',
+    path: ['enrolmentDesk'],
+  })
+  .refine((c) => c.enrolmentDesk || c.issuingKey === null, {
+    message: 'issuing keys belong on an enrolment desk only, never on an unattended kiosk',
+    path: ['issuingKey'],
   });
 export type KioskConfig = z.infer<typeof KioskConfigSchema>;
 

@@ -6,14 +6,19 @@ import {
   SimulatedReader,
   type CardReader,
 } from '@clubcard/hardware';
-import { AppError, cardHashOf, type CardHash } from '@clubcard/shared';
+import { AppError, MemoryEngineState, cardHashOf, type CardHash } from '@clubcard/shared';
 import { cardAuthenticator } from './card-auth/authenticate-tap.js';
 import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
 import { KioskCore } from './core/kiosk-core.js';
+import { KioskRedemption } from './core/redemption-port.js';
+import { KioskStaffDesk } from './core/staff-desk.js';
 import { bundleUi } from './server/ui-bundle.js';
+import { KioskServices } from './server/kiosk-services.js';
 import { startUiServer } from './server/ui-server.js';
+import { DeskStore } from './store/desk-store.js';
 import { KioskStore } from './store/kiosk-store.js';
+import { StaffStore } from './store/staff-store.js';
 import { provisionKiosk } from './sync/provision.js';
 import { SyncClient } from './sync/sync-client.js';
 
@@ -21,6 +26,8 @@ export interface RunningKiosk {
   core: KioskCore;
   store: KioskStore;
   sync: SyncClient;
+  /** What the screen asks beyond taps: redemption, staff mode and the staff desk. */
+  services: KioskServices;
   uiUrl: string;
   reader: CardReader;
   close(): Promise<void>;
@@ -60,7 +67,9 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     requiresProof: (hash) => store.requiresProof(hash),
     allowSimulated: config.demo !== null,
   });
-  const core = new KioskCore({ store, reader, sync, authenticate });
+  // The provisional engine state is shared by the tap path and the redemption step.
+  const engine = new MemoryEngineState();
+  const core = new KioskCore({ store, reader, sync, authenticate, engine });
 
   if (!store.identity()) {
     if (!config.provisioningCode) {
@@ -87,6 +96,23 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     log.info('kiosk provisioned');
   }
 
+  const desk = new DeskStore(store);
+  const services = new KioskServices({
+    core,
+    store,
+    staffStore: new StaffStore(store.db),
+    redemption: new KioskRedemption({
+      store,
+      desk,
+      engine,
+      online: () => sync.state().online,
+    }),
+    desk: new KioskStaffDesk({ store, desk, engine, enrolmentDesk: config.enrolmentDesk }),
+    enrolmentDesk: config.enrolmentDesk,
+  });
+  // Staff cards and an enrolment desk's new cards are taken before they count as visits.
+  core.setTapOffer((cardHash, auth) => services.offerTap(cardHash, auth));
+
   const assets = await bundleUi();
   const demo =
     config.demo && reader instanceof SimulatedReader
@@ -98,6 +124,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     host: config.ui.host,
     port: config.ui.port,
     demo,
+    services,
   });
   core.on('message', (m) => {
     if (m.type === 'outcome') {
@@ -112,10 +139,13 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     core,
     store,
     sync,
+    services,
     reader,
     uiUrl: ui.url,
     close: async () => {
       await ui.close();
+      core.setTapOffer(null);
+      services.close();
       await core.stop();
       store.close();
     },

@@ -109,6 +109,15 @@ export function sdmFileReadKey(readMasterKey: Bytes, uid: Bytes): Buffer {
   });
 }
 
+/**
+ * An enrolment desk's issuing master as its config holds it (hex). Never on an
+ * unattended kiosk: the kiosk config refuses it unless the kiosk is an enrolment desk.
+ */
+export const IssuingKeyConfigSchema = z
+  .object({ version: KeyVersionSchema, masterKeyHex: KeyHexSchema })
+  .strict();
+export type IssuingKeyConfig = z.infer<typeof IssuingKeyConfigSchema>;
+
 /** The issuing key set of an enrolment desk (never configured on an unattended kiosk). */
 export interface IssuingKeys {
   /** Version of the issuing master: KeyVer of keys 0, 3 and 4. */

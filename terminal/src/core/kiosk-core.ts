@@ -1,10 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { CardReader, ReaderError, TapRead } from '@clubcard/hardware';
 import { MemoryEngineState } from '@clubcard/shared';
-import type { CoreMessage, KioskState, ReaderState, TapOutcome } from '../bridge/kiosk-bridge.js';
+import type { CoreMessage, KioskState, ReaderState } from '../bridge/kiosk-bridge.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import type { SyncClient } from '../sync/sync-client.js';
-import { handleTap, refusal, type Authenticator } from './tap-pipeline.js';
+import {
+  handleTap,
+  refusal,
+  type Authenticator,
+  type TapPipelineDeps,
+  type TapResult,
+} from './tap-pipeline.js';
 
 export interface KioskCoreDeps {
   store: KioskStore;
@@ -12,6 +18,11 @@ export interface KioskCoreDeps {
   sync: SyncClient;
   authenticate: Authenticator;
   now?: () => number;
+  /**
+   * The kiosk's provisional engine state, when something beside the tap path reads it
+   * (the redemption step); otherwise the core keeps its own.
+   */
+  engine?: MemoryEngineState;
 }
 
 export interface KioskCoreEvents {
@@ -28,12 +39,12 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   readonly #d: Required<KioskCoreDeps>;
   #reader: ReaderState = { status: 'no-reader', name: null, message: null };
   #lastResident: string | null = null;
-  /** Provisional engine state from this kiosk's own taps (the backend's is authoritative). */
-  readonly #engine = new MemoryEngineState();
+  #offerTap: TapPipelineDeps['offerTap'] = null;
 
   constructor(deps: KioskCoreDeps) {
     super();
-    this.#d = { now: Date.now, ...deps };
+    // Provisional engine state from this kiosk's own taps (the backend's is authoritative).
+    this.#d = { now: Date.now, engine: new MemoryEngineState(), ...deps };
     const r = this.#d.reader;
     r.on('reader-attached', (info) =>
       this.#setReader({ status: 'ready', name: info.name, message: null }),
@@ -74,9 +85,17 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     await this.#d.reader.stop();
   }
 
+  /**
+   * Where authenticated cards are offered before they count as visits (the screen
+   * services: staff cards, an enrolment desk's new card). Null: every card is a visit.
+   */
+  setTapOffer(offer: TapPipelineDeps['offerTap']): void {
+    this.#offerTap = offer;
+  }
+
   /** Handles one tap; the answer is committed before it is returned or shown. */
-  tap(t: TapRead): TapOutcome {
-    let outcome: TapOutcome;
+  tap(t: TapRead): TapResult {
+    let outcome: TapResult;
     try {
       outcome = handleTap(
         {
@@ -84,7 +103,8 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
           identity: () => this.#d.store.identity(),
           authenticate: this.#d.authenticate,
           now: this.#d.now,
-          engine: this.#engine,
+          engine: this.#d.engine,
+          offerTap: this.#offerTap,
         },
         t,
       );
@@ -92,7 +112,8 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
       outcome = refusal('reader-error');
     }
     if (outcome.kind === 'recorded') this.#lastResident = outcome.residentRef;
-    this.#send({ type: 'outcome', outcome });
+    // A card taken by staff mode or the desk is not the resident screen's business.
+    if (outcome.kind !== 'taken') this.#send({ type: 'outcome', outcome });
     // Committed and the UI told: the end of the span the tap benchmark measures.
     const notifiedAt = performance.now();
     this.emit('tap-timing', {

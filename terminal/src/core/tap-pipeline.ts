@@ -4,17 +4,22 @@ import {
   evaluate,
   type EngineResult,
   type MemoryEngineState,
-  type ProfileAgeBand,
-  type VenueType,
   newEventId,
   type CardAuth,
+  type CardHash,
   type ErrorCode,
   type KioskEvent,
-  type ServiceKind,
 } from '@clubcard/shared';
 import type { TapRead } from '@clubcard/hardware';
 import type { TapOutcome } from '../bridge/kiosk-bridge.js';
-import type { KioskIdentity, KioskStore, LocalVenue } from '../store/kiosk-store.js';
+import type {
+  KioskIdentity,
+  KioskStore,
+  LocalCard,
+  LocalService,
+  LocalVenue,
+} from '../store/kiosk-store.js';
+import { kioskContext } from './evaluation-context.js';
 
 export type AuthResult = { ok: true; uid: string; auth: CardAuth } | { ok: false; code: ErrorCode };
 
@@ -51,13 +56,27 @@ export interface TapPipelineDeps {
    * limits and budgets. The backend's answer is authoritative and replaces the lines.
    */
   engine: MemoryEngineState;
+  /**
+   * Offered every authenticated card before it counts as a resident's visit (the screen
+   * services' offerTap): true when it was taken there — a staff card, or the new card an
+   * enrolment desk is waiting for — and so is not a visit.
+   */
+  offerTap?: ((cardHash: CardHash, auth: CardAuth) => boolean) | null;
 }
+
+/** A tap taken by the screen services instead of the pipeline: nothing is recorded. */
+export interface TakenTap {
+  kind: 'taken';
+}
+
+/** What one tap came to: the resident's answer, or taken by staff mode or the desk. */
+export type TapResult = TapOutcome | TakenTap;
 
 /**
  * One tap: authenticate → resolve → decide → record (ONE transaction) → tell.
  * Never waits for the network. Returns the answer for the resident.
  */
-export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
+export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
   const id = deps.identity();
   if (!id) return refusal('reader-error');
   const venue = deps.store.getVenue(id.venueId);
@@ -68,58 +87,21 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
   if (!auth.ok) return refusal(auth.code);
 
   const cardHash = cardHashOf(id.cardHashKey, auth.uid);
+  if (deps.offerTap?.(cardHash, auth.auth)) return { kind: 'taken' };
   const card = deps.store.getCard(cardHash);
   if (!card) return refusal('card-not-registered');
   if (card.status === 'blocked') return refusal('card-blocked');
 
   let recorded: { event: KioskEvent; earned: { wallet: string; amount: number }[] };
-  const evaluated: { result: EngineResult | null } = { result: null };
   try {
-    const schemes = deps.store.listSchemes();
-    const occurredAt = new Date(deps.now()).toISOString();
-    const eventId = newEventId();
-    const out = deps.store.appendEvent((seq) => {
-      const event: KioskEvent = {
-        id: eventId,
-        kioskId: id.kioskId as KioskEvent['kioskId'],
-        seq,
-        occurredAt,
-        venueId: venue.id as KioskEvent['venueId'],
-        type: 'visit',
-        cardHash: card.cardHash as KioskEvent['cardHash'],
-        residentRef: card.residentRef as KioskEvent['residentRef'],
-        serviceId: service.id as KioskEvent['serviceId'],
-        auth: auth.auth,
-        assisted: false,
-      };
-      // Provisional: the same engine as the backend, on what this kiosk knows.
-      const result = evaluate(
-        deps.engine,
-        event,
-        {
-          service: { id: service.id, kind: service.kind as ServiceKind },
-          venue: { id: venue.id, type: venue.type as VenueType | null, ward: venue.ward },
-          profiles: {
-            [card.residentRef]: {
-              ageBand: card.ageBand as ProfileAgeBand,
-              resident: true,
-              homeWard: null,
-              categories: [],
-              consents: [],
-            },
-          },
-        },
-        schemes,
-      );
-      evaluated.result = result;
-      return { event, lines: result.lines };
+    recorded = recordVisit(deps, {
+      kioskId: id.kioskId,
+      venue,
+      service,
+      card,
+      auth: auth.auth,
+      assisted: false,
     });
-    // Only once the event is committed does the provisional state move on.
-    if (evaluated.result) deps.engine.apply(evaluated.result.stateDelta);
-    recorded = {
-      event: out.event,
-      earned: out.lines.map((l) => ({ wallet: l.wallet, amount: l.amount })),
-    };
   } catch (e) {
     if (e instanceof AppError) return refusal(e.code);
     return refusal('storage-error');
@@ -136,5 +118,50 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapOutcome {
     authMethod: auth.auth.method,
     earned: recorded.earned,
     balances: deps.store.balancesFor(card.residentRef),
+  };
+}
+
+/**
+ * Records one visit: the event into the outbox with its provisional lines (the same
+ * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
+ * committed does the provisional engine state move on. Throws AppError (storage).
+ */
+export function recordVisit(
+  deps: Pick<TapPipelineDeps, 'store' | 'now' | 'engine'>,
+  v: {
+    kioskId: string;
+    venue: LocalVenue;
+    service: LocalService;
+    card: Pick<LocalCard, 'cardHash' | 'residentRef' | 'ageBand'>;
+    auth: CardAuth;
+    assisted: boolean;
+  },
+): { event: KioskEvent; earned: { wallet: string; amount: number }[] } {
+  const schemes = deps.store.listSchemes();
+  const occurredAt = new Date(deps.now()).toISOString();
+  const eventId = newEventId();
+  const evaluated: { result: EngineResult | null } = { result: null };
+  const out = deps.store.appendEvent((seq) => {
+    const event: KioskEvent = {
+      id: eventId,
+      kioskId: v.kioskId as KioskEvent['kioskId'],
+      seq,
+      occurredAt,
+      venueId: v.venue.id as KioskEvent['venueId'],
+      type: 'visit',
+      cardHash: v.card.cardHash as KioskEvent['cardHash'],
+      residentRef: v.card.residentRef as KioskEvent['residentRef'],
+      serviceId: v.service.id as KioskEvent['serviceId'],
+      auth: v.auth,
+      assisted: v.assisted,
+    };
+    const result = evaluate(deps.engine, event, kioskContext(v.venue, v.service, v.card), schemes);
+    evaluated.result = result;
+    return { event, lines: result.lines };
+  });
+  if (evaluated.result) deps.engine.apply(evaluated.result.stateDelta);
+  return {
+    event: out.event,
+    earned: out.lines.map((l) => ({ wallet: l.wallet, amount: l.amount })),
   };
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { cardHashOf, londonDay, type ErrorCode } from '@clubcard/shared';
+import { cardHashOf, londonDay, type CardAuth, type ErrorCode } from '@clubcard/shared';
 import type {
   BridgeResult,
   CoreMessage,
@@ -52,12 +52,15 @@ export interface StaffDeskPort {
     firstName: string | null;
     ageBand: string;
     cardHash: string;
+    /** How the new card proved itself when tapped (the kind of card it is). */
+    auth: CardAuth;
     staffRef: string;
   }): Promise<DeskResult>;
   /** Enrolment desk: the old card hotlisted at once, the new one issued; balances follow the resident. */
   replaceCard(req: {
     residentRef: string;
     cardHash: string;
+    auth: CardAuth;
     staffRef: string;
   }): Promise<DeskResult>;
 }
@@ -113,6 +116,8 @@ interface PendingApproval {
 }
 
 const ok: BridgeResult = { ok: true, code: null };
+/** How a card offered without its tap (demo and tests) counts: as the simulated reader's. */
+const SIMULATED_AUTH: CardAuth = { method: 'simulated', keyVersion: null, counter: null };
 const refused = (code: ErrorCode): BridgeResult => ({ ok: false, code });
 
 /**
@@ -291,7 +296,7 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
    * new card (enrolment, replacement) the card is taken for that. True when the tap was
    * taken here (it is then not a visit). Wired from the tap pipeline.
    */
-  offerTap(cardHash: string): boolean {
+  offerTap(cardHash: string, auth: CardAuth = SIMULATED_AUTH): boolean {
     const cap = this.#capture;
     const staff = this.#staff.signedIn();
     if (cap && staff && cap.until > this.#o.now()) {
@@ -302,11 +307,13 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
               firstName: cap.firstName,
               ageBand: cap.ageBand,
               cardHash,
+              auth,
               staffRef: staff.staffRef,
             })
           : this.#o.desk.replaceCard({
               residentRef: cap.residentRef,
               cardHash,
+              auth,
               staffRef: staff.staffRef,
             }),
       );

@@ -10,14 +10,18 @@ import {
   loadMigrations,
   migrate,
   residentAccount,
+  type DeskEvent,
   type EventResult,
-  type KioskEvent,
+  type PushedEvent,
   type LedgerLine,
   type PullPage,
   type SchemeDefinition,
 } from '@clubcard/shared';
 import { StaffStore } from './staff-store.js';
 import { OfferStore } from './offer-store.js';
+
+/** Everything the outbox holds: card events, consent, and the enrolment desk's events. */
+export type OutboxEvent = PushedEvent | DeskEvent;
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
@@ -139,6 +143,11 @@ export class KioskStore {
     return s;
   }
 
+  /** A prepared statement, kept for reuse (for the stores that share this database). */
+  prepared(sql: string): Statement {
+    return this.#s(sql);
+  }
+
   getSetting(key: string): string | null {
     const r = this.#s('SELECT value FROM settings WHERE key = ?').get(key) as
       { value: string } | undefined;
@@ -216,10 +225,13 @@ export class KioskStore {
 
   /**
    * Appends one event and its provisional lines in ONE transaction. The sequence is
-   * assigned inside the transaction (gap-free: max + 1), and `build` receives it.
+   * assigned inside the transaction (gap-free: max + 1), and `build` receives it; what
+   * `build` writes to the store (a desk's new card) commits or rolls back with the event.
    */
-  appendEvent(build: (seq: number) => { event: KioskEvent; lines: LedgerLine[] }): {
-    event: KioskEvent;
+  appendEvent<E extends OutboxEvent>(
+    build: (seq: number) => { event: E; lines: LedgerLine[] },
+  ): {
+    event: E;
     lines: LedgerLine[];
   } {
     try {
