@@ -1,4 +1,10 @@
-import { AgeBandSchema, type AgeBand } from '@clubcard/shared';
+import {
+  AgeBandSchema,
+  AppError,
+  VolunteeredAttributeSchema,
+  type AgeBand,
+  type VolunteeredAttribute,
+} from '@clubcard/shared';
 import { weekOfDay } from '@clubcard/shared/rules/london-time';
 import type { AnalyticsDb } from './analytics-db.js';
 import type { AnalyticsChangeSink, CubeFact } from './listener.js';
@@ -21,6 +27,11 @@ import { ResidentUsage, UsageCube } from './usage-cube.js';
  *
  * Date ranges are whole London weeks (Monday to Sunday): `from` and `to` (ISO dates) are
  * widened to the weeks containing them. Without them, the last 52 weeks with data.
+ *
+ * `attribute` (take-up and segment sizes only) keeps the residents who volunteered that
+ * attribute and consent to 'analytics' — read at query time, so a withdrawal counts at
+ * once. Relaxing it is one more filter for the differencing rules: the residents with the
+ * attribute filter relaxed but not in the answer must number 0 or at least k.
  */
 export interface AnalyticsFilters {
   venueId?: string;
@@ -29,7 +40,16 @@ export interface AnalyticsFilters {
   ward?: string;
   from?: string;
   to?: string;
+  attribute?: VolunteeredAttribute;
 }
+
+/** The consent purpose under which volunteered attributes may be counted. */
+export const ATTRIBUTE_PURPOSE = 'analytics';
+
+/** Residents who volunteered an attribute and consent to counting it (SQL, joined on ref). */
+const ATTRIBUTE_HOLDERS = `SELECT v.resident_ref AS ref FROM volunteered_attributes v
+  JOIN consents c ON c.resident_ref = v.resident_ref AND c.purpose = '${ATTRIBUTE_PURPOSE}' AND c.granted = 1
+  WHERE v.attribute = ? AND v.volunteered = 1`;
 
 export interface QueryOptions {
   /** Minimum distinct residents behind any published number (default 10, at most 16). */
@@ -254,6 +274,12 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     cells: number,
     groupOf: (cube: UsageCube, row: number, r: Resolved) => number,
   ): { r: Resolved; visits: (number | null)[]; suppressed: number } {
+    if (f.attribute !== undefined) {
+      throw new AppError(
+        'bad-request',
+        'the attribute filter applies to take-up and segment sizes only',
+      );
+    }
     const { cube: base } = this.#current();
     const r = this.#resolve(f, base);
     const filtered = DIMS.filter((d) => r.codes[d] !== -1);
@@ -448,7 +474,9 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     const NA = AGE_BANDS.length;
     const NW = wards.length;
     const cellOf = (age: number, ward: number): number => age * NW + ward;
-    const population = this.#population(NA, NW);
+    const everyone = this.#population(NA, NW);
+    const attr = f.attribute === undefined ? null : this.#holders(f.attribute, NA, NW);
+    const population = attr ? attr.population : everyone;
     // Event filters (venue, service): a resident matches filter set T if one of their
     // entries fails none of T's dimensions and was active in the range.
     const ev: ('venue' | 'service')[] = (['venue', 'service'] as const).filter(
@@ -476,11 +504,19 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       if (!usage.activeIn(i, r.fromWeek, r.toWeek)) continue;
       matched[id] = (matched[id] ?? 0) | bits;
     }
-    const full = (1 << ne) - 1;
+    // The attribute is one more (resident-level) filter: bit `ne` of a filter set.
+    const nb = ne + (attr ? 1 : 0);
+    const full = (1 << nb) - 1;
+    const withAttribute = (m: number, id: number): number => {
+      if (!attr?.ids.has(id)) return m;
+      let out = m;
+      for (let t = 0; t < 1 << ne; t++) if (m & (1 << t)) out |= 1 << (t | (1 << ne));
+      return out;
+    };
     const users = new Float64Array(NA * NW);
-    const comp = Array.from({ length: 1 << ne }, () => new Float64Array(NA * NW));
+    const comp = Array.from({ length: 1 << nb }, () => new Float64Array(NA * NW));
     for (let id = 0; id < matched.length; id++) {
-      const m = matched[id] ?? 0;
+      const m = withAttribute(matched[id] ?? 0, id);
       if (m === 0 || (usage.wardOf[id] ?? -1) < 0) continue;
       const c = cellOf(usage.ageOf[id] ?? 0, usage.wardOf[id] ?? 0);
       if (m & (1 << full)) {
@@ -498,6 +534,8 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       const p = population[c] ?? 0;
       if (isSmall(u, k) || isSmall(p, k) || isSmall(p - u, k)) hide[c] = 1;
       for (let s = 1; s <= full; s++) if (isSmall(comp[s]?.[c] ?? 0, k)) hide[c] = 1;
+      // Relaxing the attribute: everyone in the cell minus those with it.
+      if (attr && isSmall((everyone[c] ?? 0) - p, k)) hide[c] = 1;
     }
     // Rule 2 on rows (one age band, all wards) and columns (one ward, all ages).
     const primary = (c: number): boolean =>
@@ -522,16 +560,51 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
         const hidden = hide[c] === 1;
         if (hidden) suppressed++;
         const u = users[c] ?? 0;
+        const hidePopulation =
+          isSmall(p, k) || (attr !== null && isSmall((everyone[c] ?? 0) - p, k));
         cells.push({
           ageBand: AGE_BANDS[a] ?? '30-44',
           ward: wards[w] ?? '',
-          population: isSmall(p, k) ? null : p,
+          population: hidePopulation ? null : p,
           users: hidden ? null : u,
           rate: hidden ? null : u / p,
         });
       }
     }
     return { k, weeks: this.#weeks(r), cells, suppressedCells: suppressed };
+  }
+
+  /**
+   * Residents who volunteered `attribute` and consent to analytics: their analytics ids
+   * and the registered ones by age band × ward. Read from SQL on every call, so that a
+   * withdrawn consent or attribute stops counting at once.
+   */
+  #holders(
+    attribute: string,
+    NA: number,
+    NW: number,
+  ): { ids: Set<number>; population: Float64Array } {
+    const a = VolunteeredAttributeSchema.parse(attribute);
+    const ids = new Set(
+      (
+        this.adb.db
+          .prepare(
+            `SELECT ar.id FROM (${ATTRIBUTE_HOLDERS}) h JOIN analytics_residents ar ON ar.resident_ref = h.ref`,
+          )
+          .all(a) as { id: number }[]
+      ).map((r) => r.id),
+    );
+    const population = new Float64Array(NA * NW);
+    for (const p of this.adb.db
+      .prepare(
+        `SELECT r.age_band AS a, r.ward AS w, COUNT(*) AS n FROM (${ATTRIBUTE_HOLDERS}) h
+         JOIN residents r ON r.ref = h.ref GROUP BY 1, 2`,
+      )
+      .all(a) as { a: string; w: string; n: number }[]) {
+      const w = this.adb.findCode('ward', p.w);
+      if (w !== null && w < NW) population[ageIndex(p.a) * NW + w] = p.n;
+    }
+    return { ids, population };
   }
 
   #pop: { mark: number; version: number; wards: number; counts: Float64Array } | null = null;
@@ -570,15 +643,33 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
    * and/or ward. Segment cells are resident-disjoint, so counts add up exactly.
    */
   segmentSizes(
-    f: Pick<AnalyticsFilters, 'ageBand' | 'ward'> = {},
+    f: Pick<AnalyticsFilters, 'ageBand' | 'ward' | 'attribute'> = {},
     o: QueryOptions = {},
   ): SegmentSizesAnswer {
     const k = checkK(o.k ?? DEFAULT_K);
-    const d = this.#segmentData();
+    const all = this.#segmentData();
     const age = f.ageBand === undefined ? -1 : ageIndex(AgeBandSchema.parse(f.ageBand));
     const ward = f.ward === undefined ? -1 : (this.adb.findCode('ward', f.ward) ?? -2);
-    const rfm = protectSegments(d.rfmCounts, RFM_SEGMENT_NAMES.length, d.wards, age, ward, k);
-    const beh = protectSegments(d.clusterCounts, d.model?.k ?? 0, d.wards, age, ward, k);
+    const d =
+      f.attribute === undefined
+        ? all
+        : loadSegments(this.adb, VolunteeredAttributeSchema.parse(f.attribute));
+    const protect = (counts: Float64Array, everyone: Float64Array, segments: number) => {
+      const out = protectSegments(counts, segments, d.wards, age, ward, k);
+      if (d === all) return out;
+      // Relaxing the attribute: everyone in the segment cell minus those with it.
+      return out.map((v, s) =>
+        v !== null &&
+        isSmall(
+          cellCount(everyone, s, d.wards, age, ward) - cellCount(counts, s, d.wards, age, ward),
+          k,
+        )
+          ? null
+          : v,
+      );
+    };
+    const rfm = protect(d.rfmCounts, all.rfmCounts, RFM_SEGMENT_NAMES.length);
+    const beh = protect(d.clusterCounts, all.clusterCounts, d.model?.k ?? 0);
     return {
       k,
       analysisDate: d.model ? isoDateOfDay(d.model.analysisDay) : null,
@@ -627,7 +718,28 @@ interface SegmentData {
   clusterCounts: Float64Array;
 }
 
-function loadSegments(adb: AnalyticsDb): SegmentData {
+/** Residents of segment `s` in an (age, ward) cell (−1 = all) of [segment][age][ward] counts. */
+function cellCount(
+  counts: Float64Array,
+  s: number,
+  wards: number,
+  age: number,
+  ward: number,
+): number {
+  const NA = AGE_BANDS.length;
+  let n = 0;
+  for (let x = 0; x < NA; x++) {
+    if (age !== -1 && age !== x) continue;
+    for (let y = 0; y < wards; y++) {
+      if (ward !== -1 && ward !== y) continue;
+      n += counts[(s * NA + x) * wards + y] ?? 0;
+    }
+  }
+  return n;
+}
+
+/** Published segment counts; with an attribute, of its consenting holders only. */
+function loadSegments(adb: AnalyticsDb, attribute?: VolunteeredAttribute): SegmentData {
   const r = adb.db
     .prepare('SELECT model FROM analytics_segment_runs ORDER BY id DESC LIMIT 1')
     .get() as { model: string } | undefined;
@@ -639,10 +751,18 @@ function loadSegments(adb: AnalyticsDb): SegmentData {
   const rows = adb.db
     .prepare(
       `SELECT s.rfm_segment, s.cluster, a.age, a.ward, COUNT(*) FROM analytics_segments s
-       JOIN analytics_residents a ON a.id = s.resident_id GROUP BY 1, 2, 3, 4`,
+       JOIN analytics_residents a ON a.id = s.resident_id
+       ${attribute === undefined ? '' : `WHERE a.resident_ref IN (SELECT ref FROM (${ATTRIBUTE_HOLDERS}))`}
+       GROUP BY 1, 2, 3, 4`,
     )
     .raw(true)
-    .all() as [string, number, number, number, number][];
+    .all(...(attribute === undefined ? [] : [attribute])) as [
+    string,
+    number,
+    number,
+    number,
+    number,
+  ][];
   for (const [seg, cluster, age, ward, n] of rows) {
     const si = RFM_SEGMENT_NAMES.indexOf(seg);
     const ri = (si * NA + age) * wards + ward;
@@ -667,19 +787,8 @@ function protectSegments(
   ward: number,
   k: number,
 ): (number | null)[] {
-  const NA = AGE_BANDS.length;
   if (ward === -2) return Array.from({ length: segments }, () => 0);
-  const count = (s: number, a: number, w: number): number => {
-    let n = 0;
-    for (let x = 0; x < NA; x++) {
-      if (a !== -1 && a !== x) continue;
-      for (let y = 0; y < wards; y++) {
-        if (w !== -1 && w !== y) continue;
-        n += counts[(s * NA + x) * wards + y] ?? 0;
-      }
-    }
-    return n;
-  };
+  const count = (s: number, a: number, w: number): number => cellCount(counts, s, wards, a, w);
   const sum =
     (vals: number[]) =>
     (cs: readonly number[]): number =>
