@@ -177,10 +177,10 @@ function buildPanels(): void {
       el('span', { class: 'visually-hidden' }, ` of ${p.title.toLowerCase()}`),
     );
     head.append(csv);
-    const body = el('div', { class: p.chart ? 'panel-body' : 'panel-body table-only' });
+    const body = el('div', { class: 'panel-body', id: `${p.id}-body` });
     if (p.chart) {
       const canvas = el('canvas', { id: `${p.id}-chart`, role: 'img', 'aria-label': p.title });
-      body.append(el('div', { class: 'chart' }, canvas));
+      body.append(el('div', { class: 'chart', id: `${p.id}-chart-box` }, canvas));
     }
     body.append(
       el('div', {
@@ -208,6 +208,12 @@ const WITHHELD = (): Node[] => [
   el('span', { 'aria-hidden': 'true' }, '–'),
   el('span', { class: 'visually-hidden' }, 'withheld'),
 ];
+
+/** A chart sits beside a narrow table; a wide table goes below its chart, full width. */
+function layout(p: PanelDef, t: Table): void {
+  const wide = !p.chart || t.columns.length > 4;
+  $(`${p.id}-body`).classList.toggle('stacked', wide);
+}
 
 function renderTable(host: HTMLElement, caption: string, t: Table): void {
   if (t.rows.length === 0) {
@@ -280,13 +286,13 @@ function renderHeatmap(host: HTMLElement, t: Table, weeks: string): void {
   let best = { v: -1, day: '', hour: '' };
   values.forEach((row, d) =>
     row.forEach((v, h) => {
-      if (v !== null && v > best.v)
+      if (v !== null && v > 0 && v > best.v)
         best = { v, day: String(t.rows[d]?.[0]), hour: t.columns[h + 1]?.label ?? '' };
     }),
   );
   const summary =
     best.v < 0
-      ? 'No figures to show.'
+      ? 'No visits to show: every hour is empty or withheld.'
       : `Busiest hour: ${best.day} ${best.hour} with ${best.v} visits.`;
   const table = el(
     'table',
@@ -326,9 +332,13 @@ async function loadPanel(p: PanelDef): Promise<void> {
     const host = $(`${p.id}-table`);
     const weeks = a.weeks ? `${a.weeks.fromWeek} to the week of ${a.weeks.toWeek}` : '';
     if (a.k !== undefined) $('k-value').textContent = String(a.k);
+    layout(p, a.table);
     if (p.heatmap) renderHeatmap(host, a.table, weeks);
     else renderTable(host, `${p.title}${weeks ? `, weeks from ${weeks}` : ''}`, a.table);
-    if (p.chart) drawChart($<HTMLCanvasElement>(`${p.id}-chart`), p.chart(a.table));
+    if (p.chart) {
+      $(`${p.id}-chart-box`).hidden = a.table.rows.length === 0;
+      drawChart($<HTMLCanvasElement>(`${p.id}-chart`), p.chart(a.table));
+    }
     setState(p, 'ready', query);
   } catch (e) {
     if (e instanceof HttpError && e.status === 401) {
@@ -399,7 +409,9 @@ async function loadOffers(): Promise<void> {
     }
   }
   const t = offersTable(offers);
+  layout(p, t);
   renderTable(host, p.title, t);
+  $('offers-chart-box').hidden = offers.offers.length === 0;
   if (offers.offers.length === 0) {
     host.replaceChildren(el('p', { class: 'empty' }, 'No offers have been made yet.'));
   }
