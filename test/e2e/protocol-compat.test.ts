@@ -6,14 +6,20 @@ import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import {
   HEADER,
+  PullPageSchema,
   cardHashOf,
   generateSigningKeys,
   newEventId,
   privateKeyFromB64,
   signRequest,
 } from '@clubcard/shared';
+import { AdminService } from '@clubcard/backend/admin/admin-service';
+import { openBackend } from '@clubcard/backend/app';
 import { openBackendDb } from '@clubcard/backend/db/open';
+import { OfferService } from '@clubcard/backend/offers/offer-service';
+import { offerCounty } from '@clubcard/backend/offers/test-county';
 import { KioskStore } from '@clubcard/terminal/store/kiosk-store';
+import { OfferStore } from '@clubcard/terminal/store/offer-store';
 import { createTestSystem, type TestSystem } from '../support/system.js';
 
 /**
@@ -122,6 +128,100 @@ describe('an older kiosk against a newer backend', () => {
   });
 });
 
+describe('an older kiosk against a backend that sends targeted offers', () => {
+  it('keeps syncing (offers are optional fields it ignores); a current kiosk stores them', async () => {
+    sys = await createTestSystem();
+    const k = sys.demo.kiosks[0]!;
+    const uid = '04C0FFEE000001';
+    // Segments and an offer on the backend's database, before it starts.
+    const { store, secrets } = openBackend(sys.backendConfig, join(sys.dir, 'backend.sqlite'));
+    const admin = new AdminService(store, secrets);
+    const county = offerCounty(store, admin);
+    const ref = county.regulars[0]!;
+    admin.issueCard({ residentRef: ref, uid, technology: 'simulated' });
+    const cluster = (
+      store.db
+        .prepare(
+          `SELECT s.cluster FROM analytics_segments s JOIN analytics_residents a ON a.id = s.resident_id
+           WHERE a.resident_ref = ?`,
+        )
+        .get(ref) as { cluster: number }
+    ).cluster;
+    const offer = new OfferService(store.db).create(
+      {
+        title: { en: 'Bring a friend swimming', cy: 'Dewch â ffrind i nofio' },
+        segmentId: `cluster:${cluster}`,
+        startsOn: '2025-03-01',
+      },
+      'ana',
+    );
+    store.close();
+    const backend = await sys.startBackend();
+    const keys = generateSigningKeys();
+    const reg = await fetch(`${backend.url}/api/v1/kiosks/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ protocol: 1, code: k.code, publicKey: keys.publicKey }),
+    });
+    expect(reg.status).toBe(201);
+    const hashKey = ((await reg.json()) as { cardHashKey: string }).cardHashKey;
+    const key = privateKeyFromB64(keys.privateKey);
+    // A v1 visit makes the venue see the resident the offer targets.
+    const body = JSON.stringify({
+      protocol: 1,
+      kioskId: k.kioskId,
+      events: [
+        {
+          id: newEventId(),
+          kioskId: k.kioskId,
+          seq: 1,
+          occurredAt: new Date().toISOString(),
+          venueId: k.venueId,
+          type: 'visit',
+          cardHash: cardHashOf(hashKey, uid),
+          residentRef: ref,
+          serviceId: k.serviceId,
+          auth: { method: 'uid-only', keyVersion: null, counter: null },
+          assisted: false,
+        },
+      ],
+    });
+    const push = await fetch(`${backend.url}/api/v1/sync/push`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...signRequest(key, k.kioskId, 'POST', '/api/v1/sync/push', body),
+      },
+      body,
+    });
+    expect(push.status).toBe(200);
+    const path = '/api/v1/sync/pull?cursor=0';
+    const pull = await fetch(`${backend.url}${path}`, {
+      headers: signRequest(key, k.kioskId, 'GET', path, ''),
+    });
+    expect(pull.status).toBe(200);
+    const json = (await pull.json()) as unknown;
+    // The old kiosk's schema still accepts the page …
+    expect(V1PullPage.safeParse(json).success).toBe(true);
+    // … and the current one reads the offer and whom it targets here.
+    const page = PullPageSchema.parse(json);
+    expect(page.offers?.map((o) => o.id)).toEqual([offer.id]);
+    expect(page.offerResidents).toEqual([{ residentRef: ref, offerIds: [offer.id] }]);
+    const kiosk = new KioskStore(join(sys.dir, 'current-kiosk.sqlite'));
+    try {
+      kiosk.applyPullPage(page, Date.now());
+      expect(new OfferStore(kiosk.db).offerFor(ref)).toEqual({
+        id: offer.id,
+        title: { en: 'Bring a friend swimming', cy: 'Dewch â ffrind i nofio' },
+        detail: null,
+      });
+      expect(kiosk.getCard(cardHashOf(hashKey, uid))?.residentRef).toBe(ref);
+    } finally {
+      kiosk.close();
+    }
+  });
+});
+
 /** Tables whose rows are synced between kiosks and the backend. */
 const SYNCED = {
   backend: [
@@ -134,6 +234,9 @@ const SYNCED = {
     'card_counters',
     'events',
     'ledger_lines',
+    'offers',
+    'consents',
+    'volunteered_attributes',
   ],
   kiosk: [
     'cards',
@@ -144,6 +247,8 @@ const SYNCED = {
     'outbox',
     'ledger_lines',
     'card_counters',
+    'offers',
+    'offer_residents',
   ],
 };
 
