@@ -67,59 +67,81 @@ afterEach(async () => {
   sys = null;
 });
 
+/** A kiosk as protocol-1 code drives it: provisioned, pushes and pulls byte for byte as v1 did. */
+interface V1Kiosk {
+  hashKey: string;
+  push(uid: string, residentRef: string): Promise<Response>;
+  pull(cursor: number): Promise<Response>;
+}
+
+async function v1Kiosk(
+  url: string,
+  k: { kioskId: string; code: string; venueId: string; serviceId: string },
+): Promise<V1Kiosk> {
+  const keys = generateSigningKeys();
+  // Provisioned as a v1 kiosk was: one-time code, own key pair.
+  const reg = await fetch(`${url}/api/v1/kiosks/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ protocol: 1, code: k.code, publicKey: keys.publicKey }),
+  });
+  expect(reg.status).toBe(201);
+  const hashKey = ((await reg.json()) as { cardHashKey: string }).cardHashKey;
+  const key = privateKeyFromB64(keys.privateKey);
+  let seq = 0;
+  return {
+    hashKey,
+    push: (uid, residentRef) => {
+      // Byte for byte what a v1 kiosk sends: no field it did not know.
+      const body = JSON.stringify({
+        protocol: 1,
+        kioskId: k.kioskId,
+        events: [
+          {
+            id: newEventId(),
+            kioskId: k.kioskId,
+            seq: ++seq,
+            occurredAt: new Date().toISOString(),
+            venueId: k.venueId,
+            type: 'visit',
+            cardHash: cardHashOf(hashKey, uid),
+            residentRef,
+            serviceId: k.serviceId,
+            auth: { method: 'uid-only', keyVersion: null, counter: null },
+            assisted: false,
+          },
+        ],
+      });
+      return fetch(`${url}/api/v1/sync/push`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...signRequest(key, k.kioskId, 'POST', '/api/v1/sync/push', body),
+        },
+        body,
+      });
+    },
+    pull: (cursor) => {
+      const path = `/api/v1/sync/pull?cursor=${cursor}`;
+      return fetch(`${url}${path}`, { headers: signRequest(key, k.kioskId, 'GET', path, '') });
+    },
+  };
+}
+
 describe('an older kiosk against a newer backend', () => {
   it('pushes protocol-1 visits and reads protocol-1 pull pages', async () => {
     sys = await createTestSystem();
     const backend = await sys.startBackend();
     const k = sys.demo.kiosks[0]!;
-    const keys = generateSigningKeys();
-    // Provisioned as a v1 kiosk was: one-time code, own key pair.
-    const reg = await fetch(`${backend.url}/api/v1/kiosks/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ protocol: 1, code: k.code, publicKey: keys.publicKey }),
-    });
-    expect(reg.status).toBe(201);
-    const hashKey = ((await reg.json()) as { cardHashKey: string }).cardHashKey;
+    const v1 = await v1Kiosk(backend.url, k);
     const r = sys.demo.residents[0]!;
-    // Byte for byte what a v1 kiosk sends: no field it did not know.
-    const body = JSON.stringify({
-      protocol: 1,
-      kioskId: k.kioskId,
-      events: [
-        {
-          id: newEventId(),
-          kioskId: k.kioskId,
-          seq: 1,
-          occurredAt: new Date().toISOString(),
-          venueId: k.venueId,
-          type: 'visit',
-          cardHash: cardHashOf(hashKey, r.uid),
-          residentRef: r.residentRef,
-          serviceId: k.serviceId,
-          auth: { method: 'uid-only', keyVersion: null, counter: null },
-          assisted: false,
-        },
-      ],
-    });
-    const key = privateKeyFromB64(keys.privateKey);
-    const push = await fetch(`${backend.url}/api/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signRequest(key, k.kioskId, 'POST', '/api/v1/sync/push', body),
-      },
-      body,
-    });
+    const push = await v1.push(r.uid, r.residentRef);
     expect(push.status).toBe(200);
     const answer = (await push.json()) as { ackSeq: number; results: { status: string }[] };
     expect(answer.results[0]!.status).toBe('accepted');
     expect(answer.ackSeq).toBe(1);
 
-    const path = '/api/v1/sync/pull?cursor=0';
-    const pull = await fetch(`${backend.url}${path}`, {
-      headers: signRequest(key, k.kioskId, 'GET', path, ''),
-    });
+    const pull = await v1.pull(0);
     expect(pull.status).toBe(200);
     expect(pull.headers.get(HEADER.signature)).toBeTruthy();
     const page = V1PullPage.safeParse(await pull.json());
@@ -157,48 +179,12 @@ describe('an older kiosk against a backend that sends targeted offers', () => {
     );
     store.close();
     const backend = await sys.startBackend();
-    const keys = generateSigningKeys();
-    const reg = await fetch(`${backend.url}/api/v1/kiosks/register`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ protocol: 1, code: k.code, publicKey: keys.publicKey }),
-    });
-    expect(reg.status).toBe(201);
-    const hashKey = ((await reg.json()) as { cardHashKey: string }).cardHashKey;
-    const key = privateKeyFromB64(keys.privateKey);
+    const v1 = await v1Kiosk(backend.url, k);
+    const hashKey = v1.hashKey;
     // A v1 visit makes the venue see the resident the offer targets.
-    const body = JSON.stringify({
-      protocol: 1,
-      kioskId: k.kioskId,
-      events: [
-        {
-          id: newEventId(),
-          kioskId: k.kioskId,
-          seq: 1,
-          occurredAt: new Date().toISOString(),
-          venueId: k.venueId,
-          type: 'visit',
-          cardHash: cardHashOf(hashKey, uid),
-          residentRef: ref,
-          serviceId: k.serviceId,
-          auth: { method: 'uid-only', keyVersion: null, counter: null },
-          assisted: false,
-        },
-      ],
-    });
-    const push = await fetch(`${backend.url}/api/v1/sync/push`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...signRequest(key, k.kioskId, 'POST', '/api/v1/sync/push', body),
-      },
-      body,
-    });
+    const push = await v1.push(uid, ref);
     expect(push.status).toBe(200);
-    const path = '/api/v1/sync/pull?cursor=0';
-    const pull = await fetch(`${backend.url}${path}`, {
-      headers: signRequest(key, k.kioskId, 'GET', path, ''),
-    });
+    const pull = await v1.pull(0);
     expect(pull.status).toBe(200);
     const json = (await pull.json()) as unknown;
     // The old kiosk's schema still accepts the page …
