@@ -84,7 +84,9 @@ describe('kiosk offer store', () => {
         detail: { en: 'Any weekday morning', cy: 'Unrhyw fore yn ystod yr wythnos' },
       });
       expect(offers.offerFor(BOB)).toBeNull();
-      expect(store.balancesFor(ALICE)).toEqual([{ wallet: 'leisure-credit', amount: 40, provisional: 0 }]);
+      expect(store.balancesFor(ALICE)).toEqual([
+        { wallet: 'leisure-credit', amount: 40, provisional: 0 },
+      ]);
     });
   });
 
@@ -128,7 +130,9 @@ describe('kiosk offer store', () => {
       // A page from an older backend (no offer fields) leaves offers as they were.
       store.applyPullPage(page(2, {}), Date.now());
       expect(offers.offerFor(ALICE)?.id).toBe('of-aaa1');
-      expect(store.balancesFor(ALICE)).toEqual([{ wallet: 'leisure-credit', amount: 40, provisional: 0 }]);
+      expect(store.balancesFor(ALICE)).toEqual([
+        { wallet: 'leisure-credit', amount: 40, provisional: 0 },
+      ]);
       expect(store.getCard(CARD)?.residentRef).toBe(ALICE);
     });
   });
