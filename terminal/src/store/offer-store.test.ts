@@ -56,21 +56,20 @@ function page(cursor: number, extra: Record<string, unknown>): PullPage {
   });
 }
 
+/** Alice's card and balance: card state that offers must never disturb. */
+const aliceCard = {
+  cards: [
+    { cardHash: CARD, residentRef: ALICE, status: 'active', firstName: 'Alice', ageBand: '30-44' },
+  ],
+  balances: [{ residentRef: ALICE, wallet: 'leisure-credit', amount: 40 }],
+};
+
 describe('kiosk offer store', () => {
   it('stores pulled offers and shows a targeted resident theirs, in both languages', () => {
     withStore((store) => {
       store.applyPullPage(
         page(0, {
-          cards: [
-            {
-              cardHash: CARD,
-              residentRef: ALICE,
-              status: 'active',
-              firstName: 'Alice',
-              ageBand: '30-44',
-            },
-          ],
-          balances: [{ residentRef: ALICE, wallet: 'leisure-credit', amount: 40 }],
+          ...aliceCard,
           offers: [offer('of-aaa1')],
           offerResidents: [{ residentRef: ALICE, offerIds: ['of-aaa1'] }],
         }),
@@ -94,16 +93,7 @@ describe('kiosk offer store', () => {
     withStore((store) => {
       store.applyPullPage(
         page(0, {
-          cards: [
-            {
-              cardHash: CARD,
-              residentRef: ALICE,
-              status: 'active',
-              firstName: 'Alice',
-              ageBand: '30-44',
-            },
-          ],
-          balances: [{ residentRef: ALICE, wallet: 'leisure-credit', amount: 40 }],
+          ...aliceCard,
           offers: [offer('of-aaa1'), offer('of-bbb2', { startsOn: date(-1) })],
           offerResidents: [
             { residentRef: ALICE, offerIds: ['of-aaa1', 'of-bbb2'] },
