@@ -11,6 +11,7 @@ import {
   type PullPage,
 } from '@clubcard/shared';
 import { KioskStore } from '../store/kiosk-store.js';
+import { OfferStore } from '../store/offer-store.js';
 import { SyncClient, backoffDelay, type FetchFn } from './sync-client.js';
 
 const backendKeys = generateSigningKeys();
@@ -59,6 +60,18 @@ function page(over: Partial<PullPage> = {}): PullPage {
     schemes: [],
     services: [],
     venues: [],
+    offers: [
+      {
+        id: 'of-swim1' as never,
+        title: { en: 'Bring a friend swimming', cy: 'Dewch â ffrind i nofio' },
+        detail: null,
+        serviceId: null,
+        startsOn: '2025-03-01',
+        endsOn: null,
+        status: 'active',
+      },
+    ],
+    offerResidents: [{ residentRef: 'r-abcdefgh' as never, offerIds: ['of-swim1' as never] }],
     ...over,
   };
 }
@@ -85,6 +98,9 @@ describe('sync client pull', () => {
     await c.syncOnce();
     expect(store.getCard(HASH)?.firstName).toBe('Ann');
     expect(store.pullCursor()).toBe(3);
+    expect(new OfferStore(store.db).offerFor('r-abcdefgh')?.title.cy).toBe(
+      'Dewch â ffrind i nofio',
+    );
   });
 
   it.each([
@@ -117,6 +133,21 @@ describe('sync client pull', () => {
       },
     ],
     [
+      'a tampered offer',
+      (b: string) =>
+        [b.replace('Bring a friend swimming', 'Free money'), signBytes(backendKey, b)] as const,
+    ],
+    [
+      'a signed page whose offers break the protocol',
+      () => {
+        const bad = JSON.stringify({
+          ...page(),
+          offerResidents: [{ residentRef: 'r-abcdefgh', offerIds: ['not-an-offer'] }],
+        });
+        return [bad, signBytes(backendKey, bad)] as const;
+      },
+    ],
+    [
       'an implausibly large page',
       () => {
         const b = JSON.stringify(
@@ -130,6 +161,7 @@ describe('sync client pull', () => {
     const c = new SyncClient({ store, backendUrl: 'http://b', fetch: serve(body, sig) });
     await expect(c.syncOnce()).rejects.toMatchObject({ code: 'bad-pull-page' });
     expect(store.getCard(HASH)).toBeNull();
+    expect(new OfferStore(store.db).offerFor('r-abcdefgh')).toBeNull();
     expect(store.pullCursor()).toBe(0);
     expect(c.state().online).toBe(false);
     expect(c.state().lastError).toMatch(/bad-pull-page/);
