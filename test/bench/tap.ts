@@ -12,6 +12,10 @@
  * line: one JSON object with the figures.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/hardware';
 import { hexToBytes } from '@clubcard/shared';
 import { deriveIssuedCardKeys } from '@clubcard/terminal/card-auth/card-keys';
@@ -132,6 +136,10 @@ try {
     await quick.restore();
   }
   const { sun, uid } = measured;
+  const disk = durableCommitBaseline(200);
+  process.stderr.write(
+    `baseline, one-row durable SQLite commit on the same disk (WAL, synchronous=FULL): p50 ${disk.p50} ms, p99 ${disk.p99} ms\n`,
+  );
   const all = [...sun.span, ...uid.span];
   const allOwn = [...sun.own, ...uid.own];
   const allDetect = [...sun.detect, ...uid.detect];
@@ -152,6 +160,8 @@ try {
       uid_own_p99_ms: pct(uid.own, 99),
       refused: sun.refused + uid.refused,
       loopback_quickack: quick.enabled,
+      durable_commit_p50_ms: disk.p50,
+      durable_commit_p99_ms: disk.p99,
       vpcd_as_shipped_taps: raw === null ? 0 : raw.sun.span.length + raw.uid.span.length,
       vpcd_as_shipped_sun_p50_ms: raw === null ? null : pct(raw.sun.span, 50),
       vpcd_as_shipped_uid_p50_ms: raw === null ? null : pct(raw.uid.span, 50),
@@ -160,4 +170,31 @@ try {
 } finally {
   await sys.cleanup();
   await pcscd.stop();
+}
+
+/**
+ * The floor under "our own share": every recorded tap is one SQLite transaction that
+ * must reach the disk (fdatasync of the WAL) before the resident is answered. This
+ * measures just that on the same filesystem, with nothing else in the transaction.
+ */
+function durableCommitBaseline(commits: number): { p50: number; p99: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'clubcard-fsync-'));
+  try {
+    const db = new Database(join(dir, 'probe.db'));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO probe (body) VALUES (?)');
+    const once = db.transaction((body: string) => insert.run(body));
+    const xs: number[] = [];
+    for (let i = 0; i < commits; i++) {
+      const t = performance.now();
+      once('x'.repeat(300));
+      xs.push(performance.now() - t);
+    }
+    db.close();
+    return { p50: pct(xs, 50), p99: pct(xs, 99) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
