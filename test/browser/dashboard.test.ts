@@ -148,6 +148,25 @@ beforeAll(async () => {
   }
   backend = await startBackend(config);
   browser = await launchChromium();
+  // An analyst's offer to the largest behavioural segment, so the offers panel has one.
+  const login = await fetch(`${backend.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(ANALYST),
+  });
+  analystCookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const offer = await fetch(`${backend.url}/api/v1/offers`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie: analystCookie },
+    body: JSON.stringify({
+      title: { en: 'A free swim, with a friend', cy: 'Nofio am ddim, gyda ffrind' },
+      segmentId: 'cluster:0',
+      serviceId: 's-swim',
+      startsOn: '2025-06-01',
+      endsOn: '2025-12-31',
+    }),
+  });
+  expect(offer.status, await offer.clone().text()).toBe(201);
 }, 240_000);
 
 afterAll(async () => {
@@ -288,6 +307,17 @@ async function expectChartsMatchApi(page: Page): Promise<void> {
     ],
   });
 
+  const offers = await answer<{
+    offers: { title: string; targeted: number | null; tookUp: number | null }[];
+  }>('/api/v1/offers');
+  expect(await plotted(page, 'offers')).toEqual({
+    labels: offers.offers.map((o) => o.title),
+    datasets: [
+      { label: 'Targeted', data: offers.offers.map((o) => o.targeted) },
+      { label: 'Took up', data: offers.offers.map((o) => o.tookUp) },
+    ],
+  });
+
   const schemes = await answer<{
     rows: {
       schemeId: string;
@@ -384,6 +414,8 @@ describe('council dashboard', () => {
     expect(hoods.rows.reduce((s, r) => s + r.earned, 0)).toBe(150_000);
     expect(await page.locator('#ward-targets-table').innerText()).toContain('busy-pools');
     expect(await page.locator('#kiosks-table tbody tr').count()).toBeGreaterThan(5);
+    expect(await page.locator('#offers-table').innerText()).toContain('A free swim, with a friend');
+    expect((await plotted(page, 'offers')).datasets[0]?.data[0]).toBeGreaterThanOrEqual(10);
     // Every chart carries a text alternative and sits beside its table.
     for (const id of [
       'trend',

@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { AppError, AgeBandSchema } from '@clubcard/shared';
+import { AppError, AgeBandSchema, VolunteeredAttributeSchema } from '@clubcard/shared';
 import type { AnalyticsFilters } from './queries.js';
 
 /** The dashboard's filters, as query parameters. */
-export const FILTER_KEYS = ['from', 'to', 'venue', 'service', 'ageBand', 'ward'] as const;
+export const FILTER_KEYS = [
+  'from',
+  'to',
+  'venue',
+  'service',
+  'ageBand',
+  'ward',
+  'attribute',
+] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 
 const IsoDate = z
@@ -25,6 +33,8 @@ export const AnalyticsQuerySchema = z
     service: Code.optional(),
     ageBand: AgeBandSchema.optional(),
     ward: Code.optional(),
+    /** A volunteered attribute (counted only for residents who consent to analytics). */
+    attribute: VolunteeredAttributeSchema.optional(),
     format: z.enum(['json', 'csv']).default('json'),
   })
   .strict()
@@ -48,6 +58,7 @@ const NAMES: Record<FilterKey, string> = {
   service: 'service',
   ageBand: 'age band',
   ward: 'ward',
+  attribute: 'volunteered attribute',
 };
 
 /**
@@ -101,5 +112,6 @@ export function parseFilters(
   if (q.service !== undefined) filters.serviceId = q.service;
   if (q.ageBand !== undefined) filters.ageBand = q.ageBand;
   if (q.ward !== undefined) filters.ward = q.ward;
+  if (q.attribute !== undefined) filters.attribute = q.attribute;
   return { filters, format: q.format };
 }

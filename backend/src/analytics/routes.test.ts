@@ -127,6 +127,11 @@ describe('analytics API', () => {
       'the venue filter does not apply to segment sizes',
     );
     expect(await refusal('/api/v1/analytics/trend?ward=castle&ward=riverside')).toMatch(/^ward: /);
+    expect(await refusal('/api/v1/analytics/heatmap?attribute=carer')).toBe(
+      'the volunteered attribute filter does not apply to the usage heatmap',
+    );
+    expect(await refusal('/api/v1/analytics/take-up?attribute=pirate')).toMatch(/^attribute: /);
+    expect((await get('/api/v1/analytics/take-up?attribute=carer')).status).toBe(200);
   });
 
   it('withholds a scheme month covering fewer than k residents, and enough others to hide it', async () => {

@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { VolunteeredAttributeSchema } from '@clubcard/shared';
 import { requireRole } from '../auth/middleware.js';
 import type { OperatorService } from '../auth/operators.js';
 import type { BackendStore } from '../store/repository.js';
@@ -27,6 +28,7 @@ export interface AnalyticsRouteDeps {
   now: () => number;
 }
 
+/** The usage filters; the volunteered-attribute filter applies to take-up and segment sizes. */
 const ALL: readonly FilterKey[] = ['from', 'to', 'venue', 'service', 'ageBand', 'ward'];
 
 /**
@@ -66,6 +68,7 @@ export function analyticsRouter(deps: AnalyticsRouteDeps): Router {
       services: deps.store.listServices().map((s) => ({ id: s.id, name: s.name, kind: s.kind })),
       wards: k.wards,
       ageBands: AGE_BANDS,
+      attributes: VolunteeredAttributeSchema.options,
     });
   });
 
@@ -96,11 +99,11 @@ export function analyticsRouter(deps: AnalyticsRouteDeps): Router {
 
   table('heatmap', 'the usage heatmap', ALL, (f) => q.usageHeatmap(f), heatmapTable);
   table('trend', 'weekly trends', ALL, (f) => q.weeklyTrend(f), trendTable);
-  table('take-up', 'take-up', ALL, (f) => q.takeUp(f), takeUpTable);
+  table('take-up', 'take-up', [...ALL, 'attribute'], (f) => q.takeUp(f), takeUpTable);
   table(
     'segments',
     'segment sizes',
-    ['ageBand', 'ward'],
+    ['ageBand', 'ward', 'attribute'],
     (f) => q.segmentSizes(f),
     segmentSizesTable,
   );

@@ -141,6 +141,10 @@ async function loadOptions(): Promise<void> {
     'f-ward',
     o.wards.map((w) => ({ value: w, label: w })),
   );
+  fill(
+    'f-attribute',
+    o.attributes.map((a) => ({ value: a, label: a.replace(/-/g, ' ') })),
+  );
 }
 
 function queryFor(p: PanelDef): string {

@@ -44,7 +44,7 @@ export const PANELS: readonly PanelDef[] = [
     title: 'Take-up by age band and ward',
     note: 'Share of registered residents who used the services in the range.',
     endpoint: 'take-up',
-    filters: ALL,
+    filters: [...ALL, 'attribute'],
     chart: (t) => ({
       type: 'bar',
       title: 'take-up (%) by ward, one bar per age band',
@@ -57,7 +57,7 @@ export const PANELS: readonly PanelDef[] = [
     title: 'Segment sizes',
     note: 'Residents in each RFM segment (recency, visits, services used over 12 months) and each behavioural segment.',
     endpoint: 'segments',
-    filters: ['ageBand', 'ward'],
+    filters: ['ageBand', 'ward', 'attribute'],
     chart: (t) => ({
       type: 'bar',
       title: 'residents per segment',

@@ -27,6 +27,7 @@ export const OptionsSchema = z.object({
   services: z.array(z.object({ id: z.string(), name: z.string() })),
   wards: z.array(z.string()),
   ageBands: z.array(z.string()),
+  attributes: z.array(z.string()),
 });
 export type Options = z.infer<typeof OptionsSchema>;
 
