@@ -27,9 +27,10 @@ export function replayCheck(store: SqliteBackendStore): ReplayCheck {
   const state = new MemoryEngineState();
   const contexts = new ContextBuilder(store);
   for (const row of db
-    // Consent events are not the engine's: they move no balance.
+    // Consent and the enrolment desk's events are not the engine's: they move no balance.
     .prepare(
-      "SELECT payload FROM events WHERE status = 'accepted' AND type <> 'consent' ORDER BY rowid",
+      `SELECT payload FROM events WHERE status = 'accepted'
+         AND type NOT IN ('consent', 'enrolment', 'card-replacement') ORDER BY rowid`,
     )
     .iterate() as Iterable<{ payload: string }>) {
     const e = KioskEventSchema.parse(JSON.parse(row.payload));

@@ -6,7 +6,9 @@ import {
   PushedEventSchema,
   evaluate,
   residentAccount,
+  type CardReplacementEvent,
   type ConsentEvent,
+  type EnrolmentEvent,
   type ErrorCode,
   type EventResult,
   type KioskEvent,
@@ -44,6 +46,12 @@ function checkSemantics(
     return { code: 'card-not-registered', reason: 'card is not registered to this resident' };
   }
   if (e.type === 'visit') {
+    if (e.auth.method === 'staff-manual' && (!e.assisted || !e.auth.staffRef)) {
+      return {
+        code: 'validation-failed',
+        reason: 'a visit recorded by hand is assisted and names the staff member',
+      };
+    }
     const secureCard = card.technology === 'ntag424' || card.technology === 'desfire';
     const proved = e.auth.method === 'sun' || e.auth.method === 'ev2';
     if (secureCard && !proved && e.auth.method !== 'staff-manual') {
@@ -57,6 +65,83 @@ function checkSemantics(
     }
   }
   return { serviceKind: service.kind };
+}
+
+/** Settings key naming a kiosk the council has made an enrolment desk. */
+const enrolmentDeskKey = (kioskId: string): string => `kiosk.${kioskId}.enrolment-desk`;
+
+/**
+ * Makes a kiosk an enrolment desk (attended, holding issuing keys), or stops it being
+ * one. Only an enrolment desk's enrolment and card-replacement events are accepted.
+ */
+export function setEnrolmentDesk(store: BackendStore, kioskId: string, desk: boolean): void {
+  store.setSetting(enrolmentDeskKey(kioskId), desk ? 'yes' : 'no');
+}
+
+export function isEnrolmentDesk(store: BackendStore, kioskId: string): boolean {
+  return store.getSetting(enrolmentDeskKey(kioskId)) === 'yes';
+}
+
+/**
+ * An enrolment desk's event, applied to the council's records: an enrolment creates the
+ * resident (home ward: the desk's venue's, until the council records another) and binds
+ * the card; a replacement binds the new card and blocks the ones it replaces. Balances
+ * belong to the resident, so nothing moves in the ledger. Every changed card goes to the
+ * kiosks in the pull feed. A reason is returned, and nothing changed, when it cannot apply.
+ */
+function applyDeskEvent(
+  store: BackendStore,
+  kiosk: KioskRow,
+  e: EnrolmentEvent | CardReplacementEvent,
+  now: number,
+): Semantics | null {
+  if (e.venueId !== kiosk.venueId) {
+    return { code: 'unknown-venue', reason: 'event venue is not this kiosk’s venue' };
+  }
+  if (!isEnrolmentDesk(store, kiosk.id)) {
+    return { code: 'forbidden', reason: 'only an enrolment desk issues cards' };
+  }
+  if (store.getCard(e.cardHash)) {
+    return { code: 'bad-request', reason: 'the card is already issued' };
+  }
+  const card = {
+    cardHash: e.cardHash,
+    residentRef: e.residentRef,
+    status: 'active' as const,
+    technology: e.technology,
+    keyVersion: null,
+  };
+  if (e.type === 'enrolment') {
+    if (store.getResident(e.residentRef)) {
+      return { code: 'bad-request', reason: 'the resident reference is already in use' };
+    }
+    const venue = store.getVenue(e.venueId);
+    if (!venue) return { code: 'unknown-venue', reason: 'unknown venue' };
+    store.addResident({
+      ref: e.residentRef,
+      firstName: e.firstName,
+      ageBand: e.ageBand,
+      ward: venue.ward,
+      createdAt: now,
+    });
+    store.addCard(card, now);
+    store.addChange('card', e.cardHash, now);
+    return null;
+  }
+  if (!store.getResident(e.residentRef)) {
+    return { code: 'not-found', reason: 'unknown resident' };
+  }
+  const replaced = e.replacedCardHashes.map((h) => store.getCard(h));
+  if (replaced.some((c) => !c || c.residentRef !== e.residentRef)) {
+    return { code: 'card-not-registered', reason: 'a replaced card is not this resident’s' };
+  }
+  store.addCard(card, now);
+  store.addChange('card', e.cardHash, now);
+  for (const h of e.replacedCardHashes) {
+    store.setCardStatus(h, 'blocked', now);
+    store.addChange('card', h, now);
+  }
+  return null;
 }
 
 /** What an ingestion listener learns about one accepted visit. */
@@ -188,12 +273,33 @@ function ingestInTransaction(
           receivedAt: now,
           residentRef: e?.residentRef ?? null,
           venueId: e?.venueId ?? null,
-          serviceId: e && e.type !== 'consent' ? e.serviceId : null,
+          serviceId: e && 'serviceId' in e ? e.serviceId : null,
           status: 'rejected',
           rejectCode: code,
           payload,
         });
         results.push({ id: h.id, seq: h.seq, status: 'rejected', code, reason, lines: [] });
+      };
+
+      // An event the rules engine does not evaluate (consent, the enrolment desk's): stored, no lines.
+      const acceptUnevaluated = (
+        e: Pick<PushedEvent, 'id' | 'seq' | 'type' | 'occurredAt' | 'residentRef' | 'venueId'>,
+      ): void => {
+        store.insertEvent({
+          id: e.id,
+          kioskId: kiosk.id,
+          seq: e.seq,
+          type: e.type,
+          occurredAt: e.occurredAt,
+          receivedAt: now,
+          residentRef: e.residentRef,
+          venueId: e.venueId,
+          serviceId: null,
+          status: 'accepted',
+          rejectCode: null,
+          payload,
+        });
+        results.push({ id: e.id, seq: e.seq, status: 'accepted', lines: [] });
       };
 
       const parsed = PushedEventSchema.safeParse(raw);
@@ -217,21 +323,19 @@ function ingestInTransaction(
           reject(refusal.code, refusal.reason, c);
           return;
         }
-        store.insertEvent({
-          id: c.id,
-          kioskId: kiosk.id,
-          seq: c.seq,
-          type: c.type,
-          occurredAt: c.occurredAt,
-          receivedAt: now,
-          residentRef: c.residentRef,
-          venueId: c.venueId,
-          serviceId: null,
-          status: 'accepted',
-          rejectCode: null,
-          payload,
-        });
-        results.push({ id: c.id, seq: c.seq, status: 'accepted', lines: [] });
+        acceptUnevaluated(c);
+        return;
+      }
+      if (parsed.data.type === 'enrolment' || parsed.data.type === 'card-replacement') {
+        const d = parsed.data;
+        const refusal = applyDeskEvent(store, kiosk, d, now);
+        if (refusal) {
+          reject(refusal.code, refusal.reason, d);
+          return;
+        }
+        acceptUnevaluated(d);
+        // The resident's balance follows them to the new card: this venue's kiosks need it.
+        if (store.noteVenueResident(d.venueId, d.residentRef, now)) touched.add(d.residentRef);
         return;
       }
       const e = parsed.data;

@@ -311,11 +311,13 @@ export type DeskEvent = z.infer<typeof DeskEventSchema>;
 
 /**
  * Everything a kiosk may push: the card events above and records the rules engine does
- * not evaluate (consent). Ingestion and the outbox take this; the engine takes KioskEvent.
+ * not evaluate (consent, the enrolment desk's events). Ingestion and the outbox take
+ * this; the engine takes KioskEvent.
  */
 export const PushedEventSchema = z.discriminatedUnion('type', [
   ...KioskEventSchema.options,
   ConsentEventSchema,
+  ...DeskEventSchema.options,
 ]);
 export type PushedEvent = z.infer<typeof PushedEventSchema>;
 
