@@ -77,6 +77,12 @@ interface OfferRow {
   status: 'active' | 'retired';
 }
 
+function sameTargets(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The slug of an RFM segment name, as used in segment ids ("At risk" → at-risk). */
 export function rfmSlug(name: string): string {
   return name
@@ -210,7 +216,7 @@ export class OfferService {
       for (const rid of ids) target.run(id, rid);
       this.#announce(id, now);
     })();
-    return this.#summary(this.#row(id));
+    return this.#one(id);
   }
 
   /** Retires an offer: kiosks stop showing it at their next sync. Retiring twice is a no-op. */
@@ -225,15 +231,19 @@ export class OfferService {
         .run(now, offerId);
       this.#announce(offerId, now);
     })();
-    return this.#summary(this.#row(offerId));
+    return this.#one(offerId);
   }
 
   /** Every offer, newest first, with take-up. */
   list(): { offers: OfferSummary[] } {
-    const rows = this.db
-      .prepare('SELECT * FROM offers ORDER BY created_at DESC, id')
-      .all() as OfferRow[];
-    return { offers: rows.map((r) => this.#summary(r)) };
+    return { offers: this.#summaries() };
+  }
+
+  /** One offer as `list` shows it (the same suppression decisions). */
+  #one(id: string): OfferSummary {
+    const o = this.#summaries().find((x) => x.id === id);
+    if (!o) throw new AppError('not-found', `no offer ${id}`);
+    return o;
   }
 
   #row(id: string): OfferRow {
@@ -258,59 +268,100 @@ export class OfferService {
   }
 
   /**
-   * Targeted and took-up counts, from the targeted residents' feature rows: a resident
-   * took up the offer if a usage entry (of the offer's service, or any) was active in a
-   * London week overlapping the offer's dates (the rollups' resolution is the week).
-   * Only counts leave this function, each k-anonymised: a count of 1..k−1 residents, or a
-   * take-up whose complement (targeted − took up) is 1..k−1, is null.
+   * Which targeted residents took an offer up, from their feature rows: a resident did if
+   * a usage entry (of the offer's service, or any) was active in a London week
+   * overlapping the offer's dates (the rollups' resolution is the week). Targets come in
+   * ascending analytics id order; nothing here leaves this class but counts.
    */
-  #summary(r: OfferRow): OfferSummary {
+  #takeUp(r: OfferRow): { targets: Int32Array; took: Uint8Array } {
     const adb = this.#analytics();
-    const targeted = (
-      this.db.prepare('SELECT COUNT(*) AS n FROM offer_targets WHERE offer_id = ?').get(r.id) as {
-        n: number;
-      }
-    ).n;
+    const rows = this.db
+      .prepare(
+        `SELECT t.resident_id, a.usage FROM offer_targets t
+         LEFT JOIN analytics_residents a ON a.id = t.resident_id
+         WHERE t.offer_id = ? ORDER BY t.resident_id`,
+      )
+      .raw(true)
+      .all(r.id) as [number, Buffer | null][];
+    const targets = Int32Array.from(rows, (x) => x[0]);
+    const took = new Uint8Array(rows.length);
     const today = londonDay(this.now());
     const start = dayOfIsoDate(r.starts_on);
     const end = Math.min(r.ends_on === null ? today : dayOfIsoDate(r.ends_on), today);
-    let tookUp = 0;
-    if (start <= end) {
-      const a = weekOfDay(start);
-      const b = weekOfDay(end);
-      const service = r.service_id === null ? -1 : (adb.findCode('service', r.service_id) ?? -2);
-      if (service !== -2) {
-        const blobs = this.db
-          .prepare(
-            `SELECT a.usage FROM offer_targets t JOIN analytics_residents a ON a.id = t.resident_id
-             WHERE t.offer_id = ?`,
-          )
-          .raw(true)
-          .all(r.id) as [Buffer][];
-        for (const [blob] of blobs) {
-          const used = decodeUsage(blob).some((u) => {
-            if (service !== -1 && u.service !== service) return false;
-            const m = weekMask(u.ringWeek, a, b);
-            return ((u.lo & m.lo) | (u.hi & m.hi)) >>> 0 !== 0;
-          });
-          if (used) tookUp++;
+    const service = r.service_id === null ? -1 : (adb.findCode('service', r.service_id) ?? -2);
+    if (start > end || service === -2) return { targets, took };
+    const a = weekOfDay(start);
+    const b = weekOfDay(end);
+    rows.forEach(([, blob], i) => {
+      const used = decodeUsage(blob ?? Buffer.alloc(0)).some((u) => {
+        if (service !== -1 && u.service !== service) return false;
+        const m = weekMask(u.ringWeek, a, b);
+        return ((u.lo & m.lo) | (u.hi & m.hi)) >>> 0 !== 0;
+      });
+      if (used) took[i] = 1;
+    });
+    return { targets, took };
+  }
+
+  /**
+   * Every offer's targeted and took-up counts, k-anonymised: a count of 1..k−1
+   * residents is withheld (null), and so is a take-up whose complement (targeted − took
+   * up) is 1..k−1. Offers that target the same residents (made from the same segment
+   * run) are answers to one question with another service or dates, so their difference
+   * must not single anyone out either: if the residents who took up one but not the
+   * other number 1..k−1 (either way round), both take-ups are withheld.
+   */
+  #summaries(): OfferSummary[] {
+    const rows = this.db
+      .prepare('SELECT * FROM offers ORDER BY created_at DESC, id')
+      .all() as OfferRow[];
+    const facts = rows.map((r) => this.#takeUp(r));
+    const counts = facts.map((f) => f.took.reduce((n, x) => n + x, 0));
+    const hideTake = facts.map(
+      (f, i) =>
+        isSmall(f.targets.length, this.k) ||
+        isSmall(counts[i] ?? 0, this.k) ||
+        isSmall(f.targets.length - (counts[i] ?? 0), this.k),
+    );
+    const groups = new Map<string, number[]>();
+    facts.forEach((f, i) => {
+      const key = `${f.targets.length}:${f.targets[0] ?? 0}:${f.targets.reduce((h, id) => (h * 31 + id) | 0, 7)}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const members of groups.values()) {
+      for (const [x, i] of members.entries()) {
+        for (const j of members.slice(x + 1)) {
+          const fi = facts[i];
+          const fj = facts[j];
+          if (!fi || !fj || !sameTargets(fi.targets, fj.targets)) continue;
+          let onlyI = 0;
+          let onlyJ = 0;
+          for (let t = 0; t < fi.took.length; t++) {
+            if (fi.took[t] && !fj.took[t]) onlyI++;
+            if (fj.took[t] && !fi.took[t]) onlyJ++;
+          }
+          if (isSmall(onlyI, this.k) || isSmall(onlyJ, this.k)) {
+            hideTake[i] = true;
+            hideTake[j] = true;
+          }
         }
       }
     }
-    const hideTarget = isSmall(targeted, this.k);
-    const hideTake = hideTarget || isSmall(tookUp, this.k) || isSmall(targeted - tookUp, this.k);
-    return {
-      id: r.id,
-      title: r.title_en,
-      segmentId: r.segment_id,
-      segmentLabel: r.segment_label,
-      service: r.service_id,
-      startsOn: r.starts_on,
-      endsOn: r.ends_on,
-      status: r.status,
-      targeted: hideTarget ? null : targeted,
-      tookUp: hideTake ? null : tookUp,
-    };
+    return rows.map((r, i) => {
+      const targeted = facts[i]?.targets.length ?? 0;
+      return {
+        id: r.id,
+        title: r.title_en,
+        segmentId: r.segment_id,
+        segmentLabel: r.segment_label,
+        service: r.service_id,
+        startsOn: r.starts_on,
+        endsOn: r.ends_on,
+        status: r.status,
+        targeted: isSmall(targeted, this.k) ? null : targeted,
+        tookUp: hideTake[i] ? null : (counts[i] ?? 0),
+      };
+    });
   }
 
   // ── for the pull ──────────────────────────────────────────────────────────────

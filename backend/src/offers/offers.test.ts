@@ -112,6 +112,35 @@ describe('offer service', () => {
     expect(feb).toMatchObject({ targeted: 24, tookUp: null });
   });
 
+  it('withholds two take-ups of the same residents whose difference is fewer than k', () => {
+    const regulars = ctx.county.regulars;
+    // 14 regulars borrowed books in the week of 10 February, 10 of them again the next week.
+    for (const ref of regulars.slice(0, 14)) {
+      ctx.county.visit(ref, 'v-central-library', 's-library', '2025-02-11T10:00:00.000Z');
+    }
+    for (const ref of regulars.slice(0, 10)) {
+      ctx.county.visit(ref, 'v-central-library', 's-library', '2025-02-18T10:00:00.000Z');
+    }
+    const segmentId = clusterOf(regulars[0]!);
+    const week = (startsOn: string, endsOn: string) =>
+      ctx.offers.create({ title, segmentId, serviceId: 's-library', startsOn, endsOn }, 'ana');
+    const first = week('2025-02-10', '2025-02-16');
+    // Alone, 14 of 24 is safe (14 and 10 are both at least k) …
+    expect(first.tookUp).toBe(14);
+    // … but with 10 of 24 the next week, the difference is 4 residents: both are withheld.
+    const second = week('2025-02-17', '2025-02-23');
+    expect(second.tookUp).toBeNull();
+    const listed = new Map(ctx.offers.list().offers.map((o) => [o.id, o]));
+    expect(listed.get(first.id)?.tookUp).toBeNull();
+    expect(listed.get(second.id)?.targeted).toBe(24);
+    // Offers to other residents are not affected.
+    const lapsed = ctx.offers.create(
+      { title, segmentId: clusterOf(ctx.county.lapsed[0]!), ...march },
+      'ana',
+    );
+    expect(lapsed.tookUp).toBe(0);
+  });
+
   it('refuses a segment smaller than k, and bad input, storing nothing', () => {
     const small = ctx.offers.segments().find((s) => !s.targetable);
     expect(small).toBeDefined();
