@@ -119,6 +119,7 @@ export class ResidentAccessService {
     this.db
       .prepare('UPDATE resident_access SET failures = 0, locked_until = NULL WHERE handle = ?')
       .run(handle);
+    this.db.prepare('DELETE FROM resident_tokens WHERE expires_at <= ?').run(now);
     const token = `rt_${randomBytes(32).toString('base64url')}`;
     const expiresAt = now + SESSION_MS;
     this.db
