@@ -225,6 +225,9 @@ describe('resident API', () => {
     ctx.now.t += 1000;
     await call('PUT', '/api/v1/resident/consents/analytics', token, { given: false });
     expect(given(ctx.resident).analytics).toBe(false);
+    // A session lasts 30 minutes.
+    ctx.now.t += 31 * 60 * 1000;
+    expect((await call('GET', '/api/v1/resident/consents', token)).status).toBe(401);
     // Only their own: nothing about anyone else changed.
     expect(ctx.store.db.prepare('SELECT DISTINCT resident_ref FROM consents').all()).toEqual([
       { resident_ref: ctx.resident },
