@@ -12,6 +12,7 @@ import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
 import { KioskCore } from './core/kiosk-core.js';
 import { KioskRedemption } from './core/redemption-port.js';
+import { OfferStore } from './store/offer-store.js';
 import { KioskStaffDesk } from './core/staff-desk.js';
 import { bundleUi } from './server/ui-bundle.js';
 import { KioskServices } from './server/kiosk-services.js';
@@ -106,6 +107,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
       desk,
       engine,
       online: () => sync.state().online,
+      offers: new OfferStore(store.db),
     }),
     desk: new KioskStaffDesk({ store, desk, engine, enrolmentDesk: config.enrolmentDesk }),
     enrolmentDesk: config.enrolmentDesk,
