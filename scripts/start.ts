@@ -9,7 +9,13 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AdminService } from '../backend/src/admin/admin-service.js';
 import { openBackend } from '../backend/src/app.js';
-import { DEMO_BLOCKED_UID, DEMO_UNKNOWN_UID, loadDemoData } from '../backend/src/demo/demo-data.js';
+import {
+  DEMO_BLOCKED_UID,
+  DEMO_LIVING_CREDIT_SCHEME,
+  DEMO_UNKNOWN_UID,
+  loadDemoData,
+} from '../backend/src/demo/demo-data.js';
+import { StaffService } from '../backend/src/staff/staff-service.js';
 import { newDemoToken } from '../terminal/src/main.js';
 import { ensureDemoAnalyst, type DemoAnalyst } from '../backend/src/dashboard/demo-analyst.js';
 import { openBackendDb } from '../backend/src/db/open.js';
@@ -18,6 +24,9 @@ const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.CLUBCARD_DATA_DIR ?? resolve(root, 'data', 'demo'));
 const backendPort = Number(process.env.CLUBCARD_PORT ?? 8080);
 const kioskPort = Number(process.env.CLUBCARD_KIOSK_UI_PORT ?? 8081);
+/** The demo's staff card, and its PIN (a demo only: printed on the card's button). */
+const DEMO_STAFF_UID = '04CAFE00000001';
+const DEMO_STAFF_PIN = '2468';
 
 interface DemoState {
   code: string;
@@ -42,9 +51,39 @@ function prepare(): DemoState {
     resolve(dataDir, 'backend.sqlite'),
   );
   try {
-    const demo = loadDemoData(new AdminService(store, secrets));
+    const admin = new AdminService(store, secrets);
+    const demo = loadDemoData(admin);
     const kiosk = demo.kiosks[0];
     if (!kiosk) throw new Error('demo data has no kiosk');
+    // Something to spend living credits on at the pool (a swim needs staff approval), and
+    // a member of staff whose card and PIN open staff mode on the demo kiosk.
+    admin.publishScheme({
+      ...DEMO_LIVING_CREDIT_SCHEME,
+      version: 2,
+      validFrom: '2021-01-01T00:00:00Z',
+      redemption: {
+        offlineAllowance: 50,
+        rules: [
+          {
+            id: 'cafe-drink',
+            item: 'hot-drink',
+            description: 'A hot drink at the café',
+            price: { kind: 'fixed', amount: 10 },
+          },
+          {
+            id: 'free-swim',
+            item: 'swim-session',
+            description: 'A free swim',
+            price: { kind: 'fixed', amount: 30 },
+            where: { serviceIds: ['s-swim'] },
+            approval: 'staff',
+          },
+        ],
+      },
+    });
+    const staff = new StaffService(store.db, secrets.cardHashKey);
+    const staffRef = staff.add({ firstName: 'Alex', venues: ['*'], pin: DEMO_STAFF_PIN });
+    staff.issueCard(staffRef, { uid: DEMO_STAFF_UID });
     const state: DemoState = {
       code: kiosk.code,
       kioskId: kiosk.kioskId,
@@ -53,6 +92,7 @@ function prepare(): DemoState {
         ...demo.residents.map((r) => ({ label: r.firstName, uid: r.uid })),
         { label: 'Lost card', uid: DEMO_BLOCKED_UID },
         { label: 'Unknown card', uid: DEMO_UNKNOWN_UID },
+        { label: `Staff card (PIN ${DEMO_STAFF_PIN})`, uid: DEMO_STAFF_UID },
       ],
     };
     writeFileSync(stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });

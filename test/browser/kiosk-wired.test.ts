@@ -251,4 +251,20 @@ describe('the kiosk as composed by main.ts', () => {
     await poolContext.close();
     await context.close();
   });
+
+  it('offline, looking a resident up searches what the kiosk holds, and says so', async () => {
+    await sys.stopBackend();
+    await pool.sync.syncOnce().catch(() => undefined);
+    expect(pool.core.state().sync.online).toBe(false);
+    const { page, context } = await openScreen(browser, pool.uiUrl);
+    await signIn(pool, page);
+    await findResident(page, 'Asha');
+    expect(await page.locator('#lookup-results').innerText()).toContain('Asha, age 13-19');
+    expect(await page.locator('#lookup-offline').innerText()).toBe(
+      'This kiosk is offline: it searched only the residents it already knows about.',
+    );
+    await shot(page, 'wired-lookup-offline.png');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await context.close();
+  });
 });

@@ -7,9 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKioskConfig } from '../config.js';
 import { startKiosk } from '../main.js';
-import { KioskServices } from '../server/kiosk-services.js';
 import { bundleUi, type UiAssets } from '../server/ui-bundle.js';
-import { StaffStore } from '../store/staff-store.js';
 import { registerAppScheme, type ProtocolLike } from './app-protocol.js';
 import { startShell, type AppLike, type BrowserWindowCtor, type WindowLike } from './shell.js';
 
@@ -26,12 +24,9 @@ async function uiAssets(): Promise<UiAssets> {
 
 const config = loadKioskConfig({ env: process.env });
 const kiosk = await startKiosk(config);
-const services = new KioskServices({
-  core: kiosk.core,
-  store: kiosk.store,
-  staffStore: new StaffStore(kiosk.store.db),
-  // TODO(lead): redemption: the rules-engine redemption port from terminal/src/core.
-});
+// The screen services as the composition root wired them (redemption, staff desk, the
+// tap pipeline's staff cards): the window and the browser kiosk see the same ones.
+const services = kiosk.services;
 await startShell({
   app: app as unknown as AppLike,
   BrowserWindow: BrowserWindow as unknown as BrowserWindowCtor,
@@ -54,7 +49,6 @@ await startShell({
   kiosk: true,
 }).then((w: WindowLike | null) => {
   if (!w) {
-    services.close();
     void kiosk.close();
   }
 });

@@ -140,6 +140,8 @@ export const EN = {
   'staff.search-label': 'First name or reference',
   'staff.search': 'Search',
   'staff.no-results': 'No residents found.',
+  'staff.lookup-offline':
+    'This kiosk is offline: it searched only the residents it already knows about.',
   'staff.result-row': '{name}, age {age}',
   'staff.no-name': 'No name given',
   'staff.this-resident': 'this resident',
@@ -310,6 +312,8 @@ export const CY: Record<MessageKey, string> = {
   'staff.search-label': 'Enw cyntaf neu gyfeirnod',
   'staff.search': 'Chwilio',
   'staff.no-results': 'Heb ddod o hyd i unrhyw breswylwyr.',
+  'staff.lookup-offline':
+    'Mae’r ciosg hwn all-lein: dim ond y preswylwyr y mae eisoes yn gwybod amdanyn nhw a chwiliwyd.',
   'staff.result-row': '{name}, oed {age}',
   'staff.no-name': 'Dim enw wedi’i roi',
   'staff.this-resident': 'y preswylydd hwn',

@@ -873,6 +873,9 @@ export class KioskScreen {
     el('lookup-submit').textContent = this.#tx('staff.search');
     el('lookup-none').textContent = this.#tx('staff.no-results');
     el('lookup-none').hidden = this.#lookup === null || this.#lookup.length > 0;
+    // The search is of what this kiosk holds: offline, a new resident may be missing.
+    el('lookup-offline').textContent = this.#tx('staff.lookup-offline');
+    el('lookup-offline').hidden = this.#lookup === null || this.#kiosk?.sync.online !== false;
     el('lookup-results').replaceChildren(
       ...(this.#lookup ?? []).map((r) => {
         const li = document.createElement('li');
