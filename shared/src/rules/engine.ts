@@ -188,11 +188,26 @@ function readCounter(
   return base === undefined ? 0 : counterValue(base, code, name);
 }
 
+const kioskIds = new Map<string, string>();
+
+/**
+ * The one copy of a kiosk id kept in resident state: every event brings its own string,
+ * and a state holding a fresh one per event keeps the garbage collector busy copying
+ * them. A council has at most thousands of kiosks; past a generous cap, ids are kept as
+ * they come.
+ */
+function sharedKioskId(id: string): string {
+  const s = kioskIds.get(id);
+  if (s !== undefined) return s;
+  if (kioskIds.size < 100_000) kioskIds.set(id, id);
+  return id;
+}
+
 /** One resident's state during one evaluation: the base plus this event's changes. */
 class ResidentWork {
   readonly ref: string;
-  readonly account: string;
   readonly base: ResidentState | undefined;
+  #account: string | null = null;
   clock: number;
   clockDay: number;
   lastAt: number;
@@ -210,13 +225,17 @@ class ResidentWork {
 
   constructor(ref: string, base: ResidentState | undefined) {
     this.ref = ref;
-    this.account = `resident:${ref}`;
     this.base = base;
     this.clock = base ? base.clock : 0;
     this.clockDay = base ? base.clockDay : 0;
     this.lastAt = base ? base.lastAt : -1;
     this.lastKiosk = base ? base.lastKiosk : '';
     this.lastSeq = base ? base.lastSeq : 0;
+  }
+
+  /** The resident's ledger account (built when a line needs it). */
+  get account(): string {
+    return (this.#account ??= `resident:${this.ref}`);
   }
 
   counter(code: number, name: number): number {
@@ -281,7 +300,8 @@ class ResidentWork {
     source: string,
     amount: number,
     expires: number,
-    id: string,
+    eventId: string,
+    lineIndex: number,
   ): void {
     const cur = this.lotList();
     let pos = cur.length;
@@ -292,11 +312,24 @@ class ResidentWork {
     ) {
       pos -= LOT_STRIDE;
     }
-    const next = cur.slice();
+    // `lots`, once set, is this evaluation's own copy: later changes go into it in place.
+    const next = this.lots ?? cur.slice();
     if (pos > 0 && c === 0) {
       const a = pos - LOT_STRIDE + L_AMOUNT;
       next[a] = (next[a] as number) + amount;
-    } else next.splice(pos, 0, wallet, schemeId, version, source, amount, expires, id);
+    } else {
+      next.splice(
+        pos,
+        0,
+        wallet,
+        schemeId,
+        version,
+        source,
+        amount,
+        expires,
+        `${eventId}:${lineIndex}`,
+      );
+    }
     this.lots = next;
   }
 
@@ -420,7 +453,7 @@ class Run {
       w.late = true;
     } else {
       w.lastAt = at;
-      w.lastKiosk = kioskId;
+      w.lastKiosk = sharedKioskId(kioskId);
       w.lastSeq = seq;
     }
     // Cheap test first: within (horizon - 1) days of the clock is never too late.
@@ -536,7 +569,8 @@ class Run {
       source,
       rest,
       expiryMinutes(expiresAt),
-      `${this.event.id}:${index}`,
+      this.event.id,
+      index,
     );
   }
 
