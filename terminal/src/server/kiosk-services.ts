@@ -22,8 +22,8 @@ import { StaffSessions, type StaffPolicy } from '../staff/staff-session.js';
 
 /**
  * The redemption step of the kiosk core, as the screen needs it. The rules-engine
- * integration (terminal/src/core) provides the real one; until it is wired the kiosk
- * offers nothing to spend (`redemptionNotWired`).
+ * step (terminal/src/core/redemption-port.ts) is what the composition root wires;
+ * without one the services offer nothing to spend (`redemptionNotWired`).
  */
 export interface RedemptionPort {
   /** What the resident can spend here now (vouchers included) and a targeted offer. Runs on the tap path: keep it quick. */
@@ -41,7 +41,7 @@ export interface RedemptionPort {
 export type DeskResult = { ok: true; firstName: string | null } | { ok: false; code: ErrorCode };
 
 export interface StaffDeskPort {
-  /** Residents matching a first name or reference (online: the backend's answer). */
+  /** Residents matching a first name or reference, among those this kiosk holds. */
   lookup(query: string): Promise<ResidentSummary[]>;
   /** A visit recorded by hand for a resident who forgot their card (auth `staff-manual`, assisted). */
   recordVisitByHand(req: { residentRef: string; staffRef: string }): Promise<DeskResult>;
