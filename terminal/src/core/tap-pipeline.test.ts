@@ -1,0 +1,68 @@
+import { MemoryEngineState, type CardAuth } from '@clubcard/shared';
+import type { TapRead } from '@clubcard/hardware';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KioskStore } from '../store/kiosk-store.js';
+import { handleTap } from './tap-pipeline.js';
+import { ASHA, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
+
+let open: KioskStore[] = [];
+afterEach(() => {
+  for (const s of open) s.close();
+  open = [];
+});
+
+const tapOf = (uid: string): TapRead => ({
+  readerName: 'Simulated reader',
+  technology: 'simulated',
+  identifier: uid,
+  proof: { kind: 'none' },
+  detectedAt: 0,
+  apduMs: 0,
+});
+
+function run(offerTap: ((hash: string, auth: CardAuth) => boolean) | null, uid: string) {
+  const { store } = testKiosk();
+  open.push(store);
+  const offered: [string, CardAuth][] = [];
+  const result = handleTap(
+    {
+      store,
+      identity: () => store.identity(),
+      authenticate: (t) => ({ ok: true, uid: t.identifier, auth: SIMULATED }),
+      now: () => Date.UTC(2026, 5, 1, 10),
+      engine: new MemoryEngineState(),
+      offerTap: offerTap
+        ? (hash, auth) => {
+            offered.push([hash, auth]);
+            return offerTap(hash, auth);
+          }
+        : null,
+    },
+    tapOf(uid),
+  );
+  return { result, offered, events: store.stats().lastSeq };
+}
+
+describe('tap pipeline: cards offered to staff mode and the desk first', () => {
+  it('a card taken by the screen services is not a visit', () => {
+    const { result, offered, events } = run(() => true, ASHA.uid);
+    expect(result).toEqual({ kind: 'taken' });
+    expect(offered).toEqual([[hashOf(ASHA.uid), SIMULATED]]);
+    expect(events).toBe(0);
+  });
+
+  it('a card not taken there is a visit, as without the hook', () => {
+    const declined = run(() => false, ASHA.uid);
+    expect(declined.result).toMatchObject({ kind: 'recorded', residentRef: ASHA.residentRef });
+    expect(declined.events).toBe(1);
+    expect(run(null, ASHA.uid).result.kind).toBe('recorded');
+  });
+
+  it('an unknown card can be taken (a desk’s new card), or is refused as unregistered', () => {
+    expect(run(() => true, '04BEEF00000001').result).toEqual({ kind: 'taken' });
+    expect(run(() => false, '04BEEF00000001').result).toMatchObject({
+      kind: 'refused',
+      code: 'card-not-registered',
+    });
+  });
+});
