@@ -14,7 +14,7 @@ import { CappedSets, DEFAULT_K, checkK, isSmall, lineComplement } from './privac
 import { RFM_SEGMENT_NAMES } from './rfm.js';
 import type { SegmentModelJson } from './segmentation.js';
 import type { SegmentProfile } from './describe.js';
-import { ResidentUsage, UsageCube } from './usage-cube.js';
+import { ResidentUsage, UsageCube, WeekRangeMasks } from './usage-cube.js';
 
 /**
  * The dashboard's analytics queries. Every answer is k-anonymised by the rules in
@@ -494,6 +494,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       for (let t = 0; t < 1 << ne; t++) if ((miss & t) === 0) bits |= 1 << t;
       bitsOf[miss] = bits;
     }
+    const masks = new WeekRangeMasks(r.fromWeek, r.toWeek);
     for (let i = 0; i < usage.n; i++) {
       let miss = 0;
       if (vBit >= 0 && usage.venue[i] !== wantVenue) miss |= 1 << vBit;
@@ -501,7 +502,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       const bits = bitsOf[miss] ?? 0;
       const id = usage.resident[i] ?? 0;
       if ((bits & ~(matched[id] ?? 0)) === 0) continue;
-      if (!usage.activeIn(i, r.fromWeek, r.toWeek)) continue;
+      if (!masks.active(usage.ringWeek[i] ?? -1, usage.lo[i] ?? 0, usage.hi[i] ?? 0)) continue;
       matched[id] = (matched[id] ?? 0) | bits;
     }
     // The attribute is one more (resident-level) filter: bit `ne` of a filter set.

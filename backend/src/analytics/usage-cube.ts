@@ -312,6 +312,36 @@ export class ResidentUsage {
   }
 }
 
+/**
+ * weekMask for one range of weeks [a, b] and any ring top, computed once per top: a
+ * scan over every resident's usage entries tests each against the range with two ANDs.
+ * Only tops in [a, b + 63] can hold a week of the range; any other ring was inactive.
+ */
+export class WeekRangeMasks {
+  readonly #from: number;
+  readonly #lo: Uint32Array;
+  readonly #hi: Uint32Array;
+
+  constructor(a: number, b: number) {
+    this.#from = a;
+    const n = Math.max(0, b - a + RING_WEEKS);
+    this.#lo = new Uint32Array(n);
+    this.#hi = new Uint32Array(n);
+    for (let t = 0; t < n; t++) {
+      const m = weekMask(a + t, a, b);
+      this.#lo[t] = m.lo;
+      this.#hi[t] = m.hi;
+    }
+  }
+
+  /** Was a ring (newest week `top`, halves lo/hi) active in some week of the range? */
+  active(top: number, lo: number, hi: number): boolean {
+    const t = top - this.#from;
+    if (t < 0 || t >= this.#lo.length) return false;
+    return ((lo & (this.#lo[t] ?? 0)) | (hi & (this.#hi[t] ?? 0))) !== 0;
+  }
+}
+
 /** Bits 0..31 from `from` to `to` inclusive (empty when from > to). */
 function bits32(from: number, to: number): number {
   if (from > to) return 0;

@@ -11,11 +11,11 @@ import { londonDay, weekOfDay } from '@clubcard/shared/rules/london-time';
 import type { Db } from '../db/open.js';
 import { AnalyticsDb } from '../analytics/analytics-db.js';
 import { dayOfIsoDate, isoDateOfDay } from '../analytics/london-slots.js';
-import { decodeUsage } from '../analytics/model.js';
+import { USAGE_INTS } from '../analytics/model.js';
 import { DEFAULT_K, checkK, isSmall } from '../analytics/privacy.js';
 import { RFM_SEGMENT_NAMES } from '../analytics/rfm.js';
 import { latestModel } from '../analytics/segmentation.js';
-import { weekMask } from '../analytics/usage-cube.js';
+import { WeekRangeMasks } from '../analytics/usage-cube.js';
 
 const TextSchema = z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters');
 const BilingualSchema = z.object({ en: TextSchema, cy: TextSchema }).strict();
@@ -290,15 +290,20 @@ export class OfferService {
     const end = Math.min(r.ends_on === null ? today : dayOfIsoDate(r.ends_on), today);
     const service = r.service_id === null ? -1 : (adb.findCode('service', r.service_id) ?? -2);
     if (start > end || service === -2) return { targets, took };
-    const a = weekOfDay(start);
-    const b = weekOfDay(end);
+    const masks = new WeekRangeMasks(weekOfDay(start), weekOfDay(end));
+    // Usage blobs are read in place (offers target whole segments: tens of thousands).
+    const E = USAGE_INTS * 4;
     rows.forEach(([, blob], i) => {
-      const used = decodeUsage(blob ?? Buffer.alloc(0)).some((u) => {
-        if (service !== -1 && u.service !== service) return false;
-        const m = weekMask(u.ringWeek, a, b);
-        return ((u.lo & m.lo) | (u.hi & m.hi)) >>> 0 !== 0;
-      });
-      if (used) took[i] = 1;
+      if (!blob) return;
+      const view = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+      for (let o = 0; o + E <= blob.byteLength; o += E) {
+        if (service !== -1 && view.getInt32(o + 4, true) !== service) continue;
+        const top = view.getInt32(o + 16, true);
+        if (masks.active(top, view.getInt32(o + 20, true), view.getInt32(o + 24, true))) {
+          took[i] = 1;
+          return;
+        }
+      }
     });
     return { targets, took };
   }
