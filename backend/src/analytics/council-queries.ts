@@ -102,8 +102,8 @@ export class CouncilQueries {
   }
 
   /**
-   * Per ward: visits (a usage query per ward, so every number passes the cube's rules,
-   * including the family rule across wards) and the ward's neighbourhood budget from
+   * Per ward: visits (each ward's total as the trend filtered to that ward would give
+   * it, so every number passes the cube's rules, including the family rule across wards) and the ward's neighbourhood budget from
    * its ledger account.
    */
   neighbourhoods(
@@ -156,9 +156,10 @@ export class CouncilQueries {
       }
     }
     const rows: NeighbourhoodRow[] = [];
+    const totals = this.usage.wardVisitTotals(f, { k });
     for (const ward of wards) {
       if (f.ward !== undefined && f.ward !== ward) continue;
-      const visits = this.usage.weeklyTrend({ ...f, ward }, { k }).totalVisits;
+      const visits = totals.get(ward) ?? 0;
       const byWallet = budgets.get(ward);
       const list = byWallet
         ? [...byWallet.values()].sort((a, b) => a.wallet.localeCompare(b.wallet))

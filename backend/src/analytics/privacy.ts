@@ -169,6 +169,17 @@ export function lineComplement(
   return extra;
 }
 
+/** lineComplement over cells of one pool of capped sets (primary: 1..k−1 residents). */
+export function setsLineComplement(sets: CappedSets, line: readonly number[], k: number): number[] {
+  return lineComplement(
+    line,
+    (c) => isSmall(sets.size(c), k),
+    (c) => sets.size(c),
+    (cs) => sets.unionSize(cs),
+    k,
+  );
+}
+
 /** Primary status of a cell: 1..k−1 residents behind it. */
 export function isSmall(residents: number, k: number): boolean {
   return residents > 0 && residents < k;

@@ -168,4 +168,22 @@ describe('analytics queries and k-anonymity', () => {
     expect(profiles.segments.length).toBe(s.k);
     expect(JSON.stringify(profiles)).not.toMatch(/r-(young|older|castle)/);
   });
+
+  it('withholds a neighbourhood total that all but fewer than k residents of a venue make', () => {
+    // Three castle swimmers also use the riverside library: relaxing the ward of
+    // "riverside library visits in riverside" adds just them.
+    const { analytics, visit } = world();
+    for (let i = 0; i < 3; i++) {
+      const ref = `r-castle${String(i).padStart(4, '0')}`;
+      visit(ref, 'v-river-library', 's-library', '2025-03-04T11:15:00.000Z');
+    }
+    const f = { ...range, venueId: 'v-river-library' };
+    const totals = analytics.queries.wardVisitTotals(f);
+    expect(totals.get('riverside')).toBeNull();
+    expect(analytics.queries.weeklyTrend({ ...f, ward: 'riverside' }).totalVisits).toBeNull();
+    // Without the venue filter, the other ward adds 40 residents: both published.
+    const all = analytics.queries.wardVisitTotals(range);
+    expect(all.get('riverside')).toBe(33 * 4);
+    expect(all.get('castle')).toBe(40 * 4 + 3);
+  });
 });

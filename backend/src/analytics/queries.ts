@@ -10,7 +10,14 @@ import type { AnalyticsDb } from './analytics-db.js';
 import type { AnalyticsChangeSink, CubeFact } from './listener.js';
 import { dayOfIsoDate, firstDayOfWeek, isoDateOfDay } from './london-slots.js';
 import { AGE_BANDS, ageIndex } from './model.js';
-import { CappedSets, DEFAULT_K, checkK, isSmall, lineComplement } from './privacy.js';
+import {
+  CappedSets,
+  DEFAULT_K,
+  checkK,
+  isSmall,
+  lineComplement,
+  setsLineComplement,
+} from './privacy.js';
 import { RFM_SEGMENT_NAMES } from './rfm.js';
 import type { SegmentModelJson } from './segmentation.js';
 import type { SegmentProfile } from './describe.js';
@@ -288,11 +295,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     const C = cells + 1; // + total
     const visits = new Float64Array(C);
     const sets = new CappedSets(C);
-    // Edge weeks (rule 4): residents in each cell's first and last active week.
-    const firstWeek = new Int32Array(C).fill(2 ** 30);
-    const lastWeek = new Int32Array(C).fill(-(2 ** 30));
-    const firstSets = new CappedSets(C);
-    const lastSets = new CappedSets(C);
+    const edges = new EdgeWeeks(C);
     // Families (rule 2 across one filter's values) and complements (rule 3).
     const famSize = filtered.map((d) => this.#dimSize(d));
     const fam = filtered.map((_, i) => new CappedSets(C * (famSize[i] ?? 1)));
@@ -309,17 +312,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     const main = (c: number, row: number, a: number, b: number, v: number): void => {
       visits[c] = (visits[c] ?? 0) + v;
       sets.addAll(c, ids, a, b);
-      const w = cube.week[row] ?? 0;
-      if (w < (firstWeek[c] ?? 0)) {
-        firstWeek[c] = w;
-        firstSets.clear(c);
-      }
-      if (w === firstWeek[c]) firstSets.addAll(c, ids, a, b);
-      if (w > (lastWeek[c] ?? 0)) {
-        lastWeek[c] = w;
-        lastSets.clear(c);
-      }
-      if (w === lastWeek[c]) lastSets.addAll(c, ids, a, b);
+      edges.add(c, cube.week[row] ?? 0, ids, a, b);
     };
 
     cube.forEachInWeeks(r.fromWeek, r.toWeek, (row) => {
@@ -360,7 +353,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     for (let c = 0; c < C; c++) {
       const n = sets.size(c);
       if (isSmall(n, k)) hide[c] = 1;
-      if ((visits[c] ?? 0) > 0 && (firstSets.size(c) < k || lastSets.size(c) < k)) hide[c] = 1;
+      if ((visits[c] ?? 0) > 0 && edges.small(c, k)) hide[c] = 1;
       for (let s = 1; s < 1 << nf; s++) if (isSmall(comp[s]?.size(c) ?? 0, k)) hide[c] = 1;
     }
     // Rule 2 within the answer: the cells add up to the total.
@@ -382,13 +375,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       if (!fs || target < 0) return;
       for (let c = 0; c < C; c++) {
         const famLine = Array.from({ length: size }, (_, v) => v * C + c);
-        const extra = lineComplement(
-          famLine,
-          (x) => isSmall(fs.size(x), k),
-          (x) => fs.size(x),
-          (xs) => fs.unionSize(xs),
-          k,
-        );
+        const extra = setsLineComplement(fs, famLine, k);
         if (extra.includes(target * C + c)) hide[c] = 1;
       }
     });
@@ -403,6 +390,117 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       }
     }
     return { r, visits: out, suppressed };
+  }
+
+  /**
+   * The total visits of `weeklyTrend({ ...f, ward })` for every ward at once (the
+   * neighbourhoods table), in one scan of the cube: the same rules decide each ward's
+   * total as that query would (primary, edge weeks, every relaxation of the filters, the
+   * family of each filter's values). Relaxing the ward means "every other ward", which
+   * is a union over wards but one: prefix and suffix unions of per-ward sets give it.
+   * Keyed by ward id; a ward without residents' visits has 0.
+   */
+  wardVisitTotals(f: AnalyticsFilters, o: QueryOptions = {}): Map<string, number | null> {
+    const k = checkK(o.k ?? DEFAULT_K);
+    if (f.attribute !== undefined) {
+      throw new AppError(
+        'bad-request',
+        'the attribute filter applies to take-up and segment sizes only',
+      );
+    }
+    const { cube: base } = this.#current();
+    const wardIds = this.adb.keys('ward');
+    const r = this.#resolve({ ...f, ward: undefined }, base);
+    const other = DIMS.filter((d) => d !== 'ward' && r.codes[d] !== -1);
+    const cube = this.#cubeFor([...other, 'ward']);
+    const no = other.length;
+    const NW = this.#dimSize('ward');
+    const cols = other.map((d) => this.#columnArray(cube, d));
+    const want = other.map((d) => r.codes[d]);
+    const famSize = other.map((d) => this.#dimSize(d));
+    // Per ward x: rows matching every other filter (the answer for ward x, and the
+    // ward family's line), their first and last weeks.
+    const visits = new Float64Array(NW);
+    const sets = new CappedSets(NW);
+    const edges = new EdgeWeeks(NW);
+    // Per subset t of the other filters, per ward x: rows whose misses are within t
+    // (any[t]), and those that miss at least one (some[t], t non-empty).
+    const any = Array.from({ length: 1 << no }, () => new CappedSets(NW));
+    const some = Array.from({ length: 1 << no }, () => new CappedSets(NW));
+    // Family of other filter i for ward x: rows of ward x missing at most filter i, by value.
+    const fam = other.map((_, i) => new CappedSets(NW * (famSize[i] ?? 1)));
+    const ids = cube.ids;
+    cube.forEachInWeeks(r.fromWeek, r.toWeek, (row) => {
+      let miss = 0;
+      for (let i = 0; i < no; i++) if ((cols[i]?.[row] ?? 0) !== want[i]) miss |= 1 << i;
+      const x = cube.ward[row] ?? 0;
+      const a = cube.setStart[row] ?? 0;
+      const b = cube.setStart[row + 1] ?? 0;
+      if (miss === 0) {
+        visits[x] = (visits[x] ?? 0) + (cube.visits[row] ?? 0);
+        sets.addAll(x, ids, a, b);
+        edges.add(x, cube.week[row] ?? 0, ids, a, b);
+      }
+      for (let t = 0; t < 1 << no; t++) {
+        if ((miss & ~t) !== 0) continue;
+        const at = any[t];
+        if (at && !at.full(x)) at.addAll(x, ids, a, b);
+        const st = some[t];
+        if (miss !== 0 && st && !st.full(x)) st.addAll(x, ids, a, b);
+      }
+      for (let i = 0; i < no; i++) {
+        if ((miss & ~(1 << i)) !== 0) continue;
+        const fs = fam[i];
+        const at = x * (famSize[i] ?? 1) + (cols[i]?.[row] ?? 0);
+        if (fs && !fs.full(at)) fs.addAll(at, ids, a, b);
+      }
+    });
+    // "Every ward but x" for each any[t]: prefix and suffix unions.
+    const allBut = any.map((sets_) => {
+      const pre = new CappedSets(NW + 1);
+      const suf = new CappedSets(NW + 1);
+      const copy = (to: CappedSets, at: number, from: CappedSets, c: number): void =>
+        to.addAll(at, from.ids, c * from.cap, c * from.cap + from.size(c));
+      for (let x = 0; x < NW; x++) {
+        copy(pre, x + 1, pre, x);
+        copy(pre, x + 1, sets_, x);
+      }
+      for (let x = NW - 1; x >= 0; x--) {
+        copy(suf, x, suf, x + 1);
+        copy(suf, x, sets_, x);
+      }
+      return (x: number, extra: CappedSets | undefined): number => {
+        const u = new CappedSets(1);
+        u.addAll(0, pre.ids, x * pre.cap, x * pre.cap + pre.size(x));
+        u.addAll(0, suf.ids, (x + 1) * suf.cap, (x + 1) * suf.cap + suf.size(x + 1));
+        if (extra) u.addAll(0, extra.ids, x * extra.cap, x * extra.cap + extra.size(x));
+        return u.size(0);
+      };
+    });
+    const wardLine = Array.from({ length: NW }, (_, x) => x);
+    const wardFamily = new Set(setsLineComplement(sets, wardLine, k));
+    const out = new Map<string, number | null>();
+    wardIds.forEach((id, x) => {
+      const v = visits[x] ?? 0;
+      let hide = isSmall(sets.size(x), k);
+      if (v > 0 && edges.small(x, k)) hide = true;
+      for (let t = 0; t < 1 << no; t++) {
+        if (t !== 0 && isSmall(some[t]?.size(x) ?? 0, k)) hide = true;
+        if (isSmall(allBut[t]?.(x, t !== 0 ? some[t] : undefined) ?? 0, k)) hide = true;
+      }
+      if (wardFamily.has(x)) hide = true;
+      for (let i = 0; i < no && !hide; i++) {
+        const fs = fam[i];
+        const size = famSize[i] ?? 1;
+        const target = want[i] ?? 0;
+        if (!fs || target < 0) continue;
+        const line = Array.from({ length: size }, (_, val) => x * size + val);
+        const extra = setsLineComplement(fs, line, k);
+        if (extra.includes(x * size + target)) hide = true;
+      }
+      out.set(id, hide && v > 0 ? null : v);
+    });
+    return out;
   }
 
   #dimSize(d: Dim): number {
@@ -720,6 +818,40 @@ interface SegmentData {
 }
 
 /** Residents of segment `s` in an (age, ward) cell (−1 = all) of [segment][age][ward] counts. */
+/** Rule 4's edge weeks: per cell, the residents of its first and of its last week with visits. */
+class EdgeWeeks {
+  readonly #first: CappedSets;
+  readonly #last: CappedSets;
+  readonly #firstWeek: Int32Array;
+  readonly #lastWeek: Int32Array;
+
+  constructor(cells: number) {
+    this.#first = new CappedSets(cells);
+    this.#last = new CappedSets(cells);
+    this.#firstWeek = new Int32Array(cells).fill(2 ** 30);
+    this.#lastWeek = new Int32Array(cells).fill(-(2 ** 30));
+  }
+
+  /** A rollup row of cell c in `week` with resident ids[a, b). */
+  add(c: number, week: number, ids: Int32Array, a: number, b: number): void {
+    if (week < (this.#firstWeek[c] ?? 0)) {
+      this.#firstWeek[c] = week;
+      this.#first.clear(c);
+    }
+    if (week === this.#firstWeek[c]) this.#first.addAll(c, ids, a, b);
+    if (week > (this.#lastWeek[c] ?? 0)) {
+      this.#lastWeek[c] = week;
+      this.#last.clear(c);
+    }
+    if (week === this.#lastWeek[c]) this.#last.addAll(c, ids, a, b);
+  }
+
+  /** Does the first or the last week of cell c have fewer than k residents? */
+  small(c: number, k: number): boolean {
+    return this.#first.size(c) < k || this.#last.size(c) < k;
+  }
+}
+
 function cellCount(
   counts: Float64Array,
   s: number,
