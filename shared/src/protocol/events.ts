@@ -267,6 +267,14 @@ export const CardTechnologySchema = z.enum([
 ]);
 export type CardTechnology = z.infer<typeof CardTechnologySchema>;
 
+/** A card issued at an enrolment desk: to whom, which card, what kind, by which staff member. */
+const CardIssued = {
+  residentRef: ResidentRefSchema,
+  cardHash: CardHashSchema,
+  technology: CardTechnologySchema,
+  staffRef: StaffRefSchema,
+};
+
 /**
  * A new resident enrolled at an enrolment desk, with the card just issued to them. The
  * kiosk generates the pseudonymous ref (r- and a UUIDv7 in hex), so the resident can use
@@ -274,14 +282,11 @@ export type CardTechnology = z.infer<typeof CardTechnologySchema>;
  */
 export const EnrolmentEventSchema = z.object({
   ...EventBase,
+  ...CardIssued,
   type: z.literal('enrolment'),
-  residentRef: ResidentRefSchema,
   /** Display first name at most; may be absent. */
   firstName: z.string().trim().min(1).max(40).nullable(),
   ageBand: AgeBandSchema,
-  cardHash: CardHashSchema,
-  technology: CardTechnologySchema,
-  staffRef: StaffRefSchema,
 });
 export type EnrolmentEvent = z.infer<typeof EnrolmentEventSchema>;
 
@@ -292,13 +297,10 @@ export type EnrolmentEvent = z.infer<typeof EnrolmentEventSchema>;
  */
 export const CardReplacementEventSchema = z.object({
   ...EventBase,
+  ...CardIssued,
   type: z.literal('card-replacement'),
-  residentRef: ResidentRefSchema,
-  cardHash: CardHashSchema,
-  technology: CardTechnologySchema,
   /** The resident's cards the kiosk knew as active: each is blocked. */
   replacedCardHashes: z.array(CardHashSchema).max(20),
-  staffRef: StaffRefSchema,
 });
 export type CardReplacementEvent = z.infer<typeof CardReplacementEventSchema>;
 

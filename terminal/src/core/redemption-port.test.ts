@@ -4,21 +4,10 @@ import { DeskStore } from '../store/desk-store.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { KioskRedemption } from './redemption-port.js';
 import { recordVisit } from './tap-pipeline.js';
-import { ASHA, BEN, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
+import { ASHA, BEN, EARN_ON_SWIM, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
 
 const SCHEME = {
-  id: 'living-credit',
-  version: 1,
-  name: 'Living credits',
-  wallet: 'living-credit',
-  validFrom: '2020-01-01T00:00:00Z',
-  earning: [
-    {
-      id: 'swim',
-      trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
-      amount: { kind: 'fixed', value: 10 },
-    },
-  ],
+  ...EARN_ON_SWIM,
   redemption: {
     offlineAllowance: 70,
     rules: [

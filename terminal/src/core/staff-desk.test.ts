@@ -10,22 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { StaffStore } from '../store/staff-store.js';
 import { KioskStaffDesk, newKioskResidentRef } from './staff-desk.js';
-import { ASHA, BEN, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
+import { ASHA, BEN, EARN_ON_SWIM, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
 
-const EARN_ON_SWIM = {
-  id: 'living-credit',
-  version: 1,
-  name: 'Living credits',
-  wallet: 'living-credit',
-  validFrom: '2020-01-01T00:00:00Z',
-  earning: [
-    {
-      id: 'swim',
-      trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
-      amount: { kind: 'fixed', value: 10 },
-    },
-  ],
-};
 const NEW_CARD = hashOf('04BEEF00000001');
 
 let open: KioskStore[] = [];

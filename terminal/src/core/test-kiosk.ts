@@ -17,6 +17,22 @@ export const ASHA = { residentRef: 'r-asha0000001', uid: '04A1B2C3D4E501', first
 export const BEN = { residentRef: 'r-ben00000001', uid: '04A1B2C3D4E502', firstName: 'Ben' };
 export const SIMULATED: CardAuth = { method: 'simulated', keyVersion: null, counter: null };
 
+/** Living credits: 10 for a visit to a leisure service (the kiosk here is a swim kiosk). */
+export const EARN_ON_SWIM = {
+  id: 'living-credit',
+  version: 1,
+  name: 'Living credits',
+  wallet: 'living-credit',
+  validFrom: '2020-01-01T00:00:00Z',
+  earning: [
+    {
+      id: 'swim',
+      trigger: { eventType: 'visit', serviceKinds: ['leisure'] },
+      amount: { kind: 'fixed', value: 10 },
+    },
+  ],
+};
+
 export const hashOf = (uid: string): string => cardHashOf(TEST_CARD_KEY, uid);
 
 export function testKiosk(
