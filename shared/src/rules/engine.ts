@@ -46,6 +46,7 @@ import {
   LOT_STRIDE,
   L_AMOUNT,
   L_EXPIRES,
+  L_ID,
   L_SCHEME,
   L_SOURCE,
   L_VERSION,
@@ -203,8 +204,11 @@ function sharedKioskId(id: string): string {
   return id;
 }
 
-/** One resident's state during one evaluation: the base plus this event's changes. */
-class ResidentWork {
+/**
+ * One resident's state during one evaluation: the base plus this event's changes. It
+ * carries every field of a ResidentDelta, so it is handed over as the delta itself.
+ */
+class ResidentWork implements ResidentDelta {
   readonly ref: string;
   readonly base: ResidentState | undefined;
   #account: string | null = null;
@@ -243,7 +247,9 @@ class ResidentWork {
   }
 
   setCounter(code: number, name: number, v: number): void {
-    (this.counters ??= []).push(code, name, v);
+    // A literal, not [] then push: a first push would reserve room for 16 entries.
+    if (this.counters === null) this.counters = [code, name, v];
+    else this.counters.push(code, name, v);
   }
 
   lotList(): LotList {
@@ -312,30 +318,27 @@ class ResidentWork {
     ) {
       pos -= LOT_STRIDE;
     }
-    // `lots`, once set, is this evaluation's own copy: later changes go into it in place.
-    const next = this.lots ?? cur.slice();
     if (pos > 0 && c === 0) {
+      // `lots`, once set, is this evaluation's own copy: change it in place.
+      const next = this.lots ?? cur.slice();
       const a = pos - LOT_STRIDE + L_AMOUNT;
       next[a] = (next[a] as number) + amount;
-    } else {
-      next.splice(
-        pos,
-        0,
-        wallet,
-        schemeId,
-        version,
-        source,
-        amount,
-        expires,
-        `${eventId}:${lineIndex}`,
-      );
+      this.lots = next;
+      return;
     }
+    // A new list of exactly the right size (splice would reserve room for more).
+    const n = cur.length;
+    const next: LotList = new Array<string | number>(n + LOT_STRIDE);
+    for (let i = 0; i < pos; i++) next[i] = cur[i] as string | number;
+    next[pos + L_WALLET] = wallet;
+    next[pos + L_SCHEME] = schemeId;
+    next[pos + L_VERSION] = version;
+    next[pos + L_SOURCE] = source;
+    next[pos + L_AMOUNT] = amount;
+    next[pos + L_EXPIRES] = expires;
+    next[pos + L_ID] = `${eventId}:${lineIndex}`;
+    for (let i = pos; i < n; i++) next[i + LOT_STRIDE] = cur[i] as string | number;
     this.lots = next;
-  }
-
-  /** The work itself carries every field of a ResidentDelta: no copy needed. */
-  delta(): ResidentDelta {
-    return this;
   }
 }
 
@@ -355,7 +358,8 @@ class CounterWork {
   }
 
   set(code: number, name: number, v: number): void {
-    (this.patch ??= []).push(code, name, v);
+    if (this.patch === null) this.patch = [code, name, v];
+    else this.patch.push(code, name, v);
   }
 }
 
@@ -365,19 +369,28 @@ interface SchemeRef {
 }
 
 const NO_COUNTER_DELTAS: readonly CounterDelta[] = Object.freeze([]);
+const NO_RESIDENT_DELTAS: readonly ResidentDelta[] = Object.freeze([]);
 
 function counterDeltas(works: readonly CounterWork[] | null): readonly CounterDelta[] {
   if (works === null) return NO_COUNTER_DELTAS;
-  const out: CounterDelta[] = [];
-  for (const c of works) if (c.patch !== null) out.push({ id: c.id, counters: c.patch });
-  return out;
+  let out: CounterDelta[] | null = null;
+  for (let i = 0; i < works.length; i++) {
+    const c = works[i] as CounterWork;
+    if (c.patch === null) continue;
+    const d = { id: c.id, counters: c.patch };
+    if (out === null) out = [d];
+    else out.push(d);
+  }
+  return out ?? NO_COUNTER_DELTAS;
 }
 
 class Run {
-  readonly lines: LedgerLine[] = [];
-  readonly messages: ResidentMessage[] = [];
-  readonly flags: EngineFlag[] = [];
-  readonly #residents: ResidentWork[] = [];
+  // Arrays are made on their first entry, as literals: most events have one line, one
+  // message, no flag and one resident, and `[]` then push would reserve 16 entries each.
+  #lines: LedgerLine[] | null = null;
+  #messages: ResidentMessage[] | null = null;
+  #flags: EngineFlag[] | null = null;
+  #residents: ResidentWork[] | null = null;
   #schemes: CounterWork[] | null = null;
   #wards: CounterWork[] | null = null;
   readonly t: number;
@@ -408,9 +421,9 @@ class Run {
     to: string,
     amount: number,
   ): void {
-    this.lines.push({
+    const l: LedgerLine = {
       eventId: this.event.id as EventId,
-      index: this.lines.length,
+      index: this.lineCount(),
       schemeId: scheme.id as SchemeId,
       schemeVersion: scheme.version,
       ruleId,
@@ -418,7 +431,18 @@ class Run {
       from: from as AccountId,
       to: to as AccountId,
       amount,
-    });
+    };
+    if (this.#lines === null) this.#lines = [l];
+    else this.#lines.push(l);
+  }
+
+  lineCount(): number {
+    return this.#lines === null ? 0 : this.#lines.length;
+  }
+
+  message(m: ResidentMessage): void {
+    if (this.#messages === null) this.#messages = [m];
+    else this.#messages.push(m);
   }
 
   flag(code: FlagCode, detail: string, extra?: Omit<EngineFlag, 'code' | 'detail'>): void {
@@ -429,7 +453,8 @@ class Run {
       if (extra.ruleId !== undefined) f.ruleId = extra.ruleId;
       if (extra.amount !== undefined) f.amount = extra.amount;
     }
-    this.flags.push(f);
+    if (this.#flags === null) this.#flags = [f];
+    else this.#flags.push(f);
   }
 
   /**
@@ -439,10 +464,13 @@ class Run {
    */
   resident(ref: string): ResidentWork {
     const ws = this.#residents;
-    for (let i = 0; i < ws.length; i++)
-      if ((ws[i] as ResidentWork).ref === ref) return ws[i] as ResidentWork;
+    if (ws !== null) {
+      for (let i = 0; i < ws.length; i++)
+        if ((ws[i] as ResidentWork).ref === ref) return ws[i] as ResidentWork;
+    }
     const w = new ResidentWork(ref, this.state.resident(ref));
-    ws.push(w);
+    if (ws === null) this.#residents = [w];
+    else ws.push(w);
     const at = this.t;
     const kioskId = this.event.kioskId;
     const seq = this.event.seq;
@@ -495,7 +523,7 @@ class Run {
           lots[i + L_SOURCE] as string,
           amount,
         );
-        this.messages.push({ code: 'expired', residentRef: w.ref, wallet, amount, schemeId });
+        this.message({ code: 'expired', residentRef: w.ref, wallet, amount, schemeId });
       }
       w.lots = lots.slice(n);
     }
@@ -503,27 +531,36 @@ class Run {
   }
 
   schemeWork(id: string): CounterWork {
-    const cs = (this.#schemes ??= []);
-    for (let i = 0; i < cs.length; i++)
-      if ((cs[i] as CounterWork).id === id) return cs[i] as CounterWork;
+    const cs = this.#schemes;
+    if (cs !== null) {
+      for (let i = 0; i < cs.length; i++)
+        if ((cs[i] as CounterWork).id === id) return cs[i] as CounterWork;
+    }
     const c = new CounterWork(id, this.state.scheme(id));
-    cs.push(c);
+    if (cs === null) this.#schemes = [c];
+    else cs.push(c);
     return c;
   }
 
   wardWork(id: string): CounterWork {
-    const ws = (this.#wards ??= []);
-    for (let i = 0; i < ws.length; i++)
-      if ((ws[i] as CounterWork).id === id) return ws[i] as CounterWork;
+    const ws = this.#wards;
+    if (ws !== null) {
+      for (let i = 0; i < ws.length; i++)
+        if ((ws[i] as CounterWork).id === id) return ws[i] as CounterWork;
+    }
     const c = new CounterWork(id, this.state.ward(id));
-    ws.push(c);
+    if (ws === null) this.#wards = [c];
+    else ws.push(c);
     return c;
   }
 
   delta(): StateDelta {
-    const residents: ResidentDelta[] = [];
-    for (const w of this.#residents) residents.push(w.delta());
-    return { residents, schemes: counterDeltas(this.#schemes), wards: counterDeltas(this.#wards) };
+    // Each resident's work is its own delta: no copies.
+    return {
+      residents: this.#residents ?? NO_RESIDENT_DELTAS,
+      schemes: counterDeltas(this.#schemes),
+      wards: counterDeltas(this.#wards),
+    };
   }
 
   // ── money movements ─────────────────────────────────────────────────────────
@@ -539,7 +576,7 @@ class Run {
     expiry: Expiry,
     cal: LondonTime,
   ): void {
-    const index = this.lines.length;
+    const index = this.lineCount();
     this.line(scheme, ruleId, wallet, source, w.account, amount);
     let rest = amount;
     const od = w.od(wallet);
@@ -553,7 +590,7 @@ class Run {
     if (expiresAt !== null && expiresAt <= w.clock) {
       // A late credit whose expiry the resident's clock has already passed.
       this.line(scheme, 'expiry', wallet, w.account, source, rest);
-      this.messages.push({
+      this.message({
         code: 'expired',
         residentRef: w.ref,
         wallet,
@@ -713,7 +750,7 @@ class Run {
       };
       if (l.maxAmount !== null) m.limit = l.maxAmount;
       if (l.maxEvents !== null) m.maxEvents = l.maxEvents;
-      this.messages.push(m);
+      this.message(m);
       if (w.late) {
         this.flag(
           'limit-reached',
@@ -728,7 +765,7 @@ class Run {
       return false;
     }
     if (!this.budgetAllows(cs, amount, cal)) {
-      this.messages.push({
+      this.message({
         code: 'budget-exhausted',
         residentRef: w.ref,
         wallet,
@@ -748,13 +785,13 @@ class Run {
     if (schemeLimits) this.commitLimits(w, cs.limits, cs.limitNames, amount, cal);
     this.commitBudget(cs, amount, cal);
     this.credit(w, cs, source, ruleId, wallet, amount, expiry, cal);
-    this.messages.push({ code, residentRef: w.ref, wallet, amount, schemeId: cs.id, ruleId });
+    this.message({ code, residentRef: w.ref, wallet, amount, schemeId: cs.id, ruleId });
     return true;
   }
 
   tooLate(w: ResidentWork, cs: CompiledScheme, ruleId: string): void {
-    if (this.messages.some((m) => m.code === 'too-late' && m.residentRef === w.ref)) return;
-    this.messages.push({ code: 'too-late', residentRef: w.ref, schemeId: cs.id, ruleId });
+    if (this.#messages?.some((m) => m.code === 'too-late' && m.residentRef === w.ref)) return;
+    this.message({ code: 'too-late', residentRef: w.ref, schemeId: cs.id, ruleId });
     this.flag(
       'too-late',
       `more than ${LATE_HORIZON_DAYS} days behind the resident's latest event: earns nothing`,
@@ -914,7 +951,7 @@ class Run {
     this.commitBudget(cs, reward, this.cal);
     this.line(cs, wt.target.id, cs.def.wallet, cs.account, `ward:${ward}`, reward);
     c.set(pk, wt.paid, 1);
-    this.messages.push({
+    this.message({
       code: 'ward-target-met',
       residentRef,
       wallet: cs.def.wallet,
@@ -950,7 +987,7 @@ class Run {
     schemeId: string,
     ruleId: string,
   ): void {
-    this.messages.push({ code: 'unknown-rule', residentRef, schemeId, ruleId });
+    this.message({ code: 'unknown-rule', residentRef, schemeId, ruleId });
     this.flag(code, `${schemeId}/${ruleId} is not in force at ${this.event.occurredAt}`, {
       residentRef,
       schemeId,
@@ -971,7 +1008,7 @@ class Run {
     const ruleId = rule.id;
     if (w.tooLate) return this.tooLate(w, cs, ruleId);
     if (!isEligible(rule.eligibility, this.profile(w.ref))) {
-      this.messages.push({ code: 'not-eligible', residentRef: w.ref, schemeId: cs.id, ruleId });
+      this.message({ code: 'not-eligible', residentRef: w.ref, schemeId: cs.id, ruleId });
       this.flag('not-eligible', `resident not eligible for ${g.key}`, {
         residentRef: w.ref,
         schemeId: cs.id,
@@ -982,7 +1019,7 @@ class Run {
     if (rule.kind === 'allowance') {
       const pk = periodCodeOf(rule.period, this.cal);
       if (w.counter(pk, g.names.g) > 0) {
-        this.messages.push({
+        this.message({
           code: 'already-granted',
           residentRef: w.ref,
           schemeId: cs.id,
@@ -1010,7 +1047,7 @@ class Run {
     const amount = e.type === 'grant' ? e.amount : 0;
     const approvedBy = e.type === 'grant' ? e.approvedBy : null;
     if (rule.approval === 'staff' && approvedBy === null) {
-      this.messages.push({
+      this.message({
         code: 'approval-required',
         residentRef: w.ref,
         schemeId: cs.id,
@@ -1025,7 +1062,7 @@ class Run {
       return;
     }
     if (amount > rule.maxAmount) {
-      this.messages.push({
+      this.message({
         code: 'over-maximum',
         residentRef: w.ref,
         schemeId: cs.id,
@@ -1059,7 +1096,7 @@ class Run {
     const to = `outlet:${e.outletId ?? e.venueId}`;
     const fallback: SchemeRef = cs ? cs : { id: e.schemeId, version: 1 };
     const overdrawn = this.spend(w, e.wallet, e.amount, to, e.ruleId, fallback);
-    this.messages.push({
+    this.message({
       code: 'spent',
       residentRef: w.ref,
       wallet: e.wallet,
@@ -1068,7 +1105,7 @@ class Run {
       ruleId: e.ruleId,
     });
     if (overdrawn > 0) {
-      this.messages.push({
+      this.message({
         code: 'overdrawn',
         residentRef: w.ref,
         wallet: e.wallet,
@@ -1114,7 +1151,7 @@ class Run {
         'time-bank',
       );
     if (e.receiverRef === e.residentRef) {
-      this.messages.push({ code: 'same-member', residentRef: giver.ref, schemeId: cs.id });
+      this.message({ code: 'same-member', residentRef: giver.ref, schemeId: cs.id });
       this.flag('same-member', 'a member recorded time given to themselves', {
         residentRef: giver.ref,
         schemeId: cs.id,
@@ -1122,7 +1159,7 @@ class Run {
       return;
     }
     if (e.minutes > bank.maxMinutesPerRecord) {
-      this.messages.push({
+      this.message({
         code: 'over-maximum',
         residentRef: giver.ref,
         schemeId: cs.id,
@@ -1138,7 +1175,7 @@ class Run {
     }
     const p = giver.pendingOf(e.id);
     if (p?.kind === 'settled') {
-      this.messages.push({ code: 'already-confirmed', residentRef: giver.ref, schemeId: cs.id });
+      this.message({ code: 'already-confirmed', residentRef: giver.ref, schemeId: cs.id });
       return;
     }
     const record: PendingTime & { kind: 'record' } = {
@@ -1151,7 +1188,7 @@ class Run {
     if (p?.kind === 'confirm') this.settle(giver, e.id, record, p);
     else {
       giver.setPending(e.id, record);
-      this.messages.push({
+      this.message({
         code: 'awaiting-confirmation',
         residentRef: giver.ref,
         schemeId: cs.id,
@@ -1176,7 +1213,7 @@ class Run {
         'time-bank',
       );
     if (!bank.confirmers.includes(e.confirmedBy)) {
-      this.messages.push({
+      this.message({
         code: 'confirmer-not-allowed',
         residentRef: presenter.ref,
         schemeId: cs.id,
@@ -1190,7 +1227,7 @@ class Run {
     }
     const p = giver.pendingOf(e.recordId);
     if (p?.kind === 'settled' || p?.kind === 'confirm') {
-      this.messages.push({
+      this.message({
         code: 'already-confirmed',
         residentRef: presenter.ref,
         schemeId: cs.id,
@@ -1207,7 +1244,7 @@ class Run {
     if (p?.kind === 'record') this.settle(giver, e.recordId, p, confirm);
     else {
       giver.setPending(e.recordId, confirm);
-      this.messages.push({ code: 'awaiting-record', residentRef: presenter.ref, schemeId: cs.id });
+      this.message({ code: 'awaiting-record', residentRef: presenter.ref, schemeId: cs.id });
     }
     if (presenter.late)
       this.flag('late', 'arrived after later events of this resident', {
@@ -1253,7 +1290,7 @@ class Run {
       (!isEligible(bank.eligibility, this.profile(giver.ref)) ||
         !isEligible(bank.eligibility, this.profile(receiver.ref)))
     ) {
-      this.messages.push({ code: 'not-eligible', residentRef: giver.ref, schemeId: cs.id });
+      this.message({ code: 'not-eligible', residentRef: giver.ref, schemeId: cs.id });
       this.flag('not-eligible', 'giver or receiver is not a time-bank member', {
         residentRef: giver.ref,
         schemeId: cs.id,
@@ -1284,7 +1321,7 @@ class Run {
     const room = receiver.available('time-credit') + bank.creditLimitMinutes;
     const charged = room <= 0 ? 0 : room < minutes ? room : minutes;
     if (charged < minutes) {
-      this.messages.push({
+      this.message({
         code: 'credit-limit-reached',
         residentRef: receiver.ref,
         schemeId: cs.id,
@@ -1303,7 +1340,7 @@ class Run {
     }
     if (charged > 0) {
       this.spend(receiver, 'time-credit', charged, source, 'time-received', cs);
-      this.messages.push({
+      this.message({
         code: 'time-charged',
         residentRef: receiver.ref,
         schemeId: cs.id,
@@ -1345,9 +1382,9 @@ class Run {
         break;
     }
     return {
-      lines: this.lines,
-      messages: this.messages,
-      flags: this.flags,
+      lines: this.#lines ?? [],
+      messages: this.#messages ?? [],
+      flags: this.#flags ?? [],
       stateDelta: this.delta(),
     };
   }

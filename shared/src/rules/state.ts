@@ -439,6 +439,15 @@ export interface EngineSnapshot {
   wards: CounterStateJson[];
 }
 
+function applyCounterDeltas(into: Map<string, CounterState>, ds: readonly CounterDelta[]): void {
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i] as CounterDelta;
+    const cur = into.get(d.id);
+    const next = applyCounterDelta(cur, d);
+    if (!cur) into.set(d.id, next);
+  }
+}
+
 /** In-memory engine state: the kiosk's provisional copy, tests, benches, rebuilds. */
 export class MemoryEngineState implements EngineStateView {
   readonly residents = new Map<string, ResidentState>();
@@ -466,7 +475,10 @@ export class MemoryEngineState implements EngineStateView {
   }
 
   apply(delta: StateDelta): void {
-    for (const d of delta.residents) {
+    // Indexed loops: called once per event, and iterators would allocate.
+    const rs = delta.residents;
+    for (let i = 0; i < rs.length; i++) {
+      const d = rs[i] as ResidentDelta;
       const cur = this.resident(d.ref);
       const next = applyResidentDelta(cur, d);
       if (!cur) {
@@ -474,16 +486,8 @@ export class MemoryEngineState implements EngineStateView {
         this.#lastResident = next;
       }
     }
-    for (const d of delta.schemes) {
-      const cur = this.schemes.get(d.id);
-      const next = applyCounterDelta(cur, d);
-      if (!cur) this.schemes.set(d.id, next);
-    }
-    for (const d of delta.wards) {
-      const cur = this.wards.get(d.id);
-      const next = applyCounterDelta(cur, d);
-      if (!cur) this.wards.set(d.id, next);
-    }
+    applyCounterDeltas(this.schemes, delta.schemes);
+    applyCounterDeltas(this.wards, delta.wards);
   }
 
   /** Replaces (or adds) slices, e.g. with the backend's authoritative copy after a pull. */
