@@ -456,7 +456,9 @@ export class SqliteBackendStore implements BackendStore {
     return this.#schemeCache;
   }
 
+  /** Moves the key to the feed's end: only its latest change is kept (pulls send current state). */
   addChange(kind: ChangeKind, key: string, at: number): void {
+    this.#s('DELETE FROM changes WHERE kind = ? AND key = ?').run(kind, key);
     this.#s('INSERT INTO changes (kind, key, created_at) VALUES (?, ?, ?)').run(kind, key, at);
   }
 
