@@ -149,6 +149,13 @@ export function nearest(
 /**
  * Lloyd iterations from given centroids until no point changes cluster (or maxIter). An
  * empty cluster is re-seeded with the point farthest from its centroid.
+ *
+ * Assignments use Hamerly's bounds (an upper bound on each point's distance to its own
+ * centroid, a lower bound on the distance to any other, both moved by how far the
+ * centroids moved): a point whose bounds prove its centroid is still the nearest is not
+ * measured again. Bounds are only trusted with a margin, and every point that is
+ * measured is assigned exactly as plain Lloyd would (squared distances, first nearest),
+ * so labels, centroids and iterations are those of plain Lloyd.
  */
 export function lloyd(
   data: Float64Array,
@@ -163,19 +170,56 @@ export function lloyd(
   const labels = new Int32Array(n).fill(-1);
   const sizes = new Int32Array(k);
   const sums = new Float64Array(k * d);
+  const upper = new Float64Array(n);
+  const lower = new Float64Array(n);
+  const half = new Float64Array(k);
+  const moved = new Float64Array(k);
+  const previous = new Float64Array(k * d);
+  const dc = new Float64Array(k);
   let iterations = 0;
   for (; iterations < maxIter; iterations++) {
+    // Half the distance from each centroid to its nearest other centroid.
+    for (let c = 0; c < k; c++) {
+      let m = Infinity;
+      for (let o = 0; o < k; o++) {
+        if (o !== c) m = Math.min(m, dist2(centroids, c * d, centroids, o * d, d));
+      }
+      half[c] = Math.sqrt(m) / 2;
+    }
     let changed = 0;
     for (let i = 0; i < n; i++) {
-      const c = nearest(data, i * d, centroids, k, d);
-      if (c !== labels[i]) {
-        labels[i] = c;
+      const a = labels[i] ?? -1;
+      if (a >= 0) {
+        const bound = Math.max(half[a] ?? 0, lower[i] ?? 0);
+        if (trusted(upper[i] ?? 0, bound)) continue;
+        const u = Math.sqrt(dist2(data, i * d, centroids, a * d, d));
+        upper[i] = u;
+        if (trusted(u, bound)) continue;
+      }
+      // Measure every centroid, as plain Lloyd does.
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        const x = dist2(data, i * d, centroids, c * d, d);
+        dc[c] = x;
+        if (x < bestD) {
+          bestD = x;
+          best = c;
+        }
+      }
+      let second = Infinity;
+      for (let c = 0; c < k; c++) if (c !== best && (dc[c] ?? 0) < second) second = dc[c] ?? 0;
+      upper[i] = Math.sqrt(bestD);
+      lower[i] = Math.sqrt(second);
+      if (best !== a) {
+        labels[i] = best;
         changed++;
       }
     }
     // Converged when (almost) nothing moves: at most 1 point in 2,000 changing cluster
     // (deterministic either way; the last few boundary points barely move centroids).
     if (iterations > 0 && changed <= Math.floor(n * tolerance)) break;
+    previous.set(centroids);
     sums.fill(0);
     sizes.fill(0);
     for (let i = 0; i < n; i++) {
@@ -200,6 +244,15 @@ export function lloyd(
         centroids.set(data.subarray(far * d, far * d + d), c * d);
       }
     }
+    let maxMove = 0;
+    for (let c = 0; c < k; c++) {
+      moved[c] = Math.sqrt(dist2(centroids, c * d, previous, c * d, d));
+      maxMove = Math.max(maxMove, moved[c] ?? 0);
+    }
+    for (let i = 0; i < n; i++) {
+      upper[i] = (upper[i] ?? 0) + (moved[labels[i] ?? 0] ?? 0);
+      lower[i] = (lower[i] ?? 0) - maxMove;
+    }
   }
   sizes.fill(0);
   let inertia = 0;
@@ -211,6 +264,15 @@ export function lloyd(
   return { k, centroids, labels, sizes, inertia, iterations };
 }
 
+/**
+ * Does an upper bound on a point's distance to its centroid prove that centroid the
+ * nearest, given a lower bound on the distance to any other? With a margin far above
+ * rounding error, so that near-ties are always measured.
+ */
+function trusted(upper: number, bound: number): boolean {
+  return upper * (1 + 1e-9) + 1e-12 < bound;
+}
+
 /** Mean silhouette coefficient of a labelling (O(n²·d): use on a sample). */
 export function silhouette(
   data: Float64Array,
@@ -218,6 +280,29 @@ export function silhouette(
   d: number,
   labels: Int32Array,
   k: number,
+): number {
+  return silhouetteOf(n, labels, k, (i, j) => Math.sqrt(dist2(data, i * d, data, j * d, d)));
+}
+
+/** Euclidean distances between every pair of points, row-major n × n. */
+export function pairDistances(data: Float64Array, n: number, d: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const x = Math.sqrt(dist2(data, i * d, data, j * d, d));
+      out[i * n + j] = x;
+      out[j * n + i] = x;
+    }
+  }
+  return out;
+}
+
+/** Mean silhouette coefficient given the distance between points i and j. */
+export function silhouetteOf(
+  n: number,
+  labels: Int32Array,
+  k: number,
+  distance: (i: number, j: number) => number,
 ): number {
   if (n < 2) return 0;
   const sum = new Float64Array(k);
@@ -229,7 +314,7 @@ export function silhouette(
     for (let j = 0; j < n; j++) {
       if (j === i) continue;
       const l = labels[j] ?? 0;
-      sum[l] = (sum[l] ?? 0) + Math.sqrt(dist2(data, i * d, data, j * d, d));
+      sum[l] = (sum[l] ?? 0) + distance(i, j);
     }
     const own = labels[i] ?? 0;
     const ownN = (cnt[own] ?? 0) - 1;
@@ -294,7 +379,13 @@ export function segmentKMeans(
   const fitIdx = sampleIndices(n, o.fitSample ?? 20_000, rng);
   const fit = gather(data, d, fitIdx);
   const silIdx = sampleIndices(fitIdx.length, o.silhouetteSample ?? 2_000, rng);
+  // Candidate k share the sample's distances: computed once (when the matrix is small).
   const sil = gather(fit, d, silIdx);
+  const ns = silIdx.length;
+  const matrix = ns <= 4_000 ? pairDistances(sil, ns, d) : null;
+  const distance = matrix
+    ? (i: number, j: number): number => matrix[i * ns + j] ?? 0
+    : (i: number, j: number): number => Math.sqrt(dist2(sil, i * d, sil, j * d, d));
   const criterion: { k: number; silhouette: number }[] = [];
   let best: { k: number; s: number; centroids: Float64Array } | null = null;
   const kMax = Math.min(o.kMax, Math.max(1, fitIdx.length - 1));
@@ -303,7 +394,7 @@ export function segmentKMeans(
     const r = lloyd(fit, fitIdx.length, d, init, k, 50, 0.001);
     const labels = new Int32Array(silIdx.length);
     silIdx.forEach((i, row) => (labels[row] = r.labels[i] ?? 0));
-    const s = silhouette(sil, silIdx.length, d, labels, k);
+    const s = silhouetteOf(ns, labels, k, distance);
     criterion.push({ k, silhouette: s });
     if (!best || s > best.s + 1e-12) best = { k, s, centroids: r.centroids };
   }

@@ -74,6 +74,38 @@ function profileOf(sum: Float64Array, at: number, n: number): SegmentProfile {
   };
 }
 
+/**
+ * Every feature row, read in storage (id) order, which is sequential, with the ids in
+ * ref order from the ref index (without touching the rows); one read transaction, so
+ * both see the same residents.
+ */
+function readFeatureRows(adb: AnalyticsDb): {
+  byRef: number[];
+  at: Int32Array;
+  features: Float64Array;
+} {
+  return adb.db.transaction(() => {
+    const byRef = adb.db
+      .prepare('SELECT id FROM analytics_residents ORDER BY resident_ref')
+      .pluck()
+      .all() as number[];
+    let maxId = 0;
+    for (const id of byRef) if (id > maxId) maxId = id;
+    const at = new Int32Array(maxId + 1);
+    const features = new Float64Array(byRef.length * NF);
+    let stored = 0;
+    for (const r of adb.db
+      .prepare(`SELECT id, ${FEATURE_COLUMNS.join(', ')} FROM analytics_residents`)
+      .raw(true)
+      .iterate() as Iterable<number[]>) {
+      at[r[0] ?? 0] = stored;
+      for (let j = 0; j < NF; j++) features[stored * NF + j] = r[j + 1] ?? 0;
+      stored++;
+    }
+    return { byRef, at, features };
+  })();
+}
+
 /** Recomputes and publishes RFM and behavioural segments for every resident. */
 export function runSegmentation(
   adb: AnalyticsDb,
@@ -83,24 +115,23 @@ export function runSegmentation(
   const seed = o.seed ?? DEFAULT_SEED;
   const consent = adb.consentedIds(HEALTH_SEGMENTATION);
   o.progress?.('load', 0, 1);
-  const rows = adb.db
-    .prepare(
-      `SELECT id, ${FEATURE_COLUMNS.join(', ')} FROM analytics_residents ORDER BY resident_ref`,
-    )
-    .raw(true)
-    .all() as number[][];
-  const total = rows.length;
-  const row = new Float64Array(NF);
+  const { byRef, at, features } = readFeatureRows(adb);
+  const total = byRef.length;
   const ids = new Int32Array(total);
   const raw = new Float64Array(total * ND);
   const rec = new Float64Array(total);
   const freq = new Float64Array(total);
   const mon = new Float64Array(total);
   let n = 0;
-  for (const r of rows) {
-    for (let j = 0; j < NF; j++) row[j] = r[j + 1] ?? 0;
-    const id = r[0] ?? 0;
-    const v = residentVector(row, 0, analysisDay, consent.has(id), raw, n * ND);
+  for (const id of byRef) {
+    const v = residentVector(
+      features,
+      (at[id] ?? 0) * NF,
+      analysisDay,
+      consent.has(id),
+      raw,
+      n * ND,
+    );
     if (!v) continue;
     ids[n] = id;
     rec[n] = v.recencyDays;
