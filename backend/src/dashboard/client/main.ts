@@ -2,6 +2,8 @@
 /// <reference lib="dom.iterable" />
 import { tableToCsv, type Table } from '../../analytics/table.js';
 import { describeChart, drawChart, type ChartSpec } from './charts.js';
+import { $, HttpError, el, getJson } from './dom.js';
+import { addRetireButtons, fillOfferServices, setUpOffers } from './offer-form.js';
 import { PANELS, type PanelDef } from './panels.js';
 import {
   ErrorBodySchema,
@@ -16,42 +18,6 @@ import {
  * The council dashboard: signs an operator in, then shows each analytics table with
  * its chart. Every figure comes from the analytics API; the page keeps nothing.
  */
-
-const $ = <T extends HTMLElement>(id: string): T => {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`missing #${id}`);
-  return el as T;
-};
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<Record<string, string>> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) if (v !== undefined) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-async function getJson(url: string): Promise<unknown> {
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
-  const body: unknown = await res.json().catch(() => null);
-  if (!res.ok) {
-    const e = ErrorBodySchema.safeParse(body);
-    throw new HttpError(res.status, e.success ? e.data.error.message : `HTTP ${res.status}`);
-  }
-  return body;
-}
 
 // ── sign-in ─────────────────────────────────────────────────────────────────────
 
@@ -79,6 +45,10 @@ async function start(): Promise<void> {
   $('who').textContent = `Signed in as ${me.name} (${me.role})`;
   $('signed-in').hidden = false;
   $('dashboard').hidden = false;
+  setUpOffers({
+    reload: loadOffers,
+    signedOut: () => showLogin('Your session has ended: sign in again.'),
+  });
   await loadOptions();
   buildPanels();
   await refresh();
@@ -141,6 +111,7 @@ async function loadOptions(): Promise<void> {
     'f-ward',
     o.wards.map((w) => ({ value: w, label: w })),
   );
+  fillOfferServices(o.services);
   fill(
     'f-attribute',
     o.attributes.map((a) => ({ value: a, label: a.replace(/-/g, ' ') })),
@@ -402,6 +373,7 @@ async function loadOffers(): Promise<void> {
   let offers: Offers;
   try {
     offers = OffersSchema.parse(await getJson('/api/v1/offers'));
+    err.textContent = '';
   } catch (e) {
     if (e instanceof HttpError && e.status === 404) {
       offers = { offers: [] };
@@ -418,6 +390,8 @@ async function loadOffers(): Promise<void> {
   $('offers-chart-box').hidden = offers.offers.length === 0;
   if (offers.offers.length === 0) {
     host.replaceChildren(el('p', { class: 'empty' }, 'No offers have been made yet.'));
+  } else {
+    addRetireButtons(host, offers.offers);
   }
   const spec: ChartSpec = {
     type: 'bar',
