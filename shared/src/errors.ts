@@ -19,6 +19,12 @@ export const ERROR_CODES = {
   'card-not-genuine': 403,
   'card-replayed': 403,
   'uid-only-not-allowed': 403,
+  /** An enrolment desk was given a card that is already issued (or personalised with our keys). */
+  'card-already-issued': 409,
+  /** The card left the reader while an enrolment desk personalised it: nothing was issued. */
+  'card-personalisation-interrupted': 409,
+  /** The card refused to be personalised (not a blank card, or it answered wrongly). */
+  'card-personalisation-failed': 422,
   'nothing-to-spend': 409,
   'offline-allowance-exceeded': 409,
   'reader-disconnected': 503,

@@ -107,6 +107,53 @@ describe('operator sign-in and the admin API', () => {
     expect(store.getKiosk('k-new-1')?.status).toBe('pending');
   });
 
+  it('makes a kiosk an enrolment desk and back, for admins only, and lists it', async () => {
+    const ana = (await login('ana', 'analyst-password-1')).cookie!;
+    const adm = (await login('adm', 'admin-password-123')).cookie!;
+    const put = (cookie: string, id: string, body: unknown): Promise<Response> =>
+      fetch(`${url}/api/v1/admin/kiosks/${id}/enrolment-desk`, {
+        method: 'PUT',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const desks = async (): Promise<Record<string, boolean>> => {
+      const list = await fetch(`${url}/api/v1/admin/kiosks`, { headers: { cookie: ana } });
+      const rows = (await list.json()) as { kioskId: string; enrolmentDesk: boolean }[];
+      return Object.fromEntries(rows.map((k) => [k.kioskId, k.enrolmentDesk]));
+    };
+    expect((await desks())['k-library-1']).toBe(false);
+    expect((await put(ana, 'k-library-1', { enrolmentDesk: true })).status).toBe(403);
+    expect((await desks())['k-library-1']).toBe(false);
+    const on = await put(adm, 'k-library-1', { enrolmentDesk: true });
+    expect(on.status).toBe(200);
+    expect(await on.json()).toEqual({ kioskId: 'k-library-1', enrolmentDesk: true });
+    expect((await desks())['k-library-1']).toBe(true);
+    // Bad bodies and unknown kiosks are refused with a code and change nothing.
+    const bad = await put(adm, 'k-library-1', { enrolmentDesk: 'no' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe(
+      'validation-failed',
+    );
+    const unknown = await put(adm, 'k-nowhere-9', { enrolmentDesk: true });
+    expect(unknown.status).toBe(404);
+    expect((await desks())['k-library-1']).toBe(true);
+    expect((await put(adm, 'k-library-1', { enrolmentDesk: false })).status).toBe(200);
+    expect((await desks())['k-library-1']).toBe(false);
+    // A kiosk created as a desk is one from the start.
+    const created = await fetch(`${url}/api/v1/admin/kiosks`, {
+      method: 'POST',
+      headers: { cookie: adm, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: 'k-desk-9',
+        venueId: 'v-central-library',
+        serviceId: 's-library',
+        enrolmentDesk: true,
+      }),
+    });
+    expect(created.status).toBe(201);
+    expect((await desks())['k-desk-9']).toBe(true);
+  });
+
   it('mounts the staff admin API for admins only', async () => {
     const ana = (await login('ana', 'analyst-password-1')).cookie!;
     const adm = (await login('adm', 'admin-password-123')).cookie!;

@@ -15,6 +15,7 @@ import {
 import { z } from 'zod';
 import { hashProvisioningCode, newProvisioningCode, type BackendSecrets } from '../keys.js';
 import type { BackendStore, CardStatus } from '../store/repository.js';
+import { isEnrolmentDesk, setEnrolmentDesk } from '../sync/ingest.js';
 
 /** Admin operations shared by the CLI and the admin API: each validates its input. */
 export const NewServiceSchema = z.object({
@@ -50,7 +51,12 @@ export const NewKioskSchema = z.object({
   venueId: VenueIdSchema,
   serviceId: ServiceIdSchema,
   codeValidDays: z.number().int().min(1).max(90).default(7),
+  /** An attended enrolment desk: its enrolment and card-replacement events are accepted. */
+  enrolmentDesk: z.boolean().default(false),
 });
+
+/** Making a kiosk an enrolment desk, or no longer one. */
+export const EnrolmentDeskSchema = z.object({ enrolmentDesk: z.boolean() }).strict();
 
 export const IssueCardSchema = z.object({
   residentRef: z.string(),
@@ -137,7 +143,11 @@ export class AdminService {
   }
 
   /** Creates a kiosk and returns its one-time provisioning code (shown once). */
-  addKiosk(input: z.input<typeof NewKioskSchema>): { kioskId: string; code: string } {
+  addKiosk(input: z.input<typeof NewKioskSchema>): {
+    kioskId: string;
+    code: string;
+    enrolmentDesk: boolean;
+  } {
     const k = NewKioskSchema.parse(input);
     const code = newProvisioningCode();
     this.store.transaction(() => {
@@ -160,8 +170,27 @@ export class AdminService {
         lastPullAt: null,
         clockOffsetMs: null,
       });
+      if (k.enrolmentDesk) setEnrolmentDesk(this.store, k.id, true);
     });
-    return { kioskId: k.id, code };
+    return { kioskId: k.id, code, enrolmentDesk: k.enrolmentDesk };
+  }
+
+  /**
+   * Makes a kiosk an enrolment desk (attended, holding the issuing keys in its own
+   * config), or stops it being one: from then on its enrolments and card replacements
+   * are accepted, or refused.
+   */
+  setEnrolmentDesk(id: string, on: boolean): { kioskId: string; enrolmentDesk: boolean } {
+    const kioskId = KioskIdSchema.parse(id);
+    this.store.transaction(() => {
+      if (!this.store.getKiosk(kioskId)) throw new AppError('not-found', `unknown kiosk ${id}`);
+      setEnrolmentDesk(this.store, kioskId, on);
+    });
+    return { kioskId, enrolmentDesk: on };
+  }
+
+  isEnrolmentDesk(id: string): boolean {
+    return isEnrolmentDesk(this.store, id);
   }
 
   highestCounter(cardHash: string): number | null {

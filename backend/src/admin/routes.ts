@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { requireRole } from '../auth/middleware.js';
 import type { OperatorService } from '../auth/operators.js';
 import type { BackendStore } from '../store/repository.js';
-import { NewKioskSchema, type AdminService } from './admin-service.js';
+import { EnrolmentDeskSchema, NewKioskSchema, type AdminService } from './admin-service.js';
 
 /** Admin API: the same operations as the CLI, for admins; kiosk health for analysts too. */
 export function adminRouter(deps: {
@@ -29,6 +29,7 @@ export function adminRouter(deps: {
         lastPushAt: k.lastPushAt,
         lastPullAt: k.lastPullAt,
         clockOffsetMs: k.clockOffsetMs,
+        enrolmentDesk: deps.admin.isEnrolmentDesk(k.id),
         silentForMs: k.lastPullAt === null ? null : now - Math.max(k.lastPullAt, k.lastPushAt ?? 0),
       })),
     );
@@ -39,6 +40,11 @@ export function adminRouter(deps: {
   r.post('/api/v1/admin/kiosks/:id/revoke', admin, (req, res) => {
     deps.admin.revokeKiosk(String(req.params.id));
     res.json({ kioskId: req.params.id, status: 'revoked' });
+  });
+  /** Makes a kiosk an enrolment desk, or stops it being one: body {"enrolmentDesk": bool}. */
+  r.put('/api/v1/admin/kiosks/:id/enrolment-desk', admin, json, (req, res) => {
+    const { enrolmentDesk } = EnrolmentDeskSchema.parse(req.body);
+    res.json(deps.admin.setEnrolmentDesk(String(req.params.id), enrolmentDesk));
   });
   r.get('/api/v1/admin/venues', anyone, (_req, res) => {
     res.json(deps.store.listVenues());

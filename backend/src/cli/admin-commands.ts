@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { loadDemoData } from '../demo/demo-data.js';
 import { printJson, withContext } from './context.js';
+import { UsageError } from './main.js';
 
 const intArg = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new Error(`not a whole number: ${v}`);
@@ -143,9 +144,36 @@ export function kioskCommand(): Command {
         .requiredOption('--id <id>', 'kiosk id, k-<name>')
         .requiredOption('--venue <id>')
         .requiredOption('--service <id>', 'the service this kiosk records')
+        .option(
+          '--enrolment-desk',
+          'an attended enrolment desk: may enrol residents and replace cards',
+          false,
+        )
         .action(
-          withContext((ctx, o: { id: string; venue: string; service: string }) => {
-            printJson(ctx.admin.addKiosk({ id: o.id, venueId: o.venue, serviceId: o.service }));
+          withContext(
+            (ctx, o: { id: string; venue: string; service: string; enrolmentDesk: boolean }) => {
+              printJson(
+                ctx.admin.addKiosk({
+                  id: o.id,
+                  venueId: o.venue,
+                  serviceId: o.service,
+                  enrolmentDesk: o.enrolmentDesk,
+                }),
+              );
+            },
+          ),
+        ),
+    )
+    .addCommand(
+      new Command('desk')
+        .description('make a kiosk an enrolment desk (--on) or stop it being one (--off)')
+        .requiredOption('--id <id>')
+        .addOption(new Option('--on', 'accept its enrolments and card replacements'))
+        .addOption(new Option('--off', 'refuse them from now on').conflicts('on'))
+        .action(
+          withContext((ctx, o: { id: string; on?: boolean; off?: boolean }) => {
+            if (o.on === o.off) throw new UsageError('say --on or --off');
+            printJson(ctx.admin.setEnrolmentDesk(o.id, o.on === true));
           }),
         ),
     )
@@ -172,6 +200,7 @@ export function kioskCommand(): Command {
               lastPushAt: k.lastPushAt,
               lastPullAt: k.lastPullAt,
               clockOffsetMs: k.clockOffsetMs,
+              enrolmentDesk: ctx.admin.isEnrolmentDesk(k.id),
             })),
           );
         }),

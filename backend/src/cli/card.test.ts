@@ -4,39 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bytesToHex, formatUrlCounter, generateSun } from '@clubcard/shared';
 import { loadNtag424Vectors } from '@clubcard/shared/card/test-vectors';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './main.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runClubcard } from './test-cli.js';
 
 const vectors = loadNtag424Vectors();
 const ZERO = '00'.repeat(16);
 const BIN = fileURLToPath(new URL('../../bin/clubcard.mjs', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI in-process with stdout and stderr captured. */
-async function clubcard(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(['node', 'clubcard', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 afterEach(() => {
   // main() reports "not valid" through process.exitCode; keep it out of the test runner.
@@ -45,7 +18,7 @@ afterEach(() => {
 
 describe('clubcard card sun-verify', () => {
   it.each(vectors.sun)('verifies the fixture vector: $source', async (v) => {
-    const run = await clubcard(
+    const run = await runClubcard(
       'card',
       'sun-verify',
       '--file-key',
@@ -70,7 +43,7 @@ describe('clubcard card sun-verify', () => {
     const v = vectors.sun[0];
     if (!v) throw new Error('fixture has no SUN vector');
     const tampered = (v.sdm_mac.startsWith('0') ? '1' : '0') + v.sdm_mac.slice(1);
-    const run = await clubcard(
+    const run = await runClubcard(
       'card',
       'sun-verify',
       '--file-key',
@@ -86,7 +59,7 @@ describe('clubcard card sun-verify', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ valid: false });
     expect(run.stderr).toMatch(/not valid \(bad-mac\)/);
     // The negative answer does not stick to the next run.
-    const again = await clubcard(
+    const again = await runClubcard(
       'card',
       'sun-verify',
       '--file-key',
@@ -103,7 +76,7 @@ describe('clubcard card sun-verify', () => {
 
   it('decrypts file data (AN12196 example with SDMENCFileData)', async () => {
     const enc = 'CEE9A53E3E463EF1F459635736738962';
-    const run = await clubcard(
+    const run = await runClubcard(
       'card',
       'sun-verify',
       '--file-key',
@@ -152,11 +125,11 @@ describe('clubcard card sun-verify', () => {
       bytesToHex(sun.cmac),
     ];
     expect(formatUrlCounter(counter)).toBe('01A2B3');
-    const run = await clubcard(...args, '--mac-input', macInput);
+    const run = await runClubcard(...args, '--mac-input', macInput);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ valid: true, uid: '04C767F2066180', counter });
     // The MAC input is empty unless given: without it, the same MAC does not verify.
-    const without = await clubcard(...args);
+    const without = await runClubcard(...args);
     expect(without.code).toBe(1);
     expect(JSON.parse(without.stdout)).toEqual({ valid: false, uid: '04C767F2066180', counter });
   });
@@ -285,7 +258,7 @@ describe('clubcard card sun-verify', () => {
       message: /--file-key/,
     },
   ])('exits 2 with a message for $why', async ({ args, message }) => {
-    const run = await clubcard('card', 'sun-verify', ...args);
+    const run = await runClubcard('card', 'sun-verify', ...args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
@@ -296,7 +269,7 @@ describe('clubcard card diversify', () => {
   it.each(vectors.key_diversification_an10922_aes128)(
     'prints the fixture key: $source',
     async (v) => {
-      const run = await clubcard(
+      const run = await runClubcard(
         'card',
         'diversify',
         '--master',
@@ -313,7 +286,7 @@ describe('clubcard card diversify', () => {
   );
 
   it('diversifies with the UID alone (AN10922 padded branch)', async () => {
-    const run = await clubcard(
+    const run = await runClubcard(
       'card',
       'diversify',
       '--master',
@@ -352,7 +325,7 @@ describe('clubcard card diversify', () => {
       message: /at most 31/,
     },
   ])('exits 2 with a message for $why', async ({ args, message }) => {
-    const run = await clubcard('card', 'diversify', ...args);
+    const run = await runClubcard('card', 'diversify', ...args);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');

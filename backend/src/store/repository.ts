@@ -122,6 +122,8 @@ export interface BackendStore {
   addCard(c: CardRow, at: number): void;
   getCard(hash: string): CardRow | null;
   setCardStatus(hash: string, status: CardStatus, at: number): boolean;
+  /** Every active card of a resident, whichever kiosk or desk issued it. */
+  activeCardsOfResident(residentRef: string): CardHash[];
 
   addKiosk(k: KioskRow): void;
   getKiosk(id: string): KioskRow | null;

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import {
   SchemeDefinitionSchema,
   type Balance,
+  type CardHash,
   type EngineFlag,
   type LedgerLine,
   type SchemeDefinition,
@@ -204,6 +205,14 @@ export class SqliteBackendStore implements BackendStore {
        FROM cards WHERE card_hash = ?`,
     ).get(hash) as CardRow | undefined;
     return r ?? null;
+  }
+
+  activeCardsOfResident(residentRef: string): CardHash[] {
+    return (
+      this.#s(
+        "SELECT card_hash AS cardHash FROM cards WHERE resident_ref = ? AND status = 'active' ORDER BY card_hash",
+      ).all(residentRef) as { cardHash: CardHash }[]
+    ).map((r) => r.cardHash);
   }
 
   setCardStatus(hash: string, status: CardStatus, at: number): boolean {

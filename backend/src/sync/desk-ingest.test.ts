@@ -183,6 +183,30 @@ describe('enrolment desk events at the backend', () => {
     expect(replayCheck(store).mismatches).toEqual([]);
   });
 
+  it('a replacement blocks every active card of the resident, not only those the desk knew', () => {
+    // A second card issued in the back office after the desk last pulled: the desk's
+    // event names only the card it knew, yet both are lost with the resident's wallet.
+    admin.issueCard({ residentRef: ben, uid: '04A1B2C3D4E504', technology: 'simulated' });
+    expect(store.activeCardsOfResident(ben).sort()).toEqual(
+      [hash(BEN_UID), hash('04A1B2C3D4E504')].sort(),
+    );
+    const r = replacement(desk, { keyVersion: 3, technology: 'ntag424' });
+    expect(push(desk, [r])[0]?.status).toBe('accepted');
+    expect(store.getCard(hash(BEN_UID))?.status).toBe('blocked');
+    expect(store.getCard(hash('04A1B2C3D4E504'))?.status).toBe('blocked');
+    expect(store.activeCardsOfResident(ben)).toEqual([r.cardHash]);
+    // The desk's personalised card is recorded with its read-key version.
+    expect(store.getCard(r.cardHash)).toMatchObject({ technology: 'ntag424', keyVersion: 3 });
+    expect(cardChanges().slice(-3).sort()).toEqual(
+      [hash(BEN_UID), hash('04A1B2C3D4E504'), r.cardHash].sort(),
+    );
+    // Another resident's cards are untouched.
+    const other = admin.addResident({ firstName: 'Dee', ageBand: '45-64', ward: 'castle' });
+    admin.issueCard({ residentRef: other, uid: '04A1B2C3D4E505', technology: 'simulated' });
+    expect(store.activeCardsOfResident(other)).toEqual([hash('04A1B2C3D4E505')]);
+    expect(store.activeCardsOfResident('r-unknown00000')).toEqual([]);
+  });
+
   it('refuses them from a kiosk that is not an enrolment desk', () => {
     const results = push(plain, [enrolment(plain), replacement(plain)]);
     expect(results.map((x) => [x.status, x.code])).toEqual([
@@ -215,8 +239,8 @@ describe('enrolment desk events at the backend', () => {
       replacement(desk, { staffRef: null }),
     ]);
     expect(results.map((x) => [x.status, x.code])).toEqual([
-      ['rejected', 'bad-request'],
-      ['rejected', 'bad-request'],
+      ['rejected', 'card-already-issued'],
+      ['rejected', 'card-already-issued'],
       ['rejected', 'not-found'],
       ['rejected', 'bad-request'],
       ['rejected', 'card-not-registered'],

@@ -102,14 +102,14 @@ function applyDeskEvent(
     return { code: 'forbidden', reason: 'only an enrolment desk issues cards' };
   }
   if (store.getCard(e.cardHash)) {
-    return { code: 'bad-request', reason: 'the card is already issued' };
+    return { code: 'card-already-issued', reason: 'the card is already issued' };
   }
   const card = {
     cardHash: e.cardHash,
     residentRef: e.residentRef,
     status: 'active' as const,
     technology: e.technology,
-    keyVersion: null,
+    keyVersion: e.keyVersion ?? null,
   };
   if (e.type === 'enrolment') {
     if (store.getResident(e.residentRef)) {
@@ -135,9 +135,12 @@ function applyDeskEvent(
   if (replaced.some((c) => !c || c.residentRef !== e.residentRef)) {
     return { code: 'card-not-registered', reason: 'a replaced card is not this resident’s' };
   }
+  // Every card of the resident still active is blocked, not only those the desk knew of
+  // (a card issued elsewhere may not have reached it yet).
+  const active = store.activeCardsOfResident(e.residentRef);
   store.addCard(card, now);
   store.addChange('card', e.cardHash, now);
-  for (const h of e.replacedCardHashes) {
+  for (const h of new Set([...e.replacedCardHashes, ...active])) {
     store.setCardStatus(h, 'blocked', now);
     store.addChange('card', h, now);
   }

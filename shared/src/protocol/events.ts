@@ -273,6 +273,11 @@ const CardIssued = {
   cardHash: CardHashSchema,
   technology: CardTechnologySchema,
   staffRef: StaffRefSchema,
+  /**
+   * Read-key version of a secure card personalised at the desk (absent or null for a card
+   * that proves nothing). Optional: desks that predate it do not send it.
+   */
+  keyVersion: z.number().int().min(0).max(255).nullable().optional(),
 };
 
 /**

@@ -159,7 +159,7 @@ describe('kiosk staff desk', () => {
         auth: SIMULATED,
         staffRef: 'st-alex',
       });
-    expect(await enrol(hashOf(ASHA.uid))).toEqual({ ok: false, code: 'bad-request' });
+    expect(await enrol(hashOf(ASHA.uid))).toEqual({ ok: false, code: 'card-already-issued' });
     new StaffStore(store.db).applyStaff(
       [
         {
@@ -173,7 +173,7 @@ describe('kiosk staff desk', () => {
       ] as unknown as Parameters<StaffStore['applyStaff']>[0],
       0,
     );
-    expect(await enrol(NEW_CARD)).toEqual({ ok: false, code: 'bad-request' });
+    expect(await enrol(NEW_CARD)).toEqual({ ok: false, code: 'card-already-issued' });
     expect(await enrol('not-a-hash')).toEqual({ ok: false, code: 'bad-request' });
     expect(events()).toEqual([]);
   });
@@ -236,7 +236,7 @@ describe('kiosk staff desk', () => {
         auth: SIMULATED,
         staffRef: 'st-alex',
       }),
-    ).toEqual({ ok: false, code: 'bad-request' });
+    ).toEqual({ ok: false, code: 'card-already-issued' });
     expect(store.getCard(hashOf(ASHA.uid))?.status).toBe('active');
     expect(events().length).toBe(1);
   });

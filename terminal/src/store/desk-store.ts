@@ -79,7 +79,7 @@ export class DeskStore {
       this.#s('SELECT 1 FROM cards WHERE card_hash = ?').get(c.cardHash) ||
       this.#s('SELECT 1 FROM staff_cards WHERE card_hash = ?').get(c.cardHash)
     ) {
-      throw new AppError('bad-request', 'this card is already issued');
+      throw new AppError('card-already-issued', 'this card is already issued');
     }
     this.#s(
       `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at, technology)
