@@ -77,6 +77,17 @@ async function api(path: string, cookie = analystCookie): Promise<Response> {
   return fetch(`${backend.url}${path}`, { headers: cookie ? { cookie } : {} });
 }
 
+async function post(path: string, body?: unknown): Promise<Response> {
+  return fetch(`${backend.url}${path}`, {
+    method: 'POST',
+    headers: {
+      cookie: analystCookie,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
 async function answer<T = PanelAnswer>(path: string): Promise<T> {
   const res = await api(path);
   expect(res.status, path).toBe(200);
@@ -155,16 +166,12 @@ beforeAll(async () => {
     body: JSON.stringify(ANALYST),
   });
   analystCookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  const offer = await fetch(`${backend.url}/api/v1/offers`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie: analystCookie },
-    body: JSON.stringify({
-      title: { en: 'A free swim, with a friend', cy: 'Nofio am ddim, gyda ffrind' },
-      segmentId: 'cluster:0',
-      serviceId: 's-swim',
-      startsOn: '2025-06-01',
-      endsOn: '2025-12-31',
-    }),
+  const offer = await post('/api/v1/offers', {
+    title: { en: 'A free swim, with a friend', cy: 'Nofio am ddim, gyda ffrind' },
+    segmentId: 'cluster:0',
+    serviceId: 's-swim',
+    startsOn: '2025-06-01',
+    endsOn: '2025-12-31',
   });
   expect(offer.status, await offer.clone().text()).toBe(201);
 }, 240_000);
@@ -216,6 +223,19 @@ async function panelsReady(page: Page): Promise<void> {
     PANEL_IDS,
     { timeout: 60_000 },
   );
+}
+
+/** Signs the analyst in through the page; the API calls of the test then use the page's session. */
+async function openAsAnalyst(): Promise<{ page: Page; context: BrowserContext }> {
+  const { page, context } = await openDashboard();
+  await signIn(page, ANALYST);
+  await page.locator('#who', { hasText: ANALYST.name }).waitFor();
+  await panelsReady(page);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'clubcard_session');
+  expect(session?.httpOnly).toBe(true);
+  analystCookie = `clubcard_session=${session?.value}`;
+  return { page, context };
 }
 
 interface Plotted {
@@ -390,15 +410,7 @@ describe('council dashboard', () => {
   });
 
   it('shows an analyst charts that plot what the API answers, before and after filtering, and exports CSV', async () => {
-    const { page, context } = await openDashboard();
-    await signIn(page, ANALYST);
-    await page.locator('#who', { hasText: ANALYST.name }).waitFor();
-    await panelsReady(page);
-    const cookies = await context.cookies();
-    const session = cookies.find((c) => c.name === 'clubcard_session');
-    expect(session?.httpOnly).toBe(true);
-    analystCookie = `clubcard_session=${session?.value}`;
-
+    const { page, context } = await openAsAnalyst();
     await expectChartsMatchApi(page);
     // The county's year shows real figures, not only withheld cells.
     const trend = await plotted(page, 'trend');
@@ -499,6 +511,235 @@ describe('council dashboard', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.locator('#login-title').waitFor();
     expect((await api('/api/v1/analytics/trend')).status).toBe(401);
+    await context.close();
+  });
+});
+
+describe('targeted offers on the dashboard', () => {
+  interface ApiOffer {
+    id: string;
+    title: string;
+    segmentId: string;
+    segmentLabel: string;
+    service: string | null;
+    startsOn: string;
+    endsOn: string | null;
+    status: string;
+    targeted: number | null;
+    tookUp: number | null;
+  }
+  const listed = async (): Promise<ApiOffer[]> =>
+    (await answer<{ offers: ApiOffer[] }>('/api/v1/offers')).offers;
+
+  /** The offers table's rows as text, cell by cell. */
+  const tableRows = (page: Page): Promise<string[][]> =>
+    page
+      .locator('#offers-table tbody tr')
+      .evaluateAll((rows) =>
+        rows.map((r) => Array.from(r.children).map((c) => (c as HTMLElement).innerText.trim())),
+      );
+
+  /** What the API says about the same body the form sent, and that it refused it. */
+  async function apiRefusal(body: unknown): Promise<{
+    message: string;
+    issues: { path: string; message: string }[];
+  }> {
+    const res = await post('/api/v1/offers', body);
+    expect(res.status).toBe(400);
+    const e = (
+      (await res.json()) as {
+        error: { message: string; details?: { issues?: { path: string; message: string }[] } };
+      }
+    ).error;
+    return { message: e.message, issues: e.details?.issues ?? [] };
+  }
+
+  async function fillForm(
+    page: Page,
+    f: { segmentId: string; en: string; cy: string; startsOn: string; endsOn: string },
+  ): Promise<void> {
+    await page.getByLabel('Segment', { exact: true }).selectOption(f.segmentId);
+    await page.getByLabel('Title (English)').fill(f.en);
+    await page.getByLabel('Title (Welsh)').fill(f.cy);
+    await page.getByLabel('Starts on').fill(f.startsOn);
+    await page.getByLabel('Ends on (optional)').fill(f.endsOn);
+  }
+
+  it('an analyst makes an offer through the form, sees it in the table and retires it', async () => {
+    const { page, context } = await openAsAnalyst();
+    const before = await listed();
+
+    // The form opens from its button by keyboard, focus on its first field.
+    await page.locator('#offer-new').focus();
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#offer-new').getAttribute('aria-expanded')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('o-segment');
+
+    // The picker lists what the offers API offers, with the sizes the segment table gives.
+    const { segments } = await answer<{
+      segments: { segmentId: string; label: string; targetable: boolean }[];
+    }>('/api/v1/offers/segments');
+    const sizes = await answer<{ k: number; rfm: { segment: string; residents: number | null }[] }>(
+      '/api/v1/analytics/segments',
+    );
+    await page.waitForFunction(
+      (n) => (document.getElementById('o-segment') as HTMLSelectElement).options.length === n + 1,
+      segments.length,
+    );
+    const options = await page
+      .locator('#o-segment option')
+      .evaluateAll((os) =>
+        os.map((o) => ({ value: (o as HTMLOptionElement).value, text: o.textContent ?? '' })),
+      );
+    expect(options.slice(1).map((o) => o.value)).toEqual(segments.map((s) => s.segmentId));
+    const small = segments.find((s) => !s.targetable);
+    expect(small, 'the county has a segment too small to target').toBeDefined();
+    const target = segments.find(
+      (s) =>
+        s.targetable &&
+        s.segmentId.startsWith('rfm:') &&
+        typeof sizes.rfm.find((r) => r.segment === s.label)?.residents === 'number',
+    );
+    expect(target).toBeDefined();
+    const size = sizes.rfm.find((r) => r.segment === target?.label)?.residents ?? 0;
+    expect(options.find((o) => o.value === target?.segmentId)?.text).toBe(
+      `RFM: ${target?.label} (${size.toLocaleString('en-GB')} residents)`,
+    );
+    expect(options.find((o) => o.value === small?.segmentId)?.text).toContain(
+      `fewer than ${sizes.k} residents, too few to target`,
+    );
+    await page.screenshot({ path: artifactPath('dashboard-offer-form.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+
+    const good = {
+      segmentId: target?.segmentId ?? '',
+      en: 'Borrow two more books this winter',
+      cy: 'Benthyg dau lyfr arall y gaeaf hwn',
+      startsOn: '2026-01-05',
+      endsOn: '2026-03-31',
+    };
+    const bodyOf = (f: typeof good) => ({
+      title: { en: f.en, cy: f.cy },
+      segmentId: f.segmentId,
+      startsOn: f.startsOn,
+      endsOn: f.endsOn,
+    });
+
+    // Ending before it starts: refused on the page with the API's own words, nothing made.
+    const backwards = { ...good, endsOn: '2026-01-04' };
+    await fillForm(page, backwards);
+    await page.getByRole('button', { name: 'Make offer' }).click();
+    const endsError = page.locator('#o-ends-error');
+    await endsError.waitFor();
+    const api1 = await apiRefusal(bodyOf(backwards));
+    expect(api1.issues).toEqual([{ path: 'endsOn', message: await endsError.innerText() }]);
+    expect(await page.locator('#o-ends').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('o-ends');
+    expect(await page.locator('#offer-form-error').innerText()).toContain('The offer was not made');
+
+    // A segment smaller than k: the API refuses it, and the page says why beside the picker.
+    const tooSmall = { ...good, segmentId: small?.segmentId ?? '' };
+    await fillForm(page, tooSmall);
+    await page.getByRole('button', { name: 'Make offer' }).click();
+    const segmentError = page.locator('#o-segment-error');
+    await segmentError.waitFor();
+    const api2 = await apiRefusal(bodyOf(tooSmall));
+    expect(api2.message).toMatch(new RegExp(`fewer than ${sizes.k} residents`));
+    expect(await segmentError.innerText()).toBe(api2.message);
+    expect(await endsError.isHidden()).toBe(true);
+    expect(await page.locator('#o-ends').getAttribute('aria-invalid')).toBeNull();
+    expect(await page.locator('#o-segment').getAttribute('aria-invalid')).toBe('true');
+    await page.screenshot({ path: artifactPath('dashboard-offer-refused.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    expect((await listed()).map((o) => o.id)).toEqual(before.map((o) => o.id));
+
+    // A good offer, with a detail and a service: made, and shown at once.
+    await fillForm(page, good);
+    await page.getByLabel('Detail (English)').fill('Ask at the desk for the winter reading list');
+    await page.getByLabel('Detail (Welsh)').fill('Gofynnwch wrth y ddesg am y rhestr ddarllen');
+    await page.getByLabel('Target service (optional)').selectOption('s-library');
+    await page.getByLabel('Title (Welsh)').press('Enter');
+    await page.locator('#offer-status', { hasText: 'made for' }).waitFor();
+    expect(await page.locator('#offer-form').isHidden()).toBe(true);
+    const after = await listed();
+    const made = after.filter((o) => !before.some((b) => b.id === o.id));
+    expect(made).toHaveLength(1);
+    const offer = made[0] as ApiOffer;
+    expect(offer).toMatchObject({
+      title: good.en,
+      segmentId: good.segmentId,
+      segmentLabel: target?.label,
+      service: 's-library',
+      startsOn: good.startsOn,
+      endsOn: good.endsOn,
+      status: 'active',
+      targeted: size,
+    });
+    // The Welsh title and the detail are kept as typed (kiosks are sent them).
+    const { store } = openBackend(
+      loadBackendConfig({ overrides: { dataDir: dir, port: 0, logLevel: 'silent' } }),
+      join(dir, 'backend.sqlite'),
+    );
+    const stored = store.db
+      .prepare('SELECT title_cy, detail_en, detail_cy, created_by FROM offers WHERE id = ?')
+      .get(offer.id);
+    store.close();
+    expect(stored).toEqual({
+      title_cy: good.cy,
+      detail_en: 'Ask at the desk for the winter reading list',
+      detail_cy: 'Gofynnwch wrth y ddesg am y rhestr ddarllen',
+      created_by: ANALYST.name,
+    });
+    await page.waitForFunction(
+      (title) => document.getElementById('offers-table')?.textContent?.includes(title) ?? false,
+      good.en,
+    );
+    const row = (await tableRows(page)).find((r) => r[0] === good.en);
+    expect(row?.slice(1, 6)).toEqual([
+      target?.label,
+      's-library',
+      good.startsOn,
+      good.endsOn,
+      'active',
+    ]);
+    expect(row?.[6]).toBe(size.toLocaleString('en-GB'));
+    const chart = await plotted(page, 'offers');
+    expect(chart.labels).toEqual(after.map((o) => o.title));
+    expect(chart.datasets[0]?.data).toEqual(after.map((o) => o.targeted));
+
+    // Retiring asks first; keeping the offer changes nothing.
+    const retire = page.getByRole('button', { name: `Retire offer “${good.en}”` });
+    await retire.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Retire this offer?' });
+    await dialog.waitFor();
+    expect(await dialog.innerText()).toContain(good.en);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('retire-cancel');
+    await page.screenshot({ path: artifactPath('dashboard-offer-retire.png'), fullPage: true });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await listed()).find((o) => o.id === offer.id)?.status).toBe('active');
+
+    await retire.click();
+    await dialog.getByRole('button', { name: 'Retire offer' }).click();
+    await page.locator('#offer-status', { hasText: 'is retired' }).waitFor();
+    expect((await listed()).find((o) => o.id === offer.id)?.status).toBe('retired');
+    await page.waitForFunction(
+      (title) =>
+        Array.from(document.querySelectorAll('#offers-table tbody tr')).some(
+          (r) => r.firstElementChild?.textContent === title && r.textContent?.includes('retired'),
+        ),
+      good.en,
+    );
+    expect((await tableRows(page)).find((r) => r[0] === good.en)?.[5]).toBe('retired');
+    expect(await retire.count()).toBe(0);
+    // The other offers keep their Retire buttons.
+    expect(await page.getByRole('button', { name: /^Retire offer/ }).count()).toBe(
+      after.filter((o) => o.status === 'active' && o.id !== offer.id).length,
+    );
+    await page.screenshot({ path: artifactPath('dashboard-offer-retired.png'), fullPage: true });
+    expect((page as unknown as { errors: string[] }).errors).toEqual([]);
     await context.close();
   });
 });
