@@ -93,6 +93,20 @@ describe('scheduled allowances in the running backend', () => {
     running = await startBackend(config, { allowances });
     await sleep(200);
     expect(issued(config, file, asha).councilEvents).toBe(1);
+    // A run by hand (CLI, admin API) at the same moment finds nothing due either.
+    const { store, secrets } = openBackend(config, file);
+    try {
+      const byHand = new RewardsService(
+        store,
+        backendServices(store, secrets).engine,
+        secrets.cardHashKey,
+        () => clock,
+      ).grants.runAllowances();
+      // Asha was issued; the six other demo residents are not 13–19.
+      expect(byHand).toMatchObject({ issued: 0, alreadyIssued: 1, notEligible: 6, credited: 0 });
+    } finally {
+      store.close();
+    }
 
     // The clock reaches April (London time): the April allowance, once.
     clock = Date.parse('2026-03-31T23:30:00Z'); // 00:30 BST on 1 April

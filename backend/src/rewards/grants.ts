@@ -107,7 +107,11 @@ export class GrantService {
     }));
   }
 
-  /** Issues every allowance due at `at` (default now) that has not been issued yet. */
+  /**
+   * Issues every allowance due at `at` (default now) that has not been issued yet. A
+   * resident already issued this period counts as `alreadyIssued` whatever their
+   * eligibility now.
+   */
   runAllowances(input: z.input<typeof RunAllowancesSchema> = {}): AllowanceRunReport {
     const { at } = RunAllowancesSchema.parse(input);
     const t = at ? Date.parse(at) : this.now();
@@ -126,6 +130,11 @@ export class GrantService {
     const seen = this.db.prepare(
       'SELECT 1 FROM allowance_runs WHERE scheme_id = ? AND grant_id = ? AND period = ? AND resident_ref = ?',
     );
+    const issuedIn = this.db
+      .prepare(
+        'SELECT resident_ref FROM allowance_runs WHERE scheme_id = ? AND grant_id = ? AND period = ?',
+      )
+      .pluck();
     const note = this.db.prepare(
       `INSERT INTO allowance_runs (scheme_id, grant_id, period, resident_ref, event_id, created_at)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -138,7 +147,19 @@ export class GrantService {
         const row = { schemeId: cs.id, grantId: rule.id, period, issued: 0 };
         report.bySchemeGrant.push(row);
         const contexts = new ContextBuilder(this.store);
+        // The scheduler runs this every hour: skip cheaply whoever cannot be due (outside
+        // the rule's age bands, or issued this period) before loading their profile.
+        const bands = rule.eligibility?.ageBands;
+        const issued = new Set(issuedIn.all(cs.id, rule.id, period) as string[]);
         for (const r of residents) {
+          if (bands && !bands.includes(r.ageBand)) {
+            report.notEligible++;
+            continue;
+          }
+          if (issued.has(r.ref)) {
+            report.alreadyIssued++;
+            continue;
+          }
           const profile = contexts.profile(r.ref);
           if (!isEligible(rule.eligibility, profile)) {
             report.notEligible++;
