@@ -11,7 +11,8 @@
  *   features, then the window moved on a day and changed residents re-scored (the event
  *   rows themselves are inserted first, untimed: that is ingestion's cost, not analytics');
  * - api_p95_ms: p95 over the dashboard queries (county and filtered heatmaps, trends,
- *   take-up, segment sizes and profiles), after the in-memory copies are warm
+ *   take-up, segment sizes and profiles, neighbourhoods, offers with their take-up),
+ *   after the in-memory copies are warm as the backend warms them at start
  *   (cache_load_s reports the warm-up);
  * - duckdb_s: DuckDB computing the same per-resident feature table from the same visits,
  *   loaded beforehand (duckdb_load_s, not counted); ratio_vs_duckdb = rebuild_s / duckdb_s;
@@ -38,6 +39,8 @@ import { Analytics } from '@clubcard/backend/analytics/analytics';
 import { dayOfIsoDate } from '@clubcard/backend/analytics/london-slots';
 import { WINDOW_DAYS } from '@clubcard/backend/analytics/model';
 import type { AnalyticsFilters } from '@clubcard/backend/analytics/queries';
+import { CouncilQueries } from '@clubcard/backend/analytics/council-queries';
+import { OfferService } from '@clubcard/backend/offers/offer-service';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string): string | undefined => {
@@ -279,9 +282,27 @@ async function main(): Promise<void> {
   log('queries…');
   const venues = db.prepare('SELECT id FROM venues ORDER BY id').pluck().all() as string[];
   const wards = db
-    .prepare('SELECT DISTINCT ward FROM residents ORDER BY ward')
+    .prepare('SELECT ward FROM residents UNION SELECT ward FROM venues ORDER BY 1')
     .pluck()
     .all() as string[];
+  const council = new CouncilQueries(db, analytics.queries);
+  // Two offers to whole segments (the largest cluster, and champions), as analysts make them.
+  const offers = new OfferService(db, () => Date.parse(`${LAST_DAY}T12:00:00Z`));
+  for (const [segmentId, serviceId] of [
+    ['cluster:0', 's-swim'],
+    ['rfm:champions', null],
+  ] as const) {
+    offers.create(
+      {
+        title: { en: 'Come back', cy: 'Dewch yn ôl' },
+        segmentId,
+        serviceId,
+        startsOn: '2025-10-01',
+        endsOn: LAST_DAY,
+      },
+      'bench',
+    );
+  }
   const pick = <T>(xs: readonly T[], i: number): T | undefined =>
     xs[(i * 7919) % Math.max(1, xs.length)];
   const times: number[] = [];
@@ -316,6 +337,14 @@ async function main(): Promise<void> {
     time('segments', () => q.segmentSizes());
     time('segments ward', () => q.segmentSizes(inWard));
     time('profiles', () => q.segmentProfiles());
+    time('neighbourhoods', () => council.neighbourhoods({}, wards));
+    time('neighbourhoods service', () =>
+      council.neighbourhoods(
+        { serviceId: 's-library', from: '2025-07-01', to: '2025-09-30' },
+        wards,
+      ),
+    );
+    time('offers', () => offers.list());
   }
   const api_p95_ms = Math.round(p95(times) * 10) / 10;
   for (const [name, xs] of byQuery) log(`  ${name.padEnd(24)} p95 ${p95(xs).toFixed(1)} ms`);

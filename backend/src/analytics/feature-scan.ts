@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { weekOfDay } from '@clubcard/shared/rules/london-time';
-import { packedLondonSlot, parseInstantIn } from './london-slots.js';
+import { epochHourIn, packedSlotOfHour } from './london-slots.js';
 import {
   C,
   NF,
@@ -23,12 +23,16 @@ import {
  * analytics_events_visits grouped by resident × venue × service, one row per group with
  * the visit times as one comma-separated string, so that tens of millions of visits
  * cross from SQLite into JavaScript as a few million rows of integers and one string
- * each (per-row and per-string costs dominate otherwise).
+ * each (per-row and per-string costs dominate otherwise). Refs and ids become analytics
+ * ids and codes in JavaScript (maps read once), not by joins per group.
  */
 export interface ScanContext {
   windowStart: number;
   /** Feature kind class by service code. */
   serviceKind: readonly number[];
+  /** Codes of venue and service ids. */
+  venueCodes: Record<string, number>;
+  serviceCodes: Record<string, number>;
   maxId: number;
 }
 
@@ -48,27 +52,46 @@ export interface ScanOutput {
 }
 
 export const GROUPS_SQL = `
-  SELECT a.id, cv.code, cs.code, g.ts FROM (
-    SELECT resident_ref AS r, venue_id AS v, service_id AS s, group_concat(occurred_at, ',') AS ts
-    FROM events INDEXED BY analytics_events_visits
-    WHERE type = 'visit' AND status = 'accepted' AND resident_ref >= ? AND resident_ref < ?
-    GROUP BY resident_ref, venue_id, service_id
-  ) g
-  JOIN analytics_residents a ON a.resident_ref = g.r
-  JOIN analytics_codes cv ON cv.kind = 'venue' AND cv.key = g.v
-  JOIN analytics_codes cs ON cs.kind = 'service' AND cs.key = g.s`;
+  SELECT resident_ref, venue_id, service_id, group_concat(occurred_at, ',')
+  FROM events INDEXED BY analytics_events_visits
+  WHERE type = 'visit' AND status = 'accepted' AND resident_ref >= ? AND resident_ref < ?
+  GROUP BY resident_ref, venue_id, service_id`;
 
 export type GroupCallback = (id: number, venue: number, service: number, times: string) => void;
 
-/** Streams visit groups of a range of residents. */
+/**
+ * Streams visit groups of a range of residents, as analytics ids and codes (groups of a
+ * resident, venue or service without one are skipped, as a join would).
+ */
 export function forEachVisitGroup(
   db: Database.Database,
   range: ScanRange,
+  codes: Pick<ScanContext, 'venueCodes' | 'serviceCodes'>,
   fn: GroupCallback,
 ): void {
+  const ids = new Map<string, number>();
+  for (const [ref, id] of db
+    .prepare(
+      'SELECT resident_ref, id FROM analytics_residents WHERE resident_ref >= ? AND resident_ref < ?',
+    )
+    .raw(true)
+    .iterate(range.lo, range.hi) as Iterable<[string, number]>) {
+    ids.set(ref, id);
+  }
+  const venues = new Map(Object.entries(codes.venueCodes));
+  const services = new Map(Object.entries(codes.serviceCodes));
+  let lastRef = '';
+  let lastId: number | undefined;
   const stmt = db.prepare(GROUPS_SQL).raw(true);
-  for (const r of stmt.iterate(range.lo, range.hi) as Iterable<[number, number, number, string]>) {
-    fn(r[0], r[1], r[2], r[3]);
+  for (const r of stmt.iterate(range.lo, range.hi) as Iterable<[string, string, string, string]>) {
+    if (r[0] !== lastRef) {
+      lastRef = r[0];
+      lastId = ids.get(lastRef);
+    }
+    const venue = venues.get(r[1]);
+    const service = services.get(r[2]);
+    if (lastId === undefined || venue === undefined || service === undefined) continue;
+    fn(lastId, venue, service, r[3]);
   }
 }
 
@@ -79,8 +102,8 @@ export function forEachTime(times: string, fn: (packedSlot: number) => void): vo
   while (start < n) {
     let end = times.indexOf(',', start);
     if (end < 0) end = n;
-    const t = parseInstantIn(times, start, end);
-    if (!Number.isNaN(t)) fn(packedLondonSlot(t));
+    const h = epochHourIn(times, start, end);
+    if (!Number.isNaN(h)) fn(packedSlotOfHour(h));
     start = end + 1;
   }
 }
@@ -103,7 +126,7 @@ export function scanFeatures(
   const u = new Float64Array(U_SIZE);
   const fact = { day: 0, week: 0, hourOfWeek: 0, kind: 0 };
   let visits = 0;
-  forEachVisitGroup(db, range, (id, venue, service, times) => {
+  forEachVisitGroup(db, range, ctx, (id, venue, service, times) => {
     const at = id * NF;
     if (!seen[id]) {
       seen[id] = 1;

@@ -17,17 +17,36 @@ export interface LondonSlot {
 }
 
 const slotCache = new Map<number, number>();
+/** Slots of a window of 2^18 epoch hours (30 years) in an array, NaN until computed. */
+const WINDOW_HOURS = 1 << 18;
+const slotWindow = new Float64Array(WINDOW_HOURS).fill(Number.NaN);
+let windowBase = Number.NaN;
+
+function computeSlot(epochHour: number): number {
+  const utc = epochHour * HOUR_MS;
+  const local = utc + londonOffsetMs(utc);
+  const day = Math.floor(local / DAY_MS);
+  const hour = Math.floor((local - day * DAY_MS) / HOUR_MS);
+  const dow = (((day + 3) % 7) + 7) % 7;
+  return day * 256 + dow * 24 + hour;
+}
 
 /** Packed slot of an epoch hour: day × 256 + hour of week. */
-function packedSlotOfHour(epochHour: number): number {
+export function packedSlotOfHour(epochHour: number): number {
+  // The window is placed around the first hour asked for (centred on it).
+  if (Number.isNaN(windowBase)) windowBase = epochHour - WINDOW_HOURS / 2;
+  const w = epochHour - windowBase;
+  if (w >= 0 && w < WINDOW_HOURS) {
+    let p = slotWindow[w] ?? Number.NaN;
+    if (Number.isNaN(p)) {
+      p = computeSlot(epochHour);
+      slotWindow[w] = p;
+    }
+    return p;
+  }
   let p = slotCache.get(epochHour);
   if (p === undefined) {
-    const utc = epochHour * HOUR_MS;
-    const local = utc + londonOffsetMs(utc);
-    const day = Math.floor(local / DAY_MS);
-    const hour = Math.floor((local - day * DAY_MS) / HOUR_MS);
-    const dow = (((day + 3) % 7) + 7) % 7;
-    p = day * 256 + dow * 24 + hour;
+    p = computeSlot(epochHour);
     if (slotCache.size > 500_000) slotCache.clear();
     slotCache.set(epochHour, p);
   }
@@ -79,6 +98,65 @@ export function parseInstant(s: string): number {
   return Date.parse(s);
 }
 
+/**
+ * The UTC epoch hour of an event's instant in s[from, to), i.e.
+ * floor(parseInstantIn(s, from, to) / HOUR_MS), for the common shape without building a
+ * Date: days from the civil date, plus hours (a rebuild needs only the hour).
+ */
+export function epochHourIn(s: string, from: number, to: number): number {
+  const p = PARTS;
+  // Years below 100 and out-of-range months keep Date.UTC's own reading.
+  if (readParts(s, from, to) && (p[0] ?? 0) >= 100 && (p[1] ?? 0) <= 12) {
+    const minuteMs = (p[4] ?? 0) * 60_000 + (p[5] ?? 0) * 1000 + (p[6] ?? 0);
+    return (
+      daysFromCivil(p[0] ?? 0, p[1] ?? 0, p[2] ?? 0) * 24 +
+      (p[3] ?? 0) +
+      Math.floor(minuteMs / HOUR_MS)
+    );
+  }
+  return Math.floor(parseInstantIn(s, from, to) / HOUR_MS);
+}
+
+/** Fields of the last instant readParts read: year, month, day, hours, minutes, seconds, ms. */
+const PARTS = new Int32Array(7);
+
+/**
+ * Reads the common shape `YYYY-MM-DDTHH:MM:SS(.sss)Z` in s[from, to) digit by digit into
+ * PARTS; false for anything else.
+ */
+function readParts(s: string, from: number, to: number): boolean {
+  const n = to - from;
+  if (!((n === 20 || n === 24) && s.charCodeAt(to - 1) === 90 && s.charCodeAt(from + 10) === 84))
+    return false;
+  const p = PARTS;
+  p[0] = digits(s, from, 4);
+  p[1] = digits(s, from + 5, 2);
+  p[2] = digits(s, from + 8, 2);
+  p[3] = digits(s, from + 11, 2);
+  p[4] = digits(s, from + 14, 2);
+  p[5] = digits(s, from + 17, 2);
+  p[6] = n === 24 ? digits(s, from + 20, 3) : 0;
+  return (
+    (p[0] ?? -1) >= 0 &&
+    (p[1] ?? -1) >= 1 &&
+    (p[2] ?? -1) >= 1 &&
+    (p[3] ?? -1) >= 0 &&
+    (p[4] ?? -1) >= 0 &&
+    (p[5] ?? -1) >= 0 &&
+    (p[6] ?? -1) >= 0
+  );
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (day may run past the month's end). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
 /** ISO date (YYYY-MM-DD) of a London day number. */
 export function isoDateOfDay(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);
@@ -103,18 +181,10 @@ export function firstDayOfWeek(week: number): number {
  * times of a resident as one comma-separated string).
  */
 export function parseInstantIn(s: string, from: number, to: number): number {
-  const n = to - from;
-  if ((n === 20 || n === 24) && s.charCodeAt(to - 1) === 90 && s.charCodeAt(from + 10) === 84) {
-    const y = digits(s, from, 4);
-    const mo = digits(s, from + 5, 2);
-    const d = digits(s, from + 8, 2);
-    const h = digits(s, from + 11, 2);
-    const mi = digits(s, from + 14, 2);
-    const se = digits(s, from + 17, 2);
-    const ms = n === 24 ? digits(s, from + 20, 3) : 0;
-    if (y >= 0 && mo >= 1 && d >= 1 && h >= 0 && mi >= 0 && se >= 0 && ms >= 0) {
-      return Date.UTC(y, mo - 1, d, h, mi, se, ms);
-    }
+  if (readParts(s, from, to)) {
+    const p = PARTS;
+    const month = (p[1] ?? 1) - 1;
+    return Date.UTC(p[0] ?? 0, month, p[2] ?? 1, p[3] ?? 0, p[4] ?? 0, p[5] ?? 0, p[6] ?? 0);
   }
   return Date.parse(s.slice(from, to));
 }

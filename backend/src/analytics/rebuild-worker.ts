@@ -12,7 +12,7 @@ interface Job {
 const job = workerData as Job;
 const db = new Database(job.file, { readonly: true, fileMustExist: true });
 db.pragma('cache_size = -262144');
-db.pragma('mmap_size = 4294967296');
+db.pragma('mmap_size = 17179869184');
 try {
   const out = scanFeatures(db, job.range, job.ctx);
   const transfer = [

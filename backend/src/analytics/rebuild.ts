@@ -97,7 +97,16 @@ function scanContext(adb: AnalyticsDb, windowStart: number): ScanContext {
   const m = adb.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM analytics_residents').get() as {
     m: number;
   };
-  return { windowStart, serviceKind, maxId: m.m };
+  return { windowStart, serviceKind, ...codeMaps(adb), maxId: m.m };
+}
+
+function codeMaps(adb: AnalyticsDb): Pick<ScanContext, 'venueCodes' | 'serviceCodes'> {
+  const of = (kind: 'venue' | 'service'): Record<string, number> => {
+    const out: Record<string, number> = {};
+    adb.keys(kind).forEach((key, code) => (out[key] = code));
+    return out;
+  };
+  return { venueCodes: of('venue'), serviceCodes: of('service') };
 }
 
 /** Resident-ref boundaries splitting analytics residents into `parts` equal ranges. */
@@ -218,17 +227,22 @@ export function rebuildRollups(adb: AnalyticsDb, progress?: Progress): number {
   ).n;
   let lastId = -1;
   let residents = 0;
-  forEachVisitGroup(adb.db, { lo: '', hi: '\uffff' }, (id, venue, service, times) => {
-    forEachTime(times, (p) => {
-      const day = Math.floor(p / 256);
-      builder.add(weekOfDay(day), p - day * 256, venue, service, age[id] ?? 0, ward[id] ?? 0, id);
-    });
-    if (id !== lastId) {
-      lastId = id;
-      residents++;
-      if (residents % 10_000 === 0) progress?.(residents, total);
-    }
-  });
+  forEachVisitGroup(
+    adb.db,
+    { lo: '', hi: '\uffff' },
+    codeMaps(adb),
+    (id, venue, service, times) => {
+      forEachTime(times, (p) => {
+        const day = Math.floor(p / 256);
+        builder.add(weekOfDay(day), p - day * 256, venue, service, age[id] ?? 0, ward[id] ?? 0, id);
+      });
+      if (id !== lastId) {
+        lastId = id;
+        residents++;
+        if (residents % 10_000 === 0) progress?.(residents, total);
+      }
+    },
+  );
   let cells = 0;
   adb.db.transaction(() => {
     cells = builder.write(adb);
