@@ -8,6 +8,7 @@ import { Analytics } from '@clubcard/backend/analytics/analytics';
 import { parseCsv } from '@clubcard/backend/analytics/table';
 import { backendServices, openBackend } from '@clubcard/backend/app';
 import { dbFileOf, loadBackendConfig } from '@clubcard/backend/config';
+import type { OfferSummary } from '@clubcard/backend/offers/offer-service';
 import { generateCounty } from '@clubcard/backend/demo/county';
 import { startBackend, type RunningBackend } from '@clubcard/backend/main';
 import { publishSchemes } from '@clubcard/backend/rewards/schemes';
@@ -516,20 +517,8 @@ describe('council dashboard', () => {
 });
 
 describe('targeted offers on the dashboard', () => {
-  interface ApiOffer {
-    id: string;
-    title: string;
-    segmentId: string;
-    segmentLabel: string;
-    service: string | null;
-    startsOn: string;
-    endsOn: string | null;
-    status: string;
-    targeted: number | null;
-    tookUp: number | null;
-  }
-  const listed = async (): Promise<ApiOffer[]> =>
-    (await answer<{ offers: ApiOffer[] }>('/api/v1/offers')).offers;
+  const listed = async (): Promise<OfferSummary[]> =>
+    (await answer<{ offers: OfferSummary[] }>('/api/v1/offers')).offers;
 
   /** The offers table's rows as text, cell by cell. */
   const tableRows = (page: Page): Promise<string[][]> =>
@@ -552,6 +541,22 @@ describe('targeted offers on the dashboard', () => {
       }
     ).error;
     return { message: e.message, issues: e.details?.issues ?? [] };
+  }
+
+  /** A screenshot of the offers table and the offer form, from the top of one to the end of the other. */
+  async function shootOffers(page: Page, name: string): Promise<void> {
+    const clip = await page.evaluate(() => {
+      const top = document.getElementById('panel-offers')?.getBoundingClientRect();
+      const end = document.getElementById('offer-maker')?.getBoundingClientRect();
+      const y = (top?.top ?? 0) + window.scrollY - 8;
+      return {
+        x: 0,
+        y,
+        width: document.documentElement.clientWidth,
+        height: (end?.bottom ?? 0) + window.scrollY + 8 - y,
+      };
+    });
+    await page.screenshot({ path: artifactPath(name), fullPage: true, clip });
   }
 
   async function fillForm(
@@ -608,7 +613,7 @@ describe('targeted offers on the dashboard', () => {
     expect(options.find((o) => o.value === small?.segmentId)?.text).toContain(
       `fewer than ${sizes.k} residents, too few to target`,
     );
-    await page.screenshot({ path: artifactPath('dashboard-offer-form.png'), fullPage: true });
+    await shootOffers(page, 'dashboard-offer-form.png');
     expect(await axeViolations(page)).toEqual([]);
 
     const good = {
@@ -649,7 +654,7 @@ describe('targeted offers on the dashboard', () => {
     expect(await endsError.isHidden()).toBe(true);
     expect(await page.locator('#o-ends').getAttribute('aria-invalid')).toBeNull();
     expect(await page.locator('#o-segment').getAttribute('aria-invalid')).toBe('true');
-    await page.screenshot({ path: artifactPath('dashboard-offer-refused.png'), fullPage: true });
+    await shootOffers(page, 'dashboard-offer-refused.png');
     expect(await axeViolations(page)).toEqual([]);
     expect((await listed()).map((o) => o.id)).toEqual(before.map((o) => o.id));
 
@@ -664,7 +669,7 @@ describe('targeted offers on the dashboard', () => {
     const after = await listed();
     const made = after.filter((o) => !before.some((b) => b.id === o.id));
     expect(made).toHaveLength(1);
-    const offer = made[0] as ApiOffer;
+    const offer = made[0] as OfferSummary;
     expect(offer).toMatchObject({
       title: good.en,
       segmentId: good.segmentId,
@@ -715,7 +720,7 @@ describe('targeted offers on the dashboard', () => {
     await dialog.waitFor();
     expect(await dialog.innerText()).toContain(good.en);
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('retire-cancel');
-    await page.screenshot({ path: artifactPath('dashboard-offer-retire.png'), fullPage: true });
+    await page.screenshot({ path: artifactPath('dashboard-offer-retire.png') });
     expect(await axeViolations(page)).toEqual([]);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
@@ -738,7 +743,7 @@ describe('targeted offers on the dashboard', () => {
     expect(await page.getByRole('button', { name: /^Retire offer/ }).count()).toBe(
       after.filter((o) => o.status === 'active' && o.id !== offer.id).length,
     );
-    await page.screenshot({ path: artifactPath('dashboard-offer-retired.png'), fullPage: true });
+    await shootOffers(page, 'dashboard-offer-retired.png');
     expect((page as unknown as { errors: string[] }).errors).toEqual([]);
     await context.close();
   });
