@@ -215,6 +215,16 @@ export class AnalyticsDb {
     return decodeUsage(r[NF] as Buffer);
   }
 
+  /** Reads a resident's feature row alone into `out` at `at`; false if there is none. */
+  readFeatures(id: number, out: Float64Array, at: number): boolean {
+    const r = this.s(`SELECT ${FEATURE_SELECT} FROM analytics_residents WHERE id = ?`)
+      .raw(true)
+      .get(id) as number[] | undefined;
+    if (!r) return false;
+    for (let j = 0; j < NF; j++) out[at + j] = r[j] ?? 0;
+    return true;
+  }
+
   writeResident(id: number, row: Float64Array, at: number, usage: readonly UsageRow[]): void {
     const args: number[] = [];
     for (let j = 0; j < NF; j++) args.push(row[at + j] ?? 0);

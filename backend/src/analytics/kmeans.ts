@@ -286,13 +286,10 @@ export function silhouette(
 
 /** Euclidean distances between every pair of points, row-major n × n. */
 export function pairDistances(data: Float64Array, n: number, d: number): Float64Array {
+  // Row by row (sequential writes); (i, j) and (j, i) come out bitwise equal.
   const out = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) {
-      const x = Math.sqrt(dist2(data, i * d, data, j * d, d));
-      out[i * n + j] = x;
-      out[j * n + i] = x;
-    }
+    for (let j = 0; j < n; j++) out[i * n + j] = Math.sqrt(dist2(data, i * d, data, j * d, d));
   }
   return out;
 }

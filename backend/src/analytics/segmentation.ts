@@ -270,7 +270,7 @@ export function updateSegments(
   let n = 0;
   adb.db.transaction(() => {
     for (const id of ids) {
-      if (!adb.readResident(id, row, 0)) continue;
+      if (!adb.readFeatures(id, row, 0)) continue;
       const v = residentVector(row, 0, day, consent.has(id), raw, 0);
       if (!v) {
         del.run(id);
