@@ -630,6 +630,18 @@ describe('targeted offers on the dashboard', () => {
       endsOn: f.endsOn,
     });
 
+    // Nothing filled in: each field says what is missing, in the API's words where it has them.
+    await page.getByRole('button', { name: 'Make offer' }).click();
+    await page.locator('#o-title-en-error').waitFor();
+    const empty = await apiRefusal({ title: { en: '', cy: '' }, segmentId: '', startsOn: '' });
+    const says = (path: string) => empty.issues.find((i) => i.path === path)?.message;
+    expect(await page.locator('#o-title-en-error').innerText()).toBe(says('title.en'));
+    expect(await page.locator('#o-title-cy-error').innerText()).toBe(says('title.cy'));
+    expect(await page.locator('#o-starts-error').innerText()).toBe(says('startsOn'));
+    expect(await page.locator('#o-segment-error').innerText()).toBe('choose a segment');
+    expect(await page.locator('#o-ends-error').isHidden()).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('o-segment');
+
     // Ending before it starts: refused on the page with the API's own words, nothing made.
     const backwards = { ...good, endsOn: '2026-01-04' };
     await fillForm(page, backwards);
@@ -658,9 +670,22 @@ describe('targeted offers on the dashboard', () => {
     expect(await axeViolations(page)).toEqual([]);
     expect((await listed()).map((o) => o.id)).toEqual(before.map((o) => o.id));
 
-    // A good offer, with a detail and a service: made, and shown at once.
+    // A detail in English only: the Welsh one is asked for, as the API would.
     await fillForm(page, good);
     await page.getByLabel('Detail (English)').fill('Ask at the desk for the winter reading list');
+    await page.getByRole('button', { name: 'Make offer' }).click();
+    await page.locator('#o-detail-cy-error').waitFor();
+    const api3 = await apiRefusal({
+      ...bodyOf(good),
+      detail: { en: 'Ask at the desk for the winter reading list', cy: '' },
+    });
+    expect(api3.issues).toEqual([
+      { path: 'detail.cy', message: await page.locator('#o-detail-cy-error').innerText() },
+    ]);
+    expect(await page.locator('#o-segment-error').isHidden()).toBe(true);
+    expect((await listed()).map((o) => o.id)).toEqual(before.map((o) => o.id));
+
+    // A good offer, with a detail and a service: made, and shown at once.
     await page.getByLabel('Detail (Welsh)').fill('Gofynnwch wrth y ddesg am y rhestr ddarllen');
     await page.getByLabel('Target service (optional)').selectOption('s-library');
     await page.getByLabel('Title (Welsh)').press('Enter');

@@ -376,6 +376,8 @@ async function loadOffers(): Promise<void> {
     err.textContent = '';
   } catch (e) {
     if (e instanceof HttpError && e.status === 404) {
+      // No offers API on this backend: nothing to show, and no offers to make.
+      $('offer-maker').hidden = true;
       offers = { offers: [] };
       err.textContent = '';
     } else {

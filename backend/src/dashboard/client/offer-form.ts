@@ -184,8 +184,12 @@ let hooks: OfferHooks | null = null;
 let retiring: Offer | null = null;
 
 function failed(e: unknown, show: (message: string) => void): void {
-  if (e instanceof HttpError && e.status === 401) hooks?.signedOut();
-  else show((e as Error).message);
+  if (e instanceof HttpError && e.status === 401) {
+    const dialog = $<HTMLDialogElement>('retire-dialog');
+    if (dialog.open) dialog.close();
+    setOpen(false);
+    hooks?.signedOut();
+  } else show((e as Error).message);
 }
 
 async function submit(): Promise<void> {
