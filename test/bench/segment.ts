@@ -16,7 +16,9 @@
  *   (cache_load_s reports the warm-up);
  * - duckdb_s: DuckDB computing the same per-resident feature table from the same visits,
  *   loaded beforehand (duckdb_load_s, not counted); ratio_vs_duckdb = rebuild_s / duckdb_s;
- * - rss_mb: peak resident set size of this process (workers included).
+ * - rss_mb: peak resident set size of this process (workers included);
+ * - *_cpu_s: CPU seconds of those phases, all threads (the machine may be shared), and
+ *   load_avg_1m: the one-minute load average at the start and the end.
  *
  * Run: npm run bench:segment [-- --residents 50000]   (last output line: one JSON object)
  */
@@ -28,6 +30,7 @@ import {
   renameSync,
   rmSync,
 } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -57,6 +60,11 @@ const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
 const secs = (t0: number): number => Math.round((performance.now() - t0) / 10) / 100;
+/** CPU seconds (user + system, every thread of this process) since `c0`. */
+const cpuSecs = (c0: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(c0);
+  return Math.round((u.user + u.system) / 10_000) / 100;
+};
 
 function removeDb(file: string): void {
   for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
@@ -252,17 +260,21 @@ async function main(): Promise<void> {
   const analysisDay = dayOfIsoDate(LAST_DAY);
 
   log('rebuild…');
+  const load_start = loadavg()[0] ?? 0;
   let t = performance.now();
+  let c = process.cpuUsage();
   const rebuilt = await analytics.rebuildFeatures({
     analysisDay,
     workers: 2,
     progress: (d, total) => log(`  rebuild phase ${d}/${total} at ${secs(t)}s`),
   });
   const rebuild_s = secs(t);
+  const rebuild_cpu_s = cpuSecs(c);
   log(`rebuild ${rebuild_s}s (${rebuilt.visits} visits, ${rebuilt.residents} residents)`);
 
   log('segment…');
   t = performance.now();
+  c = process.cpuUsage();
   const seg = analytics.segment({
     analysisDay,
     progress: (phase, d, total) => {
@@ -270,6 +282,7 @@ async function main(): Promise<void> {
     },
   });
   const segment_s = secs(t);
+  const segment_cpu_s = cpuSecs(c);
   log(`segment ${segment_s}s, k = ${seg.k}, ${seg.segmented} residents`);
 
   log('warming query caches…');
@@ -353,6 +366,7 @@ async function main(): Promise<void> {
   const day = analysisDay + 1;
   const visits = nextDay(db, day);
   t = performance.now();
+  c = process.cpuUsage();
   for (let i = 0; i < visits.length; i += 100) {
     const batch = visits.slice(i, i + 100);
     db.transaction(() => analytics.listener.onAccepted(batch, 0))();
@@ -361,6 +375,7 @@ async function main(): Promise<void> {
   const applied = analytics.advanceDay(day);
   log(`  listener ${listened_s}s, window advance and re-scoring ${secs(t) - listened_s}s`);
   const incremental_s = secs(t);
+  const incremental_cpu_s = cpuSecs(c);
   log(
     `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored)`,
   );
@@ -390,8 +405,10 @@ async function main(): Promise<void> {
   log(`DuckDB load ${duckdb_load_s}s (${exported} visits)`);
   const windowStart = day - WINDOW_DAYS + 1;
   t = performance.now();
+  c = process.cpuUsage();
   await con.run(duckFeatureSql(windowStart));
   const duckdb_s = secs(t);
+  const duckdb_cpu_s = cpuSecs(c);
   const check = await con.runAndReadAll(
     'SELECT count(*), sum(x_visits), sum(g_visits), sum(a_venues) FROM features',
   );
@@ -427,6 +444,13 @@ async function main(): Promise<void> {
     ratio_vs_duckdb: Math.round((rebuild_s / Math.max(0.01, duckdb_s)) * 100) / 100,
     k: seg.k,
     rss_mb,
+    // CPU seconds of each phase (all threads) and the machine's load around the run: on
+    // a shared machine wall-clock figures stretch with other work, CPU seconds much less.
+    rebuild_cpu_s,
+    segment_cpu_s,
+    incremental_cpu_s,
+    duckdb_cpu_s,
+    load_avg_1m: [Math.round(load_start * 10) / 10, Math.round((loadavg()[0] ?? 0) * 10) / 10],
     total_s: secs(tAll),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
