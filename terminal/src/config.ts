@@ -51,7 +51,11 @@ export const KioskConfigSchema = z
      * Only with issuing keys configured (personalising a card needs them).
      */
     enrolmentDesk: z.boolean().default(false),
-    /** The issuing master: enrolment desks only, never an unattended kiosk. */
+    /**
+     * The issuing master: enrolment desks only, never an unattended kiosk. With a PC/SC
+     * reader, blank NTAG 424 DNA cards are personalised with keys diversified from it
+     * (and the current read-key version's), then read back and checked before issue.
+     */
     issuingKey: IssuingKeyConfigSchema.nullable().default(null),
     syncIntervalMs: z.number().int().min(100).max(3_600_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -70,6 +74,11 @@ export const KioskConfigSchema = z
   .refine((c) => !c.enrolmentDesk || c.issuingKey !== null, {
     message: 'an enrolment desk needs the issuing key (issuingKey)',
     path: ['enrolmentDesk'],
+  })
+  .refine((c) => !c.enrolmentDesk || c.reader !== 'pcsc' || c.readKeys !== null, {
+    message:
+      'an enrolment desk with a PC/SC reader needs the read keys (readKeys) to check the cards it personalises',
+    path: ['readKeys'],
   })
   .refine((c) => c.enrolmentDesk || c.issuingKey === null, {
     message: 'issuing keys belong on an enrolment desk only, never on an unattended kiosk',

@@ -6,9 +6,16 @@ import {
   SimulatedReader,
   type CardReader,
 } from '@clubcard/hardware';
-import { AppError, MemoryEngineState, cardHashOf, type CardHash } from '@clubcard/shared';
+import {
+  AppError,
+  MemoryEngineState,
+  cardHashOf,
+  hexToBytes,
+  type CardHash,
+} from '@clubcard/shared';
 import { cardAuthenticator } from './card-auth/authenticate-tap.js';
 import { readKeyRingFromConfig } from './card-auth/card-keys.js';
+import { CardPersonaliser, type CardPersonaliserDeps } from './card-auth/personalise-card.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
 import { KioskCore } from './core/kiosk-core.js';
 import { KioskRedemption } from './core/redemption-port.js';
@@ -45,6 +52,31 @@ function createReader(config: KioskConfig): CardReader {
     case 'hid':
       return new HidCardReader({ rules: config.hidRules, driverType: config.hidDriver });
   }
+}
+
+/**
+ * An enrolment desk's card personalisation, when it has the issuing and read keys and a
+ * reader that gives an APDU channel (PC/SC). Null on every other kiosk: an unattended
+ * kiosk holds no issuing keys (the config refuses them) and never personalises a card.
+ */
+function deskPersonaliser(
+  config: KioskConfig,
+  reader: CardReader,
+  authenticate: CardPersonaliserDeps['authenticate'],
+): CardPersonaliser | null {
+  if (!config.enrolmentDesk || !config.issuingKey || !config.readKeys) return null;
+  if (!(reader instanceof PcscCardReader)) return null;
+  const read = readKeyRingFromConfig(config.readKeys).current;
+  return new CardPersonaliser({
+    channels: reader,
+    issuing: {
+      issuingKeyVersion: config.issuingKey.version,
+      issuingMasterKey: hexToBytes(config.issuingKey.masterKeyHex, 'issuing master key', 16),
+      readKeyVersion: read.version,
+      readMasterKey: read.masterKey,
+    },
+    authenticate,
+  });
 }
 
 /** The kiosk's composition root: adapters are chosen here, from validated config. */
@@ -98,6 +130,9 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
   }
 
   const desk = new DeskStore(store);
+  const personaliser = deskPersonaliser(config, reader, (tap) =>
+    authenticate(tap, { allowUidOnly: false }),
+  );
   const services = new KioskServices({
     core,
     store,
@@ -111,9 +146,18 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     }),
     desk: new KioskStaffDesk({ store, desk, engine, enrolmentDesk: config.enrolmentDesk }),
     enrolmentDesk: config.enrolmentDesk,
+    personaliser: personaliser && {
+      personalise: async (tap) => {
+        const made = await personaliser.personalise(tap);
+        // The reason names the step, never the card.
+        if (!made.ok) log.warn({ code: made.code, reason: made.reason }, 'card not personalised');
+        return made;
+      },
+    },
   });
   // Staff cards and an enrolment desk's new cards are taken before they count as visits.
   core.setTapOffer((cardHash, auth) => services.offerTap(cardHash, auth));
+  if (personaliser) core.setBlankCardOffer((tap) => services.offerBlankCard(tap));
 
   const assets = await bundleUi();
   const demo =
@@ -147,6 +191,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     close: async () => {
       await ui.close();
       core.setTapOffer(null);
+      core.setBlankCardOffer(null);
       services.close();
       await core.stop();
       store.close();

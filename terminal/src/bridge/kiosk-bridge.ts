@@ -151,8 +151,11 @@ export type VolunteeredAttribute = z.infer<typeof VolunteeredAttributeSchema>;
 
 /** The staff desk's current task, as the screen shows it. */
 export const StaffDeskViewSchema = z.object({
-  /** What the desk is doing: waiting for a new card to be tapped, or the last result. */
-  status: z.enum(['idle', 'waiting-card', 'done', 'refused']),
+  /**
+   * What the desk is doing: waiting for a new card to be tapped, personalising the blank
+   * card just tapped (it must stay on the reader), or the last result.
+   */
+  status: z.enum(['idle', 'waiting-card', 'personalising', 'done', 'refused']),
   action: z.enum(['enrol', 'replace', 'visit', 'consent']).nullable(),
   code: ErrorCodeSchema.nullable(),
   /** First name of the resident concerned (done), if any. */

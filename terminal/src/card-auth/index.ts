@@ -6,3 +6,4 @@
  */
 export * from './authenticate-tap.js';
 export * from './card-keys.js';
+export * from './personalise-card.js';

@@ -40,6 +40,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   #reader: ReaderState = { status: 'no-reader', name: null, message: null };
   #lastResident: string | null = null;
   #offerTap: TapPipelineDeps['offerTap'] = null;
+  #offerBlankCard: TapPipelineDeps['offerBlankCard'] = null;
 
   constructor(deps: KioskCoreDeps) {
     super();
@@ -93,6 +94,15 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     this.#offerTap = offer;
   }
 
+  /**
+   * Where a blank NTAG 424 DNA is offered before it is judged (an enrolment desk's
+   * personalisation). Null, as on every kiosk that is not an enrolment desk: a blank card
+   * is judged like any other card.
+   */
+  setBlankCardOffer(offer: TapPipelineDeps['offerBlankCard']): void {
+    this.#offerBlankCard = offer;
+  }
+
   /** Handles one tap; the answer is committed before it is returned or shown. */
   tap(t: TapRead): TapResult {
     let outcome: TapResult;
@@ -105,6 +115,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
           now: this.#d.now,
           engine: this.#d.engine,
           offerTap: this.#offerTap,
+          offerBlankCard: this.#offerBlankCard,
         },
         t,
       );

@@ -147,6 +147,7 @@ export class KioskStaffDesk implements StaffDeskPort {
           ageBand: ageBand.data,
           cardHash: cardHash.data,
           technology,
+          keyVersion: req.auth.keyVersion,
           staffRef,
         };
         return { event, lines: [] };
@@ -185,6 +186,7 @@ export class KioskStaffDesk implements StaffDeskPort {
           residentRef: resident.residentRef as CardReplacementEvent['residentRef'],
           cardHash: cardHash.data,
           technology,
+          keyVersion: req.auth.keyVersion,
           replacedCardHashes: replaced as CardReplacementEvent['replacedCardHashes'],
           staffRef,
         };

@@ -3,7 +3,7 @@ import type { TapRead } from '@clubcard/hardware';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { handleTap } from './tap-pipeline.js';
-import { ASHA, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
+import { ASHA, BLANK_NTAG424, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
 
 let open: KioskStore[] = [];
 afterEach(() => {
@@ -64,5 +64,51 @@ describe('tap pipeline: cards offered to staff mode and the desk first', () => {
       kind: 'refused',
       code: 'card-not-registered',
     });
+  });
+});
+
+describe('tap pipeline: blank NTAG 424 DNA cards offered to an enrolment desk first', () => {
+  const blank = BLANK_NTAG424;
+  const sun: TapRead = { ...blank, proof: { kind: 'sun', cmac: '00'.repeat(8) } };
+
+  function runBlank(tap: TapRead, offerBlankCard: ((t: TapRead) => boolean) | null) {
+    const { store } = testKiosk();
+    open.push(store);
+    const offered: TapRead[] = [];
+    const judged: TapRead[] = [];
+    const result = handleTap(
+      {
+        store,
+        identity: () => store.identity(),
+        // As at a venue that refuses cards proving nothing.
+        authenticate: (t) => (judged.push(t), { ok: false, code: 'uid-only-not-allowed' }),
+        now: () => Date.UTC(2026, 5, 1, 10),
+        engine: new MemoryEngineState(),
+        offerBlankCard: offerBlankCard ? (t) => (offered.push(t), offerBlankCard(t)) : null,
+      },
+      tap,
+    );
+    return { result, offered, judged, events: store.stats().lastSeq };
+  }
+
+  it('a blank card taken by the desk is neither judged nor a visit', () => {
+    const r = runBlank(blank, () => true);
+    expect(r.result).toEqual({ kind: 'taken' });
+    expect(r.offered).toEqual([blank]);
+    expect(r.judged).toEqual([]);
+    expect(r.events).toBe(0);
+  });
+
+  it('a blank card not taken (or with no desk) is judged as before; SUN cards are never offered', () => {
+    for (const offer of [() => false, null]) {
+      const r = runBlank(blank, offer);
+      expect(r.result).toMatchObject({ kind: 'refused', code: 'uid-only-not-allowed' });
+      expect(r.judged).toEqual([blank]);
+    }
+    const s = runBlank(sun, () => true);
+    expect(s.offered).toEqual([]);
+    expect(s.judged).toEqual([sun]);
+    const plain = runBlank({ ...blank, technology: 'ntag21x' }, () => true);
+    expect(plain.offered).toEqual([]);
   });
 });

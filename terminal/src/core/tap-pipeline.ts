@@ -62,6 +62,12 @@ export interface TapPipelineDeps {
    * enrolment desk is waiting for — and so is not a visit.
    */
   offerTap?: ((cardHash: CardHash, auth: CardAuth) => boolean) | null;
+  /**
+   * Offered a blank NTAG 424 DNA (a secure card that reads without SUN) before it is
+   * judged: true when an enrolment desk waiting for a new card took it to personalise
+   * it (it is then not a visit). Only an enrolment desk sets it.
+   */
+  offerBlankCard?: ((tap: TapRead) => boolean) | null;
 }
 
 /** A tap taken by the screen services instead of the pipeline: nothing is recorded. */
@@ -82,6 +88,10 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
   const venue = deps.store.getVenue(id.venueId);
   const service = deps.store.getService(id.serviceId);
   if (!venue || !service) return refusal('reader-error');
+
+  // Before the venue's policy refuses it: a blank card is what an enrolment desk issues.
+  const blank = tap.technology === 'ntag424' && tap.proof.kind === 'none';
+  if (blank && deps.offerBlankCard?.(tap)) return { kind: 'taken' };
 
   const auth = deps.authenticate(tap, venue);
   if (!auth.ok) return refusal(auth.code);

@@ -5,6 +5,7 @@ import {
   type PullPage,
   type SchemeDefinition,
 } from '@clubcard/shared';
+import type { TapRead } from '@clubcard/hardware';
 import { DeskStore } from '../store/desk-store.js';
 import { KioskStore } from '../store/kiosk-store.js';
 
@@ -16,6 +17,15 @@ export const TEST_CARD_KEY = '11'.repeat(32);
 export const ASHA = { residentRef: 'r-asha0000001', uid: '04A1B2C3D4E501', firstName: 'Asha' };
 export const BEN = { residentRef: 'r-ben00000001', uid: '04A1B2C3D4E502', firstName: 'Ben' };
 export const SIMULATED: CardAuth = { method: 'simulated', keyVersion: null, counter: null };
+/** A blank NTAG 424 DNA as the PC/SC reader reports it: a secure card with no SUN message. */
+export const BLANK_NTAG424: TapRead = {
+  readerName: 'PC/SC reader',
+  technology: 'ntag424',
+  identifier: '04AA11BB22CC44',
+  proof: { kind: 'none' },
+  detectedAt: 0,
+  apduMs: 0,
+};
 
 /** Living credits: 10 for a visit to a leisure service (the kiosk here is a swim kiosk). */
 export const EARN_ON_SWIM = {

@@ -105,6 +105,15 @@ export const EN = {
   'refusal.storage': 'This kiosk cannot record visits right now.',
   'refusal.storage.help': 'Please ask a member of staff.',
   'refusal.approval-required': 'A member of staff must approve this.',
+  'refusal.card-already-issued': 'This card already belongs to someone.',
+  'refusal.card-already-issued.help': 'Please use a new, blank card.',
+  'refusal.card-personalisation-interrupted':
+    'The card was taken off the reader before it was ready. No card was issued.',
+  'refusal.card-personalisation-interrupted.help':
+    'The card may be half-prepared: put it aside for the back office to reset, and use a new blank card.',
+  'refusal.card-personalisation-failed': 'This card could not be prepared. No card was issued.',
+  'refusal.card-personalisation-failed.help':
+    'It may not be a new blank Clubcard: put it aside for the back office, and use a new blank card.',
   'refusal.other': 'Something went wrong.',
   'refusal.other.help': 'Please try again, or ask a member of staff.',
 
@@ -153,6 +162,7 @@ export const EN = {
   'staff.age-band': 'Age group',
   'staff.continue': 'Continue',
   'staff.tap-new-card': 'Tap the new card on the reader.',
+  'staff.personalising': 'Preparing the new card. Keep the card on the reader…',
   'staff.done.enrol': 'Enrolled: {name}. The card is ready to use.',
   'staff.done.replace': 'New card issued for {name}. The old card is blocked.',
   'staff.done.visit': 'Visit recorded for {name}, marked as recorded by staff.',
@@ -276,6 +286,16 @@ export const CY: Record<MessageKey, string> = {
   'refusal.storage': 'Dydy’r ciosg hwn ddim yn gallu cofnodi ymweliadau ar hyn o bryd.',
   'refusal.storage.help': 'Gofynnwch i aelod o staff, os gwelwch yn dda.',
   'refusal.approval-required': 'Rhaid i aelod o staff gymeradwyo hyn.',
+  'refusal.card-already-issued': 'Mae’r cerdyn hwn yn perthyn i rywun yn barod.',
+  'refusal.card-already-issued.help': 'Defnyddiwch gerdyn newydd, gwag, os gwelwch yn dda.',
+  'refusal.card-personalisation-interrupted':
+    'Cafodd y cerdyn ei dynnu oddi ar y darllenydd cyn iddo fod yn barod. Chafodd dim cerdyn ei roi.',
+  'refusal.card-personalisation-interrupted.help':
+    'Efallai fod y cerdyn wedi’i baratoi’n rhannol: rhowch e o’r neilltu i’r swyddfa gefn ei ailosod, a defnyddiwch gerdyn newydd, gwag.',
+  'refusal.card-personalisation-failed':
+    'Doedd dim modd paratoi’r cerdyn hwn. Chafodd dim cerdyn ei roi.',
+  'refusal.card-personalisation-failed.help':
+    'Efallai nad yw’n Clubcard newydd, gwag: rhowch e o’r neilltu i’r swyddfa gefn, a defnyddiwch gerdyn newydd, gwag.',
   'refusal.other': 'Aeth rhywbeth o’i le.',
   'refusal.other.help': 'Rhowch gynnig arall arni, neu gofynnwch i aelod o staff.',
 
@@ -325,6 +345,7 @@ export const CY: Record<MessageKey, string> = {
   'staff.age-band': 'Grŵp oedran',
   'staff.continue': 'Parhau',
   'staff.tap-new-card': 'Tapiwch y cerdyn newydd ar y darllenydd.',
+  'staff.personalising': 'Yn paratoi’r cerdyn newydd. Cadwch y cerdyn ar y darllenydd…',
   'staff.done.enrol': 'Wedi cofrestru: {name}. Mae’r cerdyn yn barod i’w ddefnyddio.',
   'staff.done.replace': 'Cerdyn newydd wedi’i roi i {name}. Mae’r hen gerdyn wedi’i rwystro.',
   'staff.done.visit':

@@ -94,10 +94,16 @@ type RefusalKey = Extract<
   | 'refusal.offline-allowance-exceeded'
   | 'refusal.reader-error'
   | 'refusal.storage'
+  | 'refusal.card-already-issued'
+  | 'refusal.card-personalisation-interrupted'
+  | 'refusal.card-personalisation-failed'
   | 'refusal.other'
 >;
 
-/** Which friendly message answers which refusal code. */
+/**
+ * Which friendly message answers which refusal code. The enrolment desk's own codes
+ * (card-already-issued, card-personalisation-*) are shown to staff with what to do.
+ */
 export function refusalKey(code: ErrorCode): RefusalKey {
   switch (code) {
     case 'card-not-registered':
@@ -107,6 +113,9 @@ export function refusalKey(code: ErrorCode): RefusalKey {
     case 'nothing-to-spend':
     case 'offline-allowance-exceeded':
     case 'reader-error':
+    case 'card-already-issued':
+    case 'card-personalisation-interrupted':
+    case 'card-personalisation-failed':
       return `refusal.${code}`;
     // A replayed SUN message looks to the resident like a card that did not check out.
     case 'card-replayed':

@@ -1,11 +1,23 @@
 import { EventEmitter } from 'node:events';
-import type { CardHash } from '@clubcard/shared';
+import { cardHashOf, type CardAuth, type CardHash } from '@clubcard/shared';
+import type { TapRead } from '@clubcard/hardware';
+import type { PersonaliseResult } from '../card-auth/personalise-card.js';
 import { describe, expect, it } from 'vitest';
 import type { CoreMessage, KioskState, SpendOption } from '../bridge/kiosk-bridge.js';
 import { KioskStore } from '../store/kiosk-store.js';
 import { StaffStore } from '../store/staff-store.js';
 import { hashPin } from '../staff/pin-hash.js';
-import { KioskServices, type RedemptionPort } from './kiosk-services.js';
+import { BLANK_NTAG424 } from '../core/test-kiosk.js';
+import {
+  KioskServices,
+  type DeskResult,
+  type KioskServicesOptions,
+  type PersonaliserPort,
+  type RedemptionPort,
+  type StaffDeskPort,
+} from './kiosk-services.js';
+
+type DeskOptions = Pick<KioskServicesOptions, 'desk' | 'enrolmentDesk' | 'personaliser'>;
 
 const OPTION: SpendOption = {
   id: 'cafe/drink',
@@ -16,7 +28,7 @@ const OPTION: SpendOption = {
   unavailable: null,
 };
 
-function setup(kind: string, redemption?: RedemptionPort) {
+function setup(kind: string, redemption?: RedemptionPort, more: DeskOptions = {}) {
   const store = new KioskStore(':memory:');
   store.setIdentity({
     kioskId: 'k-1',
@@ -39,6 +51,7 @@ function setup(kind: string, redemption?: RedemptionPort) {
     store,
     staffStore,
     ...(redemption ? { redemption } : {}),
+    ...more,
     now: () => clock.t,
   });
   const out: CoreMessage[] = [];
@@ -62,6 +75,25 @@ function setup(kind: string, redemption?: RedemptionPort) {
     return out.at(-1)!;
   };
   return { store, staffStore, services, out, tap, clock, core };
+}
+
+/** Alex, staff at v-1, signed in with card and PIN. */
+function signIn(services: KioskServices, staffStore: StaffStore): void {
+  staffStore.applyStaff(
+    [
+      {
+        staffRef: 'st-alex',
+        firstName: 'Alex',
+        pinHash: hashPin('2468', 10_000),
+        venues: ['v-1'],
+        status: 'active',
+        cards: [{ cardHash: 'h-staff' as CardHash, status: 'active' }],
+      },
+    ],
+    0,
+  );
+  expect(services.staffCardTapped('h-staff')).toBe(true);
+  expect(services.staffPin('2468')).toEqual({ ok: true, code: null });
 }
 
 describe('kiosk screen services', () => {
@@ -104,22 +136,8 @@ describe('kiosk screen services', () => {
     expect(redeemed).toEqual([]);
     // Nobody signed in: the approval waits.
     expect(services.approve('a-1')).toEqual({ ok: false, code: 'unauthenticated' });
-    staffStore.applyStaff(
-      [
-        {
-          staffRef: 'st-alex',
-          firstName: 'Alex',
-          pinHash: hashPin('2468', 10_000),
-          venues: ['v-1'],
-          status: 'active',
-          cards: [{ cardHash: 'h-staff' as CardHash, status: 'active' }],
-        },
-      ],
-      0,
-    );
+    signIn(services, staffStore);
     expect(services.staffCardTapped('h-resident')).toBe(false);
-    expect(services.staffCardTapped('h-staff')).toBe(true);
-    expect(services.staffPin('2468')).toEqual({ ok: true, code: null });
     const view = services.staffView();
     expect(view.approvals).toHaveLength(1);
     expect(services.approve(view.approvals[0]!.id)).toEqual({ ok: true, code: null });
@@ -144,5 +162,96 @@ describe('kiosk screen services', () => {
     expect(services.rejectedEvents()).toBeNull();
     services.close();
     store.close();
+  });
+
+  it('an enrolment desk personalises a BLANK_NTAG424 card before issuing it, and says what happened', async () => {
+    const issued: { cardHash: string; auth: CardAuth }[] = [];
+    const desk: StaffDeskPort = {
+      lookup: async () => [],
+      recordVisitByHand: async () => ({ ok: false, code: 'internal' }),
+      recordConsent: async () => ({ ok: false, code: 'internal' }),
+      enrol: async (r): Promise<DeskResult> => (
+        issued.push({ cardHash: r.cardHash, auth: r.auth }),
+        { ok: true, firstName: r.firstName }
+      ),
+      replaceCard: async () => ({ ok: false, code: 'internal' }),
+    };
+    const answers: ((r: PersonaliseResult) => void)[] = [];
+    const personaliser: PersonaliserPort = {
+      personalise: () => new Promise((resolve) => answers.push(resolve)),
+    };
+    const { services, staffStore, out } = setup('library', undefined, {
+      desk,
+      enrolmentDesk: true,
+      personaliser,
+    });
+    signIn(services, staffStore);
+    const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+    const enrol = (): void => {
+      expect(services.staffCard({ purpose: 'enrol', firstName: 'Cat', ageBand: '20-29' })).toEqual({
+        ok: true,
+        code: null,
+      });
+    };
+    // Not waiting for a new card: the BLANK_NTAG424 card is left to the tap pipeline.
+    expect(services.offerBlankCard(BLANK_NTAG424)).toBe(false);
+    expect(answers).toHaveLength(0);
+
+    enrol();
+    expect(services.offerBlankCard(BLANK_NTAG424)).toBe(true);
+    expect(services.staffView().desk).toMatchObject({ status: 'personalising', action: 'enrol' });
+    expect(out.at(-1)).toMatchObject({
+      type: 'staff',
+      staff: { desk: { status: 'personalising' } },
+    });
+    expect(issued).toEqual([]); // nothing bound before the card is verified
+    const sun: CardAuth = { method: 'sun', keyVersion: 1, counter: 1 };
+    answers[0]!({ ok: true, uid: '04AA11BB22CC44', auth: sun });
+    await tick();
+    expect(issued).toEqual([
+      { cardHash: cardHashOf('00'.repeat(32), '04AA11BB22CC44'), auth: sun },
+    ]);
+    expect(services.staffView().desk).toMatchObject({ status: 'done', firstName: 'Cat' });
+
+    // Pulled part-way: nothing is bound, and the desk says so.
+    enrol();
+    expect(services.offerBlankCard(BLANK_NTAG424)).toBe(true);
+    answers[1]!({ ok: false, code: 'card-personalisation-interrupted', reason: 'gone' });
+    await tick();
+    expect(issued).toHaveLength(1);
+    expect(services.staffView().desk).toMatchObject({
+      status: 'refused',
+      code: 'card-personalisation-interrupted',
+    });
+
+    // A card that proves itself with our keys already belongs to someone.
+    enrol();
+    expect(services.offerTap('h-other', sun)).toBe(true);
+    await tick();
+    expect(issued).toHaveLength(1);
+    expect(services.staffView().desk).toMatchObject({
+      status: 'refused',
+      code: 'card-already-issued',
+    });
+  });
+
+  it('a desk without a personaliser (simulated reader) and a kiosk that is not a desk never personalise', () => {
+    const calls: TapRead[] = [];
+    const personaliser: PersonaliserPort = {
+      personalise: async (t) => (
+        calls.push(t),
+        { ok: false, code: 'card-personalisation-failed', reason: 'x' }
+      ),
+    };
+    const simulatedDesk = setup('library', undefined, { enrolmentDesk: true, personaliser: null });
+    const plainKiosk = setup('library', undefined, { enrolmentDesk: false, personaliser });
+    for (const { services, staffStore } of [simulatedDesk, plainKiosk]) {
+      signIn(services, staffStore);
+      services.staffCard({ purpose: 'enrol', firstName: null, ageBand: '75+' });
+      expect(services.offerBlankCard(BLANK_NTAG424)).toBe(false);
+    }
+    // The kiosk that is not a desk was never waiting for a card either.
+    expect(plainKiosk.services.staffView().desk?.status).toBe('idle');
+    expect(calls).toEqual([]);
   });
 });

@@ -16,6 +16,8 @@ import type {
   StaffDeskView,
   StaffView,
 } from '../bridge/kiosk-bridge.js';
+import type { TapRead } from '@clubcard/hardware';
+import type { PersonaliseResult } from '../card-auth/personalise-card.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import type { StaffStore } from '../store/staff-store.js';
 import { StaffSessions, type StaffPolicy } from '../staff/staff-session.js';
@@ -79,6 +81,11 @@ export const redemptionNotWired: RedemptionPort = {
   redeem: () => ({ ok: false, code: 'internal' }),
 };
 
+/** An enrolment desk's card personalisation (CardPersonaliser satisfies this). */
+export interface PersonaliserPort {
+  personalise(tap: TapRead): Promise<PersonaliseResult>;
+}
+
 /** The core as the services see it (KioskCore satisfies this). */
 export interface ServicesCore {
   state(): KioskState;
@@ -95,6 +102,12 @@ export interface KioskServicesOptions {
   desk?: StaffDeskPort;
   /** This kiosk holds issuing keys and is attended (enrolment desk). */
   enrolmentDesk?: boolean;
+  /**
+   * Enrolment desks with a reader that can personalise cards: blank NTAG 424 DNA cards
+   * tapped for enrolment or replacement are personalised here first. Null elsewhere: a
+   * kiosk that is not an enrolment desk never attempts it.
+   */
+  personaliser?: PersonaliserPort | null;
   now?: () => number;
   staffPolicy?: StaffPolicy;
   /** How long the resident of the last tap stays "on screen" for bridge calls. */
@@ -143,6 +156,7 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
       redemption: redemptionNotWired,
       desk: staffDeskNotWired,
       enrolmentDesk: false,
+      personaliser: null,
       now: Date.now,
       residentWindowMs: 5 * 60_000,
       ...o,
@@ -297,29 +311,66 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
    * taken here (it is then not a visit). Wired from the tap pipeline.
    */
   offerTap(cardHash: string, auth: CardAuth = SIMULATED_AUTH): boolean {
+    const taken = this.#takeCapture();
+    if (!taken) return this.staffCardTapped(cardHash);
+    const { cap, staffRef } = taken;
+    void this.#deskTask(cap.purpose, async () =>
+      // A card that proves itself with our keys was personalised for someone already.
+      auth.method === 'sun'
+        ? { ok: false, code: 'card-already-issued' }
+        : this.#issue(cap, staffRef, cardHash, auth),
+    );
+    return true;
+  }
+
+  /**
+   * A blank NTAG 424 DNA tapped, offered before the venue's policy judges it: taken (true)
+   * only by an enrolment desk that can personalise cards, while staff wait for a new card.
+   * The screen says to keep the card on the reader; the card is personalised, read back as
+   * a genuine SUN card, and only then issued. Anywhere else it is judged like any card.
+   */
+  offerBlankCard(tap: TapRead): boolean {
+    const personaliser = this.#o.personaliser;
+    const taken = personaliser ? this.#takeCapture() : null;
+    if (!personaliser || !taken) return false;
+    const { cap, staffRef } = taken;
+    this.#desk = { status: 'personalising', action: cap.purpose, code: null, firstName: null };
+    this.#emitStaff();
+    void this.#deskTask(cap.purpose, async () => {
+      const made = await personaliser.personalise(tap);
+      if (!made.ok) return { ok: false, code: made.code };
+      const id = this.#o.store.identity();
+      if (!id) return { ok: false, code: 'unknown-kiosk' };
+      return this.#issue(cap, staffRef, cardHashOf(id.cardHashKey, made.uid), made.auth);
+    });
+    return true;
+  }
+
+  /** The desk's wait for a new card, ended: what it was for and who is signed in. */
+  #takeCapture(): { cap: StaffCardRequest; staffRef: string } | null {
     const cap = this.#capture;
     const staff = this.#staff.signedIn();
-    if (cap && staff && cap.until > this.#o.now()) {
-      this.#capture = null;
-      void this.#deskTask(cap.purpose, () =>
-        cap.purpose === 'enrol'
-          ? this.#o.desk.enrol({
-              firstName: cap.firstName,
-              ageBand: cap.ageBand,
-              cardHash,
-              auth,
-              staffRef: staff.staffRef,
-            })
-          : this.#o.desk.replaceCard({
-              residentRef: cap.residentRef,
-              cardHash,
-              auth,
-              staffRef: staff.staffRef,
-            }),
-      );
-      return true;
-    }
-    return this.staffCardTapped(cardHash);
+    if (!cap || !staff || cap.until <= this.#o.now()) return null;
+    this.#capture = null;
+    return { cap, staffRef: staff.staffRef };
+  }
+
+  /** Issues the new card: enrols the resident, or replaces their card. */
+  #issue(
+    cap: StaffCardRequest,
+    staffRef: string,
+    cardHash: string,
+    auth: CardAuth,
+  ): Promise<DeskResult> {
+    return cap.purpose === 'enrol'
+      ? this.#o.desk.enrol({
+          firstName: cap.firstName,
+          ageBand: cap.ageBand,
+          cardHash,
+          auth,
+          staffRef,
+        })
+      : this.#o.desk.replaceCard({ residentRef: cap.residentRef, cardHash, auth, staffRef });
   }
 
   /** A staff card tapped: true when it is a staff card here. */

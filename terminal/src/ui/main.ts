@@ -36,6 +36,12 @@ declare global {
 }
 
 const DEFAULT_LANGUAGE: Language = 'en';
+/** The enrolment desk's refusals of a new card, shown to staff with what to do with it. */
+const DESK_CARD_CODES: ReadonlySet<string> = new Set([
+  'card-already-issued',
+  'card-personalisation-interrupted',
+  'card-personalisation-failed',
+]);
 /**
  * A resident's screen returns to the start on its own, so the next person does not see
  * it — but never as a trap (WCAG 2.2.1): after WARN_AFTER_MS a warning offers "I need
@@ -853,11 +859,17 @@ export class KioskScreen {
     const d = v.desk;
     if (!d || d.status === 'idle' || !d.action) return '';
     if (d.status === 'waiting-card') return this.#tx('staff.tap-new-card');
+    if (d.status === 'personalising') return this.#tx('staff.personalising');
     if (d.status === 'refused') {
+      const code = d.code ?? 'internal';
+      const refused = refusalText(this.lang, code);
+      // A card the desk could not issue: staff also need to know what to do with it.
       const reason =
-        d.code === 'backend-unreachable'
+        code === 'backend-unreachable'
           ? this.#tx('staff.offline')
-          : refusalText(this.lang, d.code ?? 'internal').what;
+          : DESK_CARD_CODES.has(code)
+            ? `${refused.what} ${refused.help}`
+            : refused.what;
       return this.#tx('staff.refused', { reason });
     }
     const name = d.firstName ?? this.#tx('staff.this-resident');
