@@ -483,7 +483,7 @@ describe('more example schemes end to end', () => {
     const weigh = (uid: string, kg: number) =>
       recordAtKiosk(kiosk, provisional, uid, {
         type: 'ward-contribution',
-        wardId: 'w-riverside',
+        wardId: 'riverside',
         measure: 'recycling-kg',
         quantity: kg,
       });
@@ -495,18 +495,18 @@ describe('more example schemes end to end', () => {
       ruleId: 'recycling-monthly',
       wallet: 'neighbourhood-budget',
       from: 'scheme:ward-recycling-target',
-      to: 'ward:w-riverside',
+      to: 'ward:riverside',
       amount: 50000,
     };
     expect(met.lines).toMatchObject([payment]);
-    expect(met.messages).toMatchObject([{ code: 'ward-target-met', wardId: 'w-riverside' }]);
+    expect(met.messages).toMatchObject([{ code: 'ward-target-met', wardId: 'riverside' }]);
     // Past the target in the same month: no second payment.
     expect(weigh(ben!.uid, 100).result.lines).toEqual([]);
 
     await kiosk.sync.syncOnce();
     expect(kiosk.store.stats().backlog).toBe(0);
     expect(kiosk.store.rejectedEvents()).toEqual([]);
-    expect(backendBalance(s, 'ward:w-riverside', 'neighbourhood-budget')).toBe(50000);
+    expect(backendBalance(s, 'ward:riverside', 'neighbourhood-budget')).toBe(50000);
     expect(backendBalance(s, 'scheme:ward-recycling-target', 'neighbourhood-budget')).toBe(-50000);
     expect(backendBalance(s, 'ward:castle', 'neighbourhood-budget')).toBe(0);
     // Residents' own wallets are untouched by a collective reward.

@@ -69,10 +69,14 @@ export const VisitEventSchema = z.object({
 });
 export type VisitEvent = z.infer<typeof VisitEventSchema>;
 
-/** A ward (neighbourhood), e.g. w-riverside. Ward accounts hold neighbourhood budgets. */
+/**
+ * A ward (neighbourhood) as residents and venues name it, e.g. `riverside`; its account
+ * `ward:riverside` holds the neighbourhood budget (the same ward whichever way a target
+ * finds it: from the event, the venue or the resident's home).
+ */
 export const WardIdSchema = z
   .string()
-  .regex(/^w-[a-z0-9-]{1,60}$/, 'ward id must look like w-<name>')
+  .regex(/^[a-z0-9-]{1,60}$/, 'ward id must be the ward as the council names it (a-z, 0-9, -)')
   .brand<'WardId'>();
 export type WardId = z.infer<typeof WardIdSchema>;
 
