@@ -1,7 +1,19 @@
 import type { AnalyticsDb } from './analytics-db.js';
 import type { CubeFact } from './listener.js';
-import { RING_WEEKS, decodeUsage } from './model.js';
-import { RESIDENT_SET_CAP, decodeResidentSet } from './privacy.js';
+import { RING_WEEKS, USAGE_INTS } from './model.js';
+import { RESIDENT_SET_CAP } from './privacy.js';
+
+/** A typed array of at least `size` elements holding a's (a itself if big enough). */
+function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(
+  a: T,
+  size: number,
+  mk: (m: number) => T,
+): T {
+  if (a.length >= size) return a;
+  const b = mk(size);
+  b.set(a);
+  return b;
+}
 
 /**
  * In-memory copies of the analytics tables that dashboard queries scan: the usage
@@ -57,8 +69,7 @@ export class UsageCube {
         Buffer,
       ][];
       if (rows.length === 0) break;
-      for (const r of rows)
-        c.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], decodeResidentSet(r[7]));
+      for (const r of rows) c.pushEncoded(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
       const last = rows[rows.length - 1];
       if (!last) break;
       key = [last[0], last[1], last[2], last[3], last[4], last[5]];
@@ -68,16 +79,7 @@ export class UsageCube {
   }
 
   reserve(rows: number, ids: number): void {
-    const grow = <T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(
-      a: T,
-      size: number,
-      mk: (m: number) => T,
-    ): T => {
-      if (a.length >= size) return a;
-      const b = mk(size);
-      b.set(a);
-      return b;
-    };
+    if (rows <= this.week.length && ids <= this.ids.length) return;
     if (rows > this.week.length) {
       const size = Math.max(rows, this.week.length * 2);
       this.week = grow(this.week, size, (m) => new Int32Array(m));
@@ -103,7 +105,40 @@ export class UsageCube {
     visits: number,
     residents: ArrayLike<number>,
   ): void {
-    this.reserve(this.n + 1, this.idsN + residents.length);
+    this.#start(week, how, venue, service, age, ward, visits, residents.length);
+    for (let j = 0; j < residents.length; j++) this.ids[this.idsN++] = residents[j] ?? 0;
+    this.#end();
+  }
+
+  /** push with the resident set as stored (int32 little-endian ids), read in place. */
+  pushEncoded(
+    week: number,
+    how: number,
+    venue: number,
+    service: number,
+    age: number,
+    ward: number,
+    visits: number,
+    residents: Buffer,
+  ): void {
+    const m = residents.byteLength >>> 2;
+    this.#start(week, how, venue, service, age, ward, visits, m);
+    for (let j = 0; j < m; j++) this.ids[this.idsN++] = residents.readInt32LE(j * 4);
+    this.#end();
+  }
+
+  /** A new row's dimensions and visits, with room for `setSize` resident ids. */
+  #start(
+    week: number,
+    how: number,
+    venue: number,
+    service: number,
+    age: number,
+    ward: number,
+    visits: number,
+    setSize: number,
+  ): void {
+    this.reserve(this.n + 1, this.idsN + setSize);
     const i = this.n;
     this.week[i] = week;
     this.how[i] = how;
@@ -113,8 +148,10 @@ export class UsageCube {
     this.ward[i] = ward;
     this.visits[i] = visits;
     this.setStart[i] = this.idsN;
-    for (let j = 0; j < residents.length; j++) this.ids[this.idsN++] = residents[j] ?? 0;
-    this.n = i + 1;
+  }
+
+  #end(): void {
+    this.n++;
     this.setStart[this.n] = this.idsN;
   }
 
@@ -134,44 +171,94 @@ export class UsageCube {
     const ka = keep.has('age');
     const kw = keep.has('ward');
     const order = this.#weekOrder();
+    // A week's cells: key → cell number (in order of first sight), with the cell's
+    // dimensions, visits and capped resident set in typed arrays (no object per cell).
+    const cellOf = new Map<number, number>();
+    let size = 1024;
+    let how = new Uint8Array(size);
+    let venue = new Uint16Array(size);
+    let service = new Uint16Array(size);
+    let age = new Uint8Array(size);
+    let ward = new Uint16Array(size);
+    let visits = new Float64Array(size);
+    let setSize = new Uint8Array(size);
+    let ids = new Int32Array(size * RESIDENT_SET_CAP);
+    const grow = (): void => {
+      size *= 2;
+      const g = <T extends Uint8Array | Uint16Array | Float64Array | Int32Array>(
+        a: T,
+        mk: (m: number) => T,
+        per = 1,
+      ): T => {
+        const b = mk(size * per);
+        b.set(a);
+        return b;
+      };
+      how = g(how, (m) => new Uint8Array(m));
+      venue = g(venue, (m) => new Uint16Array(m));
+      service = g(service, (m) => new Uint16Array(m));
+      age = g(age, (m) => new Uint8Array(m));
+      ward = g(ward, (m) => new Uint16Array(m));
+      visits = g(visits, (m) => new Float64Array(m));
+      setSize = g(setSize, (m) => new Uint8Array(m));
+      ids = g(ids, (m) => new Int32Array(m), RESIDENT_SET_CAP);
+    };
     let i = 0;
     while (i < order.length) {
       const week = this.week[order[i] ?? 0] ?? 0;
-      // how (8 bits) · venue (16) · service (12) · age (4) · ward (12): exact in a double.
-      const cells = new Map<number, { visits: number; ids: number[] }>();
+      cellOf.clear();
+      let cells = 0;
       for (; i < order.length && this.week[order[i] ?? 0] === week; i++) {
         const r = order[i] ?? 0;
-        const key =
-          ((((this.how[r] ?? 0) * 65536 + (kv ? (this.venue[r] ?? 0) : 0)) * 4096 +
-            (ks ? (this.service[r] ?? 0) : 0)) *
-            16 +
-            (ka ? (this.age[r] ?? 0) : 0)) *
-            4096 +
-          (kw ? (this.ward[r] ?? 0) : 0);
-        let c = cells.get(key);
-        if (!c) {
-          c = { visits: 0, ids: [] };
-          cells.set(key, c);
+        const h = this.how[r] ?? 0;
+        const v = kv ? (this.venue[r] ?? 0) : 0;
+        const s = ks ? (this.service[r] ?? 0) : 0;
+        const a = ka ? (this.age[r] ?? 0) : 0;
+        const w = kw ? (this.ward[r] ?? 0) : 0;
+        // how (8 bits) · venue (16) · service (12) · age (4) · ward (12): exact in a double.
+        const key = (((h * 65536 + v) * 4096 + s) * 16 + a) * 4096 + w;
+        let c = cellOf.get(key);
+        if (c === undefined) {
+          c = cells++;
+          if (c >= size) grow();
+          cellOf.set(key, c);
+          how[c] = h;
+          venue[c] = v;
+          service[c] = s;
+          age[c] = a;
+          ward[c] = w;
+          visits[c] = 0;
+          setSize[c] = 0;
         }
-        c.visits += this.visits[r] ?? 0;
-        const a = this.setStart[r] ?? 0;
-        const b = this.setStart[r + 1] ?? 0;
-        for (let j = a; j < b && c.ids.length < RESIDENT_SET_CAP; j++) {
+        visits[c] = (visits[c] ?? 0) + (this.visits[r] ?? 0);
+        const base = c * RESIDENT_SET_CAP;
+        let n = setSize[c] ?? 0;
+        const to = this.setStart[r + 1] ?? 0;
+        for (let j = this.setStart[r] ?? 0; j < to && n < RESIDENT_SET_CAP; j++) {
           const id = this.ids[j] ?? 0;
-          if (!c.ids.includes(id)) c.ids.push(id);
+          let seen = false;
+          for (let x = 0; x < n; x++) {
+            if (ids[base + x] === id) {
+              seen = true;
+              break;
+            }
+          }
+          if (!seen) ids[base + n++] = id;
         }
+        setSize[c] = n;
       }
-      for (const [key, c] of cells) {
-        let rest = key;
-        const ward = rest % 4096;
-        rest = (rest - ward) / 4096;
-        const age = rest % 16;
-        rest = (rest - age) / 16;
-        const service = rest % 4096;
-        rest = (rest - service) / 4096;
-        const venue = rest % 65536;
-        const how = (rest - venue) / 65536;
-        out.push(week, how, venue, service, age, ward, c.visits, c.ids);
+      for (let c = 0; c < cells; c++) {
+        const base = c * RESIDENT_SET_CAP;
+        out.push(
+          week,
+          how[c] ?? 0,
+          venue[c] ?? 0,
+          service[c] ?? 0,
+          age[c] ?? 0,
+          ward[c] ?? 0,
+          visits[c] ?? 0,
+          ids.subarray(base, base + (setSize[c] ?? 0)),
+        );
       }
     }
     out.sortedEnd = out.n;
@@ -180,7 +267,8 @@ export class UsageCube {
 
   /** Row indices in week order (the loaded rows already are; appended rows are merged in). */
   #weekOrder(): Int32Array {
-    const order = Int32Array.from({ length: this.n }, (_, i) => i);
+    const order = new Int32Array(this.n);
+    for (let i = 0; i < this.n; i++) order[i] = i;
     if (this.sortedEnd === this.n) return order;
     return order.sort((a, b) => (this.week[a] ?? 0) - (this.week[b] ?? 0) || a - b);
   }
@@ -234,23 +322,32 @@ export class ResidentUsage {
 
   static load(adb: AnalyticsDb): ResidentUsage {
     const u = new ResidentUsage();
-    const rows = adb.db
-      .prepare('SELECT id, age, ward, usage FROM analytics_residents')
-      .raw(true)
-      .all() as [number, number, number, Buffer][];
-    let maxId = 0;
-    let entries = 0;
-    for (const r of rows) {
-      maxId = Math.max(maxId, r[0]);
-      entries += Math.floor(r[3].byteLength / 28);
-    }
+    const maxId = (
+      adb.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM analytics_residents').get() as {
+        m: number;
+      }
+    ).m;
     u.ageOf = new Uint8Array(maxId + 1);
     u.wardOf = new Int32Array(maxId + 1).fill(-1);
-    u.reserve(entries + 1024);
-    for (const [id, age, ward, blob] of rows) {
+    const E = USAGE_INTS * 4;
+    // Usage entries [venue, service, visits, lastDay, ringWeek, lo, hi], read in place.
+    for (const [id, age, ward, blob] of adb.db
+      .prepare('SELECT id, age, ward, usage FROM analytics_residents')
+      .raw(true)
+      .iterate() as Iterable<[number, number, number, Buffer]>) {
+      if (id >= u.ageOf.length) u.#growResidents(id);
       u.ageOf[id] = age;
       u.wardOf[id] = ward;
-      for (const e of decodeUsage(blob)) u.push(id, e.venue, e.service, e.ringWeek, e.lo, e.hi);
+      for (let o = 0; o + E <= blob.byteLength; o += E) {
+        u.push(
+          id,
+          blob.readInt32LE(o),
+          blob.readInt32LE(o + 4),
+          blob.readInt32LE(o + 16),
+          blob.readInt32LE(o + 20),
+          blob.readInt32LE(o + 24),
+        );
+      }
     }
     return u;
   }
@@ -282,16 +379,18 @@ export class ResidentUsage {
     this.hi[i] = hi >>> 0;
   }
 
+  #growResidents(id: number): void {
+    const a = new Uint8Array(id + 1024);
+    a.set(this.ageOf);
+    this.ageOf = a;
+    const w = new Int32Array(id + 1024).fill(-1);
+    w.set(this.wardOf);
+    this.wardOf = w;
+  }
+
   /** A visit seen by the listener: an entry active in that week only. */
   append(f: CubeFact): void {
-    if (f.residentId >= this.ageOf.length) {
-      const a = new Uint8Array(f.residentId + 1024);
-      a.set(this.ageOf);
-      this.ageOf = a;
-      const w = new Int32Array(f.residentId + 1024).fill(-1);
-      w.set(this.wardOf);
-      this.wardOf = w;
-    }
+    if (f.residentId >= this.ageOf.length) this.#growResidents(f.residentId);
     this.ageOf[f.residentId] = f.age;
     this.wardOf[f.residentId] = f.ward;
     const b = ((f.week % RING_WEEKS) + RING_WEEKS) % RING_WEEKS;

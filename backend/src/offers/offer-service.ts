@@ -274,6 +274,22 @@ export class OfferService {
    * ascending analytics id order; nothing here leaves this class but counts.
    */
   #takeUp(r: OfferRow): { targets: Int32Array; took: Uint8Array } {
+    // Targets never change and take-up reads only usage rings, which change only with
+    // the usage version (each ingested batch, each rebuild): kept until either moves.
+    const key = `${this.#analytics().meta('usage_version') ?? 0}|${londonDay(this.now())}`;
+    const hit = this.#takeUps.get(r.id);
+    if (hit?.key === key) return hit.fact;
+    const fact = this.#computeTakeUp(r);
+    this.#takeUps.set(r.id, { key, fact });
+    return fact;
+  }
+
+  readonly #takeUps = new Map<
+    string,
+    { key: string; fact: { targets: Int32Array; took: Uint8Array } }
+  >();
+
+  #computeTakeUp(r: OfferRow): { targets: Int32Array; took: Uint8Array } {
     const adb = this.#analytics();
     const rows = this.db
       .prepare(
