@@ -15,6 +15,7 @@ import { setEnrolmentDesk } from '@clubcard/backend/sync/ingest';
 import type { RunningKiosk } from '@clubcard/terminal/main';
 import { artifactPath, launchChromium } from '../support/browser.js';
 import { createTestSystem, type TestSystem } from '../support/system.js';
+import { kioskOutbox } from '../support/desk.js';
 import { axeViolations, openScreen } from './screen-harness.js';
 
 /**
@@ -94,14 +95,6 @@ const tap = (k: RunningKiosk, uid: string): void => {
   k.reader.tap(uid);
 };
 
-function outbox(k: RunningKiosk, type: string): { payload: unknown; status: string }[] {
-  return (
-    k.store.db
-      .prepare('SELECT payload, status FROM outbox WHERE type = ? ORDER BY seq')
-      .all(type) as { payload: string; status: string }[]
-  ).map((r) => ({ payload: JSON.parse(r.payload) as unknown, status: r.status }));
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: artifactPath(name), fullPage: true });
   expect(await axeViolations(page)).toEqual([]);
@@ -132,7 +125,7 @@ describe('the kiosk as composed by main.ts', () => {
     await page.getByRole('button', { name: 'Yes, spend it' }).click();
     await page.locator('#redeem-panel[data-status="done"]').waitFor();
     await shot(page, 'wired-redeem-done.png');
-    const [r] = outbox(pool, 'redemption');
+    const [r] = kioskOutbox(pool, 'redemption');
     expect(RedemptionEventSchema.parse(r?.payload)).toMatchObject({
       residentRef: asha.residentRef,
       cardHash: cardHashOf(cardKey, asha.uid),
@@ -148,22 +141,22 @@ describe('the kiosk as composed by main.ts', () => {
       { wallet: 'living-credit', amount: 0, provisional: 0 },
     ]);
     await pool.sync.syncOnce();
-    expect(outbox(pool, 'redemption').map((x) => x.status)).toEqual(['accepted']);
+    expect(kioskOutbox(pool, 'redemption').map((x) => x.status)).toEqual(['accepted']);
     await context.close();
   });
 
   it('a staff card and PIN open staff mode; a visit recorded by hand is marked staff-manual', async () => {
     const ben = sys.demo.residents[1]!;
     const { page, context } = await openScreen(browser, pool.uiUrl);
-    const visitsBefore = outbox(pool, 'visit').length;
+    const visitsBefore = kioskOutbox(pool, 'visit').length;
     await signIn(pool, page);
     // The staff card's tap was staff mode's, not a visit.
-    expect(outbox(pool, 'visit').length).toBe(visitsBefore);
+    expect(kioskOutbox(pool, 'visit').length).toBe(visitsBefore);
     await findResident(page, 'Ben');
     await page.getByRole('button', { name: 'Record a visit (card forgotten)' }).click();
     await page.locator('#desk-status[data-status="done"]').waitFor();
     await shot(page, 'wired-visit-by-hand.png');
-    const manual = outbox(pool, 'visit')
+    const manual = kioskOutbox(pool, 'visit')
       .map((x) => VisitEventSchema.parse(x.payload))
       .at(-1);
     expect(manual).toMatchObject({
@@ -177,15 +170,15 @@ describe('the kiosk as composed by main.ts', () => {
     await page.getByLabel('Carer').check();
     await page.getByRole('button', { name: 'Save' }).click();
     await page.locator('#desk-status', { hasText: 'Consent saved for Ben.' }).waitFor();
-    const consents = outbox(pool, 'consent').map((x) => ConsentEventSchema.parse(x.payload));
+    const consents = kioskOutbox(pool, 'consent').map((x) => ConsentEventSchema.parse(x.payload));
     expect(consents.map((c) => [c.purpose, c.given, c.attributes, c.assistedBy])).toEqual([
       ['analytics', true, ['carer'], staffRef],
       ['contact', false, null, staffRef],
     ]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await pool.sync.syncOnce();
-    expect(outbox(pool, 'visit').at(-1)?.status).toBe('accepted');
-    expect(outbox(pool, 'consent').map((x) => x.status)).toEqual(['accepted', 'accepted']);
+    expect(kioskOutbox(pool, 'visit').at(-1)?.status).toBe('accepted');
+    expect(kioskOutbox(pool, 'consent').map((x) => x.status)).toEqual(['accepted', 'accepted']);
     await context.close();
   });
 
@@ -200,7 +193,9 @@ describe('the kiosk as composed by main.ts', () => {
     await page.locator('#desk-status[data-status="waiting-card"]').waitFor();
     tap(desk, NEW_CARD);
     await page.locator('#desk-status', { hasText: 'Enrolled: Cat.' }).waitFor();
-    const [enrolled] = outbox(desk, 'enrolment').map((x) => EnrolmentEventSchema.parse(x.payload));
+    const [enrolled] = kioskOutbox(desk, 'enrolment').map((x) =>
+      EnrolmentEventSchema.parse(x.payload),
+    );
     expect(enrolled).toMatchObject({
       firstName: 'Cat',
       ageBand: '20-29',
@@ -208,6 +203,23 @@ describe('the kiosk as composed by main.ts', () => {
       technology: 'simulated',
       staffRef,
     });
+    // The same card again: refused with its own reason, in English and in Welsh.
+    await page.getByRole('button', { name: 'Enrol a new resident' }).click();
+    await page.getByLabel('Age group').selectOption('75+');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('#desk-status[data-status="waiting-card"]').waitFor();
+    tap(desk, NEW_CARD);
+    await page.locator('#desk-status[data-status="refused"]').waitFor();
+    expect(await page.locator('#desk-status').innerText()).toBe(
+      'That did not work. This card already belongs to someone. Please use a new, blank card.',
+    );
+    await page.getByRole('button', { name: 'Cymraeg' }).click();
+    await page
+      .locator('#desk-status', { hasText: 'Mae’r cerdyn hwn yn perthyn i rywun yn barod.' })
+      .waitFor();
+    await shot(page, 'wired-card-already-issued-cy.png');
+    await page.getByRole('button', { name: 'English' }).click();
+    expect(kioskOutbox(desk, 'enrolment')).toHaveLength(1);
 
     await findResident(page, 'Ben');
     await page.getByRole('button', { name: 'Replace a lost card' }).click();
@@ -217,7 +229,7 @@ describe('the kiosk as composed by main.ts', () => {
       .locator('#desk-status', { hasText: 'New card issued for Ben. The old card is blocked.' })
       .waitFor();
     await shot(page, 'wired-card-replaced.png');
-    const [replaced] = outbox(desk, 'card-replacement').map((x) =>
+    const [replaced] = kioskOutbox(desk, 'card-replacement').map((x) =>
       CardReplacementEventSchema.parse(x.payload),
     );
     expect(replaced).toMatchObject({
@@ -239,7 +251,7 @@ describe('the kiosk as composed by main.ts', () => {
     await desk.sync.syncOnce();
     for (const type of ['enrolment', 'card-replacement', 'visit']) {
       expect(
-        outbox(desk, type).every((x) => x.status === 'accepted'),
+        kioskOutbox(desk, type).every((x) => x.status === 'accepted'),
         type,
       ).toBe(true);
     }
