@@ -57,6 +57,7 @@ export class UsageCube {
       )
       .raw(true);
     let key: number[] = [-1e9, -1, -1, -1, -1, -1];
+    const set = new Int32Array(RESIDENT_SET_CAP * 4);
     for (;;) {
       const rows = page.all(...key) as [
         number,
@@ -69,7 +70,12 @@ export class UsageCube {
         Buffer,
       ][];
       if (rows.length === 0) break;
-      for (const r of rows) c.pushEncoded(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+      for (const r of rows) {
+        // The stored set (int32 little-endian ids), read in place.
+        const m = Math.min(set.length, r[7].byteLength >>> 2);
+        for (let j = 0; j < m; j++) set[j] = r[7].readInt32LE(j * 4);
+        c.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], set, m);
+      }
       const last = rows[rows.length - 1];
       if (!last) break;
       key = [last[0], last[1], last[2], last[3], last[4], last[5]];
@@ -95,6 +101,7 @@ export class UsageCube {
       this.ids = grow(this.ids, Math.max(ids, this.ids.length * 2), (m) => new Int32Array(m));
   }
 
+  /** Appends a row; its resident set is residents[0, count). */
   push(
     week: number,
     how: number,
@@ -104,41 +111,9 @@ export class UsageCube {
     ward: number,
     visits: number,
     residents: ArrayLike<number>,
+    count = residents.length,
   ): void {
-    this.#start(week, how, venue, service, age, ward, visits, residents.length);
-    for (let j = 0; j < residents.length; j++) this.ids[this.idsN++] = residents[j] ?? 0;
-    this.#end();
-  }
-
-  /** push with the resident set as stored (int32 little-endian ids), read in place. */
-  pushEncoded(
-    week: number,
-    how: number,
-    venue: number,
-    service: number,
-    age: number,
-    ward: number,
-    visits: number,
-    residents: Buffer,
-  ): void {
-    const m = residents.byteLength >>> 2;
-    this.#start(week, how, venue, service, age, ward, visits, m);
-    for (let j = 0; j < m; j++) this.ids[this.idsN++] = residents.readInt32LE(j * 4);
-    this.#end();
-  }
-
-  /** A new row's dimensions and visits, with room for `setSize` resident ids. */
-  #start(
-    week: number,
-    how: number,
-    venue: number,
-    service: number,
-    age: number,
-    ward: number,
-    visits: number,
-    setSize: number,
-  ): void {
-    this.reserve(this.n + 1, this.idsN + setSize);
+    this.reserve(this.n + 1, this.idsN + count);
     const i = this.n;
     this.week[i] = week;
     this.how[i] = how;
@@ -148,10 +123,8 @@ export class UsageCube {
     this.ward[i] = ward;
     this.visits[i] = visits;
     this.setStart[i] = this.idsN;
-  }
-
-  #end(): void {
-    this.n++;
+    for (let j = 0; j < count; j++) this.ids[this.idsN++] = residents[j] ?? 0;
+    this.n = i + 1;
     this.setStart[this.n] = this.idsN;
   }
 
