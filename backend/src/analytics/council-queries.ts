@@ -103,8 +103,9 @@ export class CouncilQueries {
 
   /**
    * Per ward: visits (each ward's total as the trend filtered to that ward would give
-   * it, so every number passes the cube's rules, including the family rule across wards) and the ward's neighbourhood budget from
-   * its ledger account.
+   * it, so every number passes the cube's rules, including the family rule across
+   * wards; all wards in one scan) and the ward's neighbourhood budget from its ledger
+   * account.
    */
   neighbourhoods(
     f: AnalyticsFilters,
