@@ -20,6 +20,9 @@ import { OfferService } from '@clubcard/backend/offers/offer-service';
 import { offerCounty } from '@clubcard/backend/offers/test-county';
 import { KioskStore } from '@clubcard/terminal/store/kiosk-store';
 import { OfferStore } from '@clubcard/terminal/store/offer-store';
+import { RewardsService } from '@clubcard/backend/rewards/rewards-service';
+import { SqliteEngineState } from '@clubcard/backend/rewards/engine-state';
+import { loadExampleSchemes } from '@clubcard/shared/rules/example-schemes';
 import { createTestSystem, type TestSystem } from '../support/system.js';
 
 /**
@@ -202,6 +205,57 @@ describe('an older kiosk against a backend that sends targeted offers', () => {
         detail: null,
       });
       expect(kiosk.getCard(cardHashOf(hashKey, uid))?.residentRef).toBe(ref);
+    } finally {
+      kiosk.close();
+    }
+  });
+});
+
+describe('an older kiosk against a backend that sends residents’ categories and consents', () => {
+  it('keeps syncing (they are optional card fields it ignores); a current kiosk stores and uses them', async () => {
+    sys = await createTestSystem();
+    const k = sys.demo.kiosks[0]!;
+    const r = sys.demo.residents[0]!;
+    const { store, secrets } = openBackend(sys.backendConfig, join(sys.dir, 'backend.sqlite'));
+    const rewards = new RewardsService(store, new SqliteEngineState(store.db), secrets.cardHashKey);
+    rewards.publish(loadExampleSchemes());
+    rewards.grants.setAttributes({
+      residentRef: r.residentRef,
+      add: { categories: ['in-education', 'health:asthma'], consents: ['time-bank', 'contact'] },
+    });
+    store.close();
+    const backend = await sys.startBackend();
+    const v1 = await v1Kiosk(backend.url, k);
+    const pull = await v1.pull(0);
+    expect(pull.status).toBe(200);
+    const json = (await pull.json()) as unknown;
+    // The old kiosk's schema still accepts the page …
+    expect(V1PullPage.safeParse(json).success).toBe(true);
+    // … and the current one reads what schemes use, and nothing else.
+    const page = PullPageSchema.parse(json);
+    const hash = cardHashOf(v1.hashKey, r.uid);
+    expect(page.cards.find((c) => c.cardHash === hash)).toMatchObject({
+      categories: ['in-education'],
+      consents: ['time-bank'],
+    });
+    const kiosk = new KioskStore(join(sys.dir, 'current-kiosk.sqlite'));
+    try {
+      kiosk.applyPullPage(page, Date.now());
+      expect(kiosk.eligibilityOf(r.residentRef)).toEqual({
+        ageBand: page.cards.find((c) => c.cardHash === hash)?.ageBand,
+        categories: ['in-education'],
+        consents: ['time-bank'],
+      });
+      // A page from an older backend (no such fields) keeps what the kiosk holds.
+      const older = PullPageSchema.parse({
+        ...page,
+        cards: page.cards.map(({ categories: _c, consents: _s, ...c }) => c),
+      });
+      kiosk.applyPullPage(older, Date.now());
+      expect(kiosk.getCard(hash)).toMatchObject({
+        categories: ['in-education'],
+        consents: ['time-bank'],
+      });
     } finally {
       kiosk.close();
     }

@@ -11,10 +11,10 @@ import {
   type EngineResult,
   type EvaluationContext,
   type KioskEvent,
+  type LedgerLine,
 } from '@clubcard/shared';
 import { loadExampleSchemes } from '@clubcard/shared/rules/example-schemes';
 import { openBackend } from '@clubcard/backend/app';
-import { ContextBuilder } from '@clubcard/backend/rewards/context';
 import { SqliteEngineState } from '@clubcard/backend/rewards/engine-state';
 import { RewardsService } from '@clubcard/backend/rewards/rewards-service';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
@@ -32,7 +32,8 @@ import { createTestSystem, type TestSystem } from '../support/system.js';
  * Visits come from taps on the simulated reader. Sessions, time-bank records and
  * confirmations and ward contributions have no kiosk screen yet, so they are appended to
  * the kiosk's outbox the way the tap pipeline appends a visit: evaluated by the shared
- * engine on a provisional state with the kiosk's own context (kioskContext), in the same
+ * engine on a provisional state with the kiosk's own context (kioskContext: the pulled
+ * age band, categories and consents of every resident concerned), in the same
  * transaction as the event.
  */
 
@@ -50,6 +51,23 @@ function rewards<T>(s: TestSystem, fn: (r: RewardsService) => T): T {
   } finally {
     store.close();
   }
+}
+
+/** The backend's authoritative lines of one event. */
+function backendLines(s: TestSystem, eventId: string): LedgerLine[] {
+  const { store } = openBackend(s.backendConfig, join(s.dir, 'backend.sqlite'));
+  try {
+    return store.linesOfEvent(eventId);
+  } finally {
+    store.close();
+  }
+}
+
+/** A resident as the kiosk holds them (pulled age band, categories and consents). */
+function heldBy(kiosk: RunningKiosk, residentRef: string) {
+  const known = kiosk.store.eligibilityOf(residentRef);
+  if (!known) throw new Error('resident not pulled by this kiosk');
+  return { residentRef, ...known };
 }
 
 /** Balances of any ledger account on the backend (resident, time bank, ward, outlet). */
@@ -129,10 +147,21 @@ function recordAtKiosk(
       auth: { method: 'simulated', keyVersion: null, counter: null },
       ...fields,
     });
+    const others =
+      event.type === 'time-record'
+        ? [event.receiverRef]
+        : event.type === 'time-confirm'
+          ? [event.giverRef, event.receiverRef]
+          : [];
     result = evaluate(
       provisional,
       event,
-      kioskContext(venue, service, card),
+      kioskContext(
+        venue,
+        service,
+        heldBy(kiosk, card.residentRef),
+        others.map((ref) => heldBy(kiosk, ref)),
+      ),
       kiosk.store.listSchemes(),
     );
     return { event, lines: result.lines };
@@ -158,9 +187,8 @@ function checkAtKiosk(
   const service = kiosk.store.getService(id.serviceId)!;
   const { store } = openBackend(s.backendConfig, join(s.dir, 'backend.sqlite'));
   try {
-    const profile = new ContextBuilder(store).profile(residentRef);
     const ctx: EvaluationContext = {
-      ...kioskContext(venue, service, { residentRef, ageBand: profile!.ageBand }),
+      ...kioskContext(venue, service, heldBy(kiosk, residentRef)),
       outlet: r.outlet ?? { id: venue.id, categories: [] },
     };
     return checkRedemption(
@@ -225,12 +253,18 @@ describe('more example schemes end to end', () => {
     await library.sync.syncOnce();
     await classroom.sync.syncOnce();
 
-    // The kiosk holds no eligibility categories (the pull carries age band only), so a
-    // category-only scheme earns nothing provisionally: the backend's answer brings it.
+    // The pull carries the categories published schemes use (in-education), so the
+    // kiosk credits learning points provisionally, as the backend will.
+    expect(library.store.eligibilityOf(dafydd.residentRef)).toMatchObject({
+      categories: ['in-education'],
+      consents: [],
+    });
     const visit = tap(library, dafydd.uid);
     expect(visit.kind).toBe('recorded');
     if (visit.kind !== 'recorded') return;
-    expect(visit.earned.filter((e) => e.wallet === 'learning-points')).toEqual([]);
+    expect(visit.earned.filter((e) => e.wallet === 'learning-points')).toEqual([
+      { wallet: 'learning-points', amount: 2 },
+    ]);
 
     const provisional = new MemoryEngineState();
     const now = Date.now();
@@ -250,14 +284,17 @@ describe('more example schemes end to end', () => {
         new Date(now - daysAgo! * DAY),
       ),
     );
-    for (const x of sessions) {
-      expect(x.result.lines).toEqual([]);
-      expect(x.result.messages).toEqual([]);
-    }
+    const earned = (lines: readonly LedgerLine[]): number =>
+      lines.reduce((n, l) => n + (l.wallet === 'learning-points' ? l.amount : 0), 0);
+    // 40 + 40 + 40 (capped) + 10 + 40, and the 4-day streak's 50.
+    expect(sessions.map((x) => earned(x.result.lines))).toEqual([40, 40, 40, 10, 90]);
 
     await library.sync.syncOnce();
     await classroom.sync.syncOnce();
     expect(classroom.store.rejectedEvents()).toEqual([]);
+    // The backend's authoritative lines are the kiosk's provisional ones.
+    for (const x of sessions) expect(backendLines(s, x.event.id)).toEqual(x.result.lines);
+    expect(earned(backendLines(s, visit.eventId))).toBe(2);
     // 2 (library) + 40 + 40 + 40 (300 minutes capped at 240) + 10 + 40, and 50 for
     // classes on 4 days within 4 weeks.
     expect(backendBalance(s, `resident:${dafydd.residentRef}`, 'learning-points')).toBe(222);
@@ -388,13 +425,21 @@ describe('more example schemes end to end', () => {
     // Ben gives Cerys 90 minutes; Cerys confirms with her own card.
     const rec1 = give(ben!, cerys!, 90);
     expect(rec1.result.messages.map((m) => m.code)).toEqual(['awaiting-confirmation']);
+    // The pull carries the time-bank consent (a scheme's eligibility needs it), so the
+    // kiosk knows both are members: the hours are credited provisionally.
+    for (const m of [ben!, cerys!]) {
+      expect(kiosk.store.eligibilityOf(m.residentRef)).toMatchObject({ consents: ['time-bank'] });
+    }
     const conf1 = confirm(cerys!, rec1, 'receiver');
-    // The kiosk holds no consents (the pull does not carry them), so it cannot tell that
-    // both are time-bank members: no provisional hours; the backend settles them.
-    expect(conf1.result.lines).toEqual([]);
-    expect(conf1.result.messages.map((m) => m.code)).toEqual(['not-eligible']);
+    expect(conf1.result.messages.map((m) => m.code)).not.toContain('not-eligible');
+    expect(conf1.result.lines).toMatchObject([
+      { wallet: 'time-credit', from: 'timebank:time-bank', to: `resident:${ben!.residentRef}` },
+      { wallet: 'time-credit', from: `resident:${cerys!.residentRef}`, to: 'timebank:time-bank' },
+    ]);
+    expect(conf1.result.lines.map((l) => l.amount)).toEqual([90, 90]);
     await kiosk.sync.syncOnce();
     expect(kiosk.store.rejectedEvents()).toEqual([]);
+    expect(backendLines(s, conf1.event.id)).toEqual(conf1.result.lines);
     expect(walletOf(kiosk, ben!.residentRef, 'time-credit')).toEqual({
       wallet: 'time-credit',
       amount: 90,
@@ -408,15 +453,18 @@ describe('more example schemes end to end', () => {
 
     // 480 more minutes from Ben, confirmed by an organiser (Ben's card, staff mode); then
     // 60 from Dafydd, confirmed by Cerys: she can go 600 below zero, the bank takes 30.
-    confirm(ben!, give(ben!, cerys!, 480), 'organiser');
+    const conf2 = confirm(ben!, give(ben!, cerys!, 480), 'organiser');
     const rec3 = give(dafydd!, cerys!, 60);
     // A "receiver" confirmation with another member's card is refused before it is stored.
     const backlog = kiosk.store.stats().backlog;
     expect(() => confirm(ben!, rec3, 'receiver')).toThrow();
     expect(kiosk.store.stats().backlog).toBe(backlog);
-    confirm(cerys!, rec3, 'receiver');
+    const conf3 = confirm(cerys!, rec3, 'receiver');
     await kiosk.sync.syncOnce();
     expect(kiosk.store.rejectedEvents()).toEqual([]);
+    // Provisionally as at the backend, the credit limit included.
+    for (const c of [conf2, conf3]) expect(backendLines(s, c.event.id)).toEqual(c.result.lines);
+    expect(conf3.result.lines.map((l) => l.amount)).toEqual([60, 30]);
     const balance = (ref: string): number => backendBalance(s, ref, 'time-credit');
     expect(balance(`resident:${ben!.residentRef}`)).toBe(570);
     expect(balance(`resident:${dafydd!.residentRef}`)).toBe(60);

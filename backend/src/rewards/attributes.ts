@@ -19,8 +19,16 @@ export class ResidentAttributeStore {
   readonly #get: Statement;
   readonly #add: Statement;
   readonly #remove: Statement;
+  readonly #cards: Statement;
+  readonly #holders: Statement;
 
   constructor(db: Db) {
+    this.#cards = db.prepare(
+      'SELECT card_hash FROM cards WHERE resident_ref = ? ORDER BY card_hash',
+    );
+    this.#holders = db.prepare(
+      'SELECT DISTINCT resident_ref FROM resident_attributes WHERE kind = ? AND value = ? ORDER BY resident_ref',
+    );
     this.#get = db.prepare(
       'SELECT kind, value FROM resident_attributes WHERE resident_ref = ? ORDER BY kind, value',
     );
@@ -47,6 +55,25 @@ export class ResidentAttributeStore {
 
   remove(ref: string, kind: 'category' | 'consent', value: string): void {
     this.#remove.run(ref, kind, value);
+  }
+
+  /** Residents who have this category or consent. */
+  holders(kind: 'category' | 'consent', value: string): string[] {
+    return (this.#holders.all(kind, value) as { resident_ref: string }[]).map(
+      (r) => r.resident_ref,
+    );
+  }
+
+  /**
+   * Puts every card of these residents (blocked ones too) back in the change feed: kiosks
+   * hold the categories and consents schemes use on their card rows.
+   */
+  resyncCards(store: BackendStore, refs: Iterable<string>, at: number): void {
+    for (const ref of refs) {
+      for (const r of this.#cards.all(ref) as { card_hash: string }[]) {
+        store.addChange('card', r.card_hash, at);
+      }
+    }
   }
 }
 

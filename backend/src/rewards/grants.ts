@@ -273,13 +273,18 @@ export class GrantService {
       if (!this.store.getResident(a.residentRef)) {
         throw new AppError('not-found', `unknown resident ${a.residentRef}`);
       }
+      const before = JSON.stringify(this.#attrs.of(a.residentRef));
       for (const c of a.add.categories) this.#attrs.add(a.residentRef, 'category', c, now);
       for (const c of a.add.consents) this.#attrs.add(a.residentRef, 'consent', c, now);
       for (const c of a.remove.categories) this.#attrs.remove(a.residentRef, 'category', c);
       for (const c of a.remove.consents) this.#attrs.remove(a.residentRef, 'consent', c);
       // Kiosks hold eligibility flags: let them pull this resident again.
       this.store.addChange('balance', a.residentRef, now);
-      return { residentRef: a.residentRef, ...this.#attrs.of(a.residentRef) };
+      const after = this.#attrs.of(a.residentRef);
+      // Kiosks keep them on card rows: every card of the resident is sent again.
+      if (JSON.stringify(after) !== before)
+        this.#attrs.resyncCards(this.store, [a.residentRef], now);
+      return { residentRef: a.residentRef, ...after };
     });
   }
 

@@ -1,11 +1,13 @@
 import {
   AppError,
   SchemeDefinitionSchema,
+  eligibilityAttributesOf,
   validateScheme,
   type SchemeDefinition,
   type SchemeProblem,
 } from '@clubcard/shared';
 import type { BackendStore } from '../store/repository.js';
+import { ResidentAttributeStore, dbOf } from './attributes.js';
 
 export interface SchemeCheck {
   ok: boolean;
@@ -78,12 +80,37 @@ export function publishSchemes(
     const list = (Array.isArray(input) ? input : [input]).map((v) =>
       SchemeDefinitionSchema.parse(v),
     );
+    const usedBefore = eligibilityAttributesOf(store.listSchemes());
     for (const def of list) {
       store.publishScheme(def, now);
       store.addChange('scheme', `${def.id}@${def.version}`, now);
     }
+    resyncNewlyUsedAttributes(store, usedBefore, now);
     return c.versions;
   });
+}
+
+/**
+ * Kiosks are sent only the categories and consents that published schemes use: when a
+ * new version starts using one, the cards of residents who have it are sent again.
+ */
+function resyncNewlyUsedAttributes(
+  store: BackendStore,
+  before: ReturnType<typeof eligibilityAttributesOf>,
+  now: number,
+): void {
+  const db = dbOf(store);
+  if (!db) return;
+  const attrs = new ResidentAttributeStore(db);
+  const after = eligibilityAttributesOf(store.listSchemes());
+  const refs = new Set<string>();
+  for (const kind of ['category', 'consent'] as const) {
+    const was = kind === 'category' ? before.categories : before.consents;
+    for (const v of kind === 'category' ? after.categories : after.consents) {
+      if (!was.has(v)) for (const ref of attrs.holders(kind, v)) refs.add(ref);
+    }
+  }
+  attrs.resyncCards(store, [...refs].sort(), now);
 }
 
 function summarise(problems: readonly SchemeProblem[]): string {

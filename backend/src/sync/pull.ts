@@ -1,5 +1,7 @@
 import {
+  MAX_SYNCED_ATTRIBUTES,
   PROTOCOL_VERSION,
+  eligibilityAttributesOf,
   residentAccount,
   type PullPage,
   type SchemeDefinition,
@@ -11,6 +13,7 @@ import {
   type SyncedStaff,
   type SyncedVenue,
 } from '@clubcard/shared';
+import { ResidentAttributeStore, dbOf } from '../rewards/attributes.js';
 import type { BackendStore, KioskRow } from '../store/repository.js';
 
 /** Targeted offers for pulls (OfferService); none are sent when absent. */
@@ -59,6 +62,7 @@ export function pullPage(
   const seen = new Set<string>();
   const allSchemes = new Map<string, SchemeDefinition>();
   for (const s of store.listSchemes()) allSchemes.set(`${s.id}@${s.version}`, s);
+  const attributesOf = kioskAttributes(store, [...allSchemes.values()]);
 
   for (const ch of page) {
     const k = `${ch.kind}:${ch.key}`;
@@ -91,6 +95,7 @@ export function pullPage(
             ageBand: r.ageBand,
             technology: c.technology as NonNullable<SyncedCard['technology']>,
             highestCounter: store.highestCounter(c.cardHash),
+            ...attributesOf(c.residentRef),
           });
         }
         break;
@@ -149,5 +154,36 @@ export function pullPage(
     ...(staff.length > 0 ? { staff } : {}),
     ...(offers.length > 0 ? { offers } : {}),
     ...(offerResidents.length > 0 ? { offerResidents } : {}),
+  };
+}
+
+/**
+ * What a kiosk may hold of a resident's categories and consents: only those some
+ * published scheme's eligibility reads, never health-related ones (data minimisation),
+ * so the kiosk's provisional answer matches the backend's. Every card carries both lists
+ * (empty when none), so a value removed at the backend is removed at the kiosk.
+ */
+function kioskAttributes(
+  store: BackendStore,
+  schemes: readonly SchemeDefinition[],
+): (residentRef: string) => Pick<SyncedCard, 'categories' | 'consents'> {
+  const db = dbOf(store);
+  if (!db) return () => ({});
+  const attrs = new ResidentAttributeStore(db);
+  const used = eligibilityAttributesOf(schemes);
+  const cache = new Map<string, Pick<SyncedCard, 'categories' | 'consents'>>();
+  return (ref) => {
+    let out = cache.get(ref);
+    if (!out) {
+      const a = attrs.of(ref);
+      out = {
+        categories: a.categories
+          .filter((c) => used.categories.has(c))
+          .slice(0, MAX_SYNCED_ATTRIBUTES),
+        consents: a.consents.filter((c) => used.consents.has(c)).slice(0, MAX_SYNCED_ATTRIBUTES),
+      };
+      cache.set(ref, out);
+    }
+    return out;
   };
 }

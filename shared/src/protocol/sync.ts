@@ -8,7 +8,13 @@ import {
   ServiceIdSchema,
   VenueIdSchema,
 } from '../ids.js';
-import { SchemeDefinitionSchema, ServiceKindSchema } from '../rules/scheme.js';
+import {
+  CategorySchema,
+  SchemeDefinitionSchema,
+  ServiceKindSchema,
+  type Eligibility,
+  type SchemeDefinition,
+} from '../rules/scheme.js';
 import { LedgerLineSchema, WalletIdSchema } from './ledger.js';
 
 /**
@@ -64,6 +70,49 @@ export const CardStatusSchema = z.enum(['active', 'blocked']);
 export const AgeBandSchema = z.enum(['0-12', '13-19', '20-29', '30-44', '45-64', '65-74', '75+']);
 export type AgeBand = z.infer<typeof AgeBandSchema>;
 
+/**
+ * Is this category or consent about health (a `health:` category, a GP or health consent
+ * purpose such as segmentation-health)? Such values never leave the backend for a kiosk.
+ */
+export function isHealthAttribute(value: string): boolean {
+  return value.split(/[:-]/).some((part) => part === 'gp' || part === 'health');
+}
+
+/** At most this many categories (and as many consents) are sent for one resident. */
+export const MAX_SYNCED_ATTRIBUTES = 50;
+
+const SyncedAttributeSchema = CategorySchema.refine(
+  (v) => !isHealthAttribute(v),
+  'health-related categories and consents are never synced to kiosks',
+);
+
+/**
+ * The categories and consents that some published scheme version's eligibility reads
+ * (earning, redemption, grants, time bank), health-related ones left out: the only ones
+ * a kiosk may be told of a resident.
+ */
+export function eligibilityAttributesOf(schemes: readonly SchemeDefinition[]): {
+  categories: Set<string>;
+  consents: Set<string>;
+} {
+  const categories = new Set<string>();
+  const consents = new Set<string>();
+  const add = (e: Eligibility | undefined): void => {
+    const c = e?.categories;
+    for (const v of [...(c?.anyOf ?? []), ...(c?.allOf ?? []), ...(c?.noneOf ?? [])]) {
+      if (!isHealthAttribute(v)) categories.add(v);
+    }
+    for (const v of e?.consents ?? []) if (!isHealthAttribute(v)) consents.add(v);
+  };
+  for (const s of schemes) {
+    for (const r of s.earning) add(r.eligibility);
+    for (const r of s.redemption.rules) add(r.eligibility);
+    for (const g of s.grants) add(g.eligibility);
+    add(s.timeBank?.eligibility);
+  }
+  return { categories, consents };
+}
+
 export const SyncedCardSchema = z.object({
   cardHash: CardHashSchema,
   residentRef: ResidentRefSchema,
@@ -75,6 +124,14 @@ export const SyncedCardSchema = z.object({
   technology: z.enum(['ntag424', 'desfire', 'ntag21x', 'hid-fob', 'simulated']).optional(),
   /** Highest SUN read counter the council has seen for this card (anti-replay). */
   highestCounter: z.number().int().min(0).max(0xffffff).nullable().optional(),
+  /**
+   * The resident's eligibility categories that some published scheme uses, never health
+   * data; the list replaces what the kiosk held (added in v1, optional: older backends do
+   * not send it).
+   */
+  categories: z.array(SyncedAttributeSchema).max(MAX_SYNCED_ATTRIBUTES).optional(),
+  /** The resident's consents that some published scheme's eligibility needs (like categories). */
+  consents: z.array(SyncedAttributeSchema).max(MAX_SYNCED_ATTRIBUTES).optional(),
 });
 export type SyncedCard = z.infer<typeof SyncedCardSchema>;
 

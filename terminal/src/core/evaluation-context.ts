@@ -1,27 +1,44 @@
-import type { EvaluationContext, ProfileAgeBand, ServiceKind, VenueType } from '@clubcard/shared';
-import type { LocalService, LocalVenue } from '../store/kiosk-store.js';
+import type {
+  EvaluationContext,
+  ProfileAgeBand,
+  ResidentProfile,
+  ServiceKind,
+  VenueType,
+} from '@clubcard/shared';
+import type { LocalEligibility, LocalService, LocalVenue } from '../store/kiosk-store.js';
+
+/** A resident as the engine sees them at this kiosk. */
+export type KioskResident = { residentRef: string } & LocalEligibility;
+
+/** The engine's profile of a resident from what this kiosk holds (no home ward). */
+export function kioskProfile(r: LocalEligibility): ResidentProfile {
+  return {
+    ageBand: r.ageBand as ProfileAgeBand,
+    resident: true,
+    homeWard: null,
+    categories: r.categories,
+    consents: r.consents,
+  };
+}
 
 /**
  * What the rules engine knows at this kiosk about an event of one resident: the kiosk's
- * service and venue, and the little the kiosk holds about the resident (age band). The
- * backend's context is fuller (categories, consents, home ward) and its answer wins.
+ * service and venue, and the little the kiosk holds about the resident (age band, and
+ * the categories and consents published schemes use), and about the other residents the
+ * event concerns (the giver and receiver of time-bank events). The backend's context is
+ * fuller (home ward, anything no scheme uses) and its answer wins.
  */
 export function kioskContext(
   venue: LocalVenue,
   service: LocalService,
-  resident: { residentRef: string; ageBand: string },
+  resident: KioskResident,
+  others: readonly KioskResident[] = [],
 ): EvaluationContext {
+  const profiles: Record<string, ResidentProfile> = {};
+  for (const r of [...others, resident]) profiles[r.residentRef] = kioskProfile(r);
   return {
     service: { id: service.id, kind: service.kind as ServiceKind },
     venue: { id: venue.id, type: venue.type as VenueType | null, ward: venue.ward },
-    profiles: {
-      [resident.residentRef]: {
-        ageBand: resident.ageBand as ProfileAgeBand,
-        resident: true,
-        homeWard: null,
-        categories: [],
-        consents: [],
-      },
-    },
+    profiles,
   };
 }

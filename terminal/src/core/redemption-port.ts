@@ -223,8 +223,9 @@ export class KioskRedemption implements RedemptionPort {
     if (!id) return null;
     const venue = this.#d.store.getVenue(id.venueId);
     const service = this.#d.store.getService(id.serviceId);
-    const resident = this.#d.desk.residentOf(residentRef);
-    if (!venue || !service || !resident) return null;
+    const known = this.#d.store.eligibilityOf(residentRef);
+    if (!venue || !service || !known) return null;
+    const resident = { residentRef, ...known };
     const resState = this.#residentState(residentRef);
     const engine = this.#d.engine;
     return {

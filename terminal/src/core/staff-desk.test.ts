@@ -145,6 +145,9 @@ describe('kiosk staff desk', () => {
       status: 'active',
       firstName: 'Cat',
       ageBand: '20-29',
+      // None until the backend sends what schemes use.
+      categories: [],
+      consents: [],
     });
     expect(store.requiresProof(NEW_CARD)).toBe(true);
   });

@@ -142,6 +142,7 @@ export function recordVisit(
     kioskId: string;
     venue: LocalVenue;
     service: LocalService;
+    /** The age band is the fallback for a resident the store holds no card row of. */
     card: Pick<LocalCard, 'cardHash' | 'residentRef' | 'ageBand'>;
     auth: CardAuth;
     assisted: boolean;
@@ -151,6 +152,15 @@ export function recordVisit(
   const occurredAt = new Date(deps.now()).toISOString();
   const eventId = newEventId();
   const evaluated: { result: EngineResult | null } = { result: null };
+  // The resident's categories and consents as pulled (whichever of their cards this is).
+  const resident = {
+    residentRef: v.card.residentRef,
+    ...(deps.store.eligibilityOf(v.card.residentRef) ?? {
+      ageBand: v.card.ageBand,
+      categories: [],
+      consents: [],
+    }),
+  };
   const out = deps.store.appendEvent((seq) => {
     const event: KioskEvent = {
       id: eventId,
@@ -165,7 +175,12 @@ export function recordVisit(
       auth: v.auth,
       assisted: v.assisted,
     };
-    const result = evaluate(deps.engine, event, kioskContext(v.venue, v.service, v.card), schemes);
+    const result = evaluate(
+      deps.engine,
+      event,
+      kioskContext(v.venue, v.service, resident),
+      schemes,
+    );
     evaluated.result = result;
     return { event, lines: result.lines };
   });

@@ -35,12 +35,32 @@ export interface KioskIdentity {
   cardHashKey: string;
 }
 
-export interface LocalCard {
+/**
+ * What the rules engine may know of a resident at this kiosk: age band, and the
+ * categories and consents published schemes use (pulled; empty until a backend sends them).
+ */
+export interface LocalEligibility {
+  ageBand: string;
+  categories: string[];
+  consents: string[];
+}
+
+export interface LocalCard extends LocalEligibility {
   cardHash: string;
   residentRef: string;
   status: 'active' | 'blocked';
   firstName: string | null;
-  ageBand: string;
+}
+
+/** A stored JSON list of categories or consents (NULL, or anything not a list of strings: none). */
+export function attributeList(json: string | null): string[] {
+  if (json === null) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export interface LocalService {
@@ -175,10 +195,35 @@ export class KioskStore {
 
   getCard(hash: string): LocalCard | null {
     const r = this.#s(
-      `SELECT card_hash AS cardHash, resident_ref AS residentRef, status, first_name AS firstName, age_band AS ageBand
+      `SELECT card_hash AS cardHash, resident_ref AS residentRef, status, first_name AS firstName, age_band AS ageBand,
+         categories, consents
        FROM cards WHERE card_hash = ?`,
-    ).get(hash) as LocalCard | undefined;
-    return r ?? null;
+    ).get(hash) as
+      | (Omit<LocalCard, 'categories' | 'consents'> & {
+          categories: string | null;
+          consents: string | null;
+        })
+      | undefined;
+    if (!r) return null;
+    return { ...r, categories: attributeList(r.categories), consents: attributeList(r.consents) };
+  }
+
+  /**
+   * A resident's age band, categories and consents as pulled with their cards (the most
+   * recently updated card), or null for a resident this kiosk does not know.
+   */
+  eligibilityOf(residentRef: string): LocalEligibility | null {
+    const r = this.#s(
+      `SELECT age_band AS ageBand, categories, consents FROM cards WHERE resident_ref = ?
+       ORDER BY categories IS NULL, updated_at DESC, card_hash LIMIT 1`,
+    ).get(residentRef) as
+      { ageBand: string; categories: string | null; consents: string | null } | undefined;
+    if (!r) return null;
+    return {
+      ageBand: r.ageBand,
+      categories: attributeList(r.categories),
+      consents: attributeList(r.consents),
+    };
   }
 
   getService(id: string): LocalService | null {
@@ -336,10 +381,13 @@ export class KioskStore {
           this.#raiseCounter(c.cardHash, c.highestCounter);
         }
         this.#s(
-          `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at, technology) VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO cards (card_hash, resident_ref, status, first_name, age_band, updated_at, technology, categories, consents)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(card_hash) DO UPDATE SET resident_ref = excluded.resident_ref, status = excluded.status,
              first_name = excluded.first_name, age_band = excluded.age_band, updated_at = excluded.updated_at,
-             technology = COALESCE(excluded.technology, cards.technology)`,
+             technology = COALESCE(excluded.technology, cards.technology),
+             categories = COALESCE(excluded.categories, cards.categories),
+             consents = COALESCE(excluded.consents, cards.consents)`,
         ).run(
           c.cardHash,
           c.residentRef,
@@ -348,6 +396,9 @@ export class KioskStore {
           c.ageBand,
           now,
           c.technology ?? null,
+          // The lists sent replace what was held; absent (an older backend): kept.
+          c.categories ? JSON.stringify(c.categories) : null,
+          c.consents ? JSON.stringify(c.consents) : null,
         );
       }
       for (const b of page.balances) {
