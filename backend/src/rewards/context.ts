@@ -11,8 +11,9 @@ import { OutletDirectory } from './outlet-directory.js';
 
 /**
  * Builds the engine's context for one event from the council's records: the service,
- * the venue (its type and ward), and the profiles of the residents concerned (age band
- * and home ward only — no names, no health data). One instance per batch caches lookups.
+ * the venue (its type and ward), and the profiles of the residents concerned (age band,
+ * home ward, and the categories and consents schemes test — no names). One instance per
+ * batch caches lookups.
  */
 export class ContextBuilder {
   readonly #venues = new Map<string, VenueRow | null>();
