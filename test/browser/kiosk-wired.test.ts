@@ -173,12 +173,17 @@ describe('the kiosk as composed by main.ts', () => {
     const consents = kioskOutbox(pool, 'consent').map((x) => ConsentEventSchema.parse(x.payload));
     expect(consents.map((c) => [c.purpose, c.given, c.attributes, c.assistedBy])).toEqual([
       ['analytics', true, ['carer'], staffRef],
+      ['segmentation-health', false, null, staffRef],
       ['contact', false, null, staffRef],
     ]);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await pool.sync.syncOnce();
     expect(kioskOutbox(pool, 'visit').at(-1)?.status).toBe('accepted');
-    expect(kioskOutbox(pool, 'consent').map((x) => x.status)).toEqual(['accepted', 'accepted']);
+    expect(kioskOutbox(pool, 'consent').map((x) => x.status)).toEqual([
+      'accepted',
+      'accepted',
+      'accepted',
+    ]);
     await context.close();
   });
 

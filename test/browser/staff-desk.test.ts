@@ -92,6 +92,7 @@ describe('staff desk', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('button', { name: 'Consent and details' }).click();
     await page.getByLabel(/May the council use their visits/).check();
+    await page.getByLabel(/count their GP drop-in visits/).check();
     await page.getByLabel('Carer').check();
     await expectAccessible(page, 'staff-consent.png');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -100,6 +101,7 @@ describe('staff desk', () => {
       consent: {
         residentRef: ben.residentRef,
         analytics: true,
+        healthVisits: true,
         contact: false,
         attributes: ['carer'],
         staffRef: 'st-alex',

@@ -228,6 +228,8 @@ export const StaffConsentRequestSchema = z
   .object({
     residentRef: z.string().regex(/^r-[a-z0-9]{8,40}$/),
     analytics: z.boolean(),
+    /** GP drop-in visits may feed segmentation (purpose `segmentation-health`). */
+    healthVisits: z.boolean(),
     contact: z.boolean(),
     attributes: z.array(VolunteeredAttributeSchema).max(4),
   })

@@ -86,6 +86,7 @@ describe('kiosk staff desk', () => {
     const r = await port.recordConsent({
       residentRef: ASHA.residentRef,
       analytics: true,
+      healthVisits: true,
       contact: false,
       attributes: ['carer', 'student', 'carer'],
       staffRef: 'st-alex',
@@ -94,6 +95,7 @@ describe('kiosk staff desk', () => {
     const consents = events().map((e) => ConsentEventSchema.parse(e));
     expect(consents.map((c) => [c.purpose, c.given, c.attributes, c.assistedBy])).toEqual([
       ['analytics', true, ['carer', 'student'], 'st-alex'],
+      ['segmentation-health', true, null, 'st-alex'],
       ['contact', false, null, 'st-alex'],
     ]);
   });

@@ -49,8 +49,9 @@ export interface KioskStaffDeskDeps {
 const refused = (code: ErrorCode): DeskResult => ({ ok: false, code });
 
 /** Consent purposes the desk's form asks about, and the request field of each. */
-const DESK_PURPOSES: readonly [ConsentPurpose, 'analytics' | 'contact'][] = [
+const DESK_PURPOSES: readonly [ConsentPurpose, 'analytics' | 'healthVisits' | 'contact'][] = [
   ['analytics', 'analytics'],
+  ['segmentation-health', 'healthVisits'],
   ['contact', 'contact'],
 ];
 

@@ -173,7 +173,13 @@ describe('kiosk shell on app://', () => {
       [
         'kiosk:staff-consent',
         page,
-        { residentRef: 'r-abcdefgh', analytics: true, contact: false, attributes: ['religion'] },
+        {
+          residentRef: 'r-abcdefgh',
+          analytics: true,
+          healthVisits: false,
+          contact: false,
+          attributes: ['religion'],
+        },
       ],
       ['kiosk:staff-card', page, { purpose: 'enrol', firstName: 'A', ageBand: '18-25' }],
       ['kiosk:staff-card', page, { purpose: 'issue-keys' }],

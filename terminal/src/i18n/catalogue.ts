@@ -170,6 +170,8 @@ export const EN = {
   'staff.refused': 'That did not work. {reason}',
   'staff.offline': 'This needs the connection to the council, and it is not available now.',
   'consent.analytics': 'May the council use their visits, without their name, to plan services?',
+  'consent.health':
+    'May the council count their GP drop-in visits, without their name, when it groups residents to plan services?',
   'consent.contact': 'May the council contact them about offers?',
   'consent.attributes': 'Things they chose to tell us',
   'consent.save': 'Save',
@@ -355,6 +357,8 @@ export const CY: Record<MessageKey, string> = {
   'staff.offline': 'Mae angen cysylltiad â’r cyngor ar gyfer hyn, a dydy e ddim ar gael nawr.',
   'consent.analytics':
     'A gaiff y cyngor ddefnyddio eu hymweliadau, heb eu henw, i gynllunio gwasanaethau?',
+  'consent.health':
+    'A gaiff y cyngor gyfrif eu hymweliadau galw heibio â’r meddyg teulu, heb eu henw, wrth grwpio trigolion i gynllunio gwasanaethau?',
   'consent.contact': 'A gaiff y cyngor gysylltu â nhw am gynigion?',
   'consent.attributes': 'Pethau maen nhw wedi dewis eu dweud wrthon ni',
   'consent.save': 'Cadw',

@@ -826,6 +826,7 @@ export class KioskScreen {
       void this.bridge.staffConsent({
         residentRef: who.residentRef,
         analytics: el<HTMLInputElement>('consent-analytics').checked,
+        healthVisits: el<HTMLInputElement>('consent-health').checked,
         contact: el<HTMLInputElement>('consent-contact').checked,
         attributes,
       });
@@ -927,6 +928,7 @@ export class KioskScreen {
       ? `${this.#tx('staff.consent')}: ${consent.firstName ?? this.#tx('staff.no-name')}`
       : this.#tx('staff.consent');
     el('consent-analytics-text').textContent = this.#tx('consent.analytics');
+    el('consent-health-text').textContent = this.#tx('consent.health');
     el('consent-contact-text').textContent = this.#tx('consent.contact');
     el('consent-attributes').textContent = this.#tx('consent.attributes');
     for (const span of el('attributes').querySelectorAll<HTMLElement>('span[data-key]')) {
