@@ -3,6 +3,12 @@ import type { CubeFact } from './listener.js';
 import { RING_WEEKS, USAGE_INTS } from './model.js';
 import { RESIDENT_SET_CAP } from './privacy.js';
 
+/**
+ * Rows (and resident ids) a loaded cube can take from the listener before growing: a
+ * sixteenth more, at least this many (copying a small cube is cheap; a county's is not).
+ */
+const APPEND_ROOM = 4096;
+
 /** A typed array of at least `size` elements holding a's (a itself if big enough). */
 function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(
   a: T,
@@ -81,13 +87,15 @@ export class UsageCube {
       key = [last[0], last[1], last[2], last[3], last[4], last[5]];
     }
     c.sortedEnd = c.n;
+    c.#roomToAppend();
     return c;
   }
 
-  reserve(rows: number, ids: number): void {
+  /** Room for `rows` rows and `ids` resident ids (doubling, unless `exact`). */
+  reserve(rows: number, ids: number, exact = false): void {
     if (rows <= this.week.length && ids <= this.ids.length) return;
     if (rows > this.week.length) {
-      const size = Math.max(rows, this.week.length * 2);
+      const size = exact ? rows : Math.max(rows, this.week.length * 2);
       this.week = grow(this.week, size, (m) => new Int32Array(m));
       this.how = grow(this.how, size, (m) => new Uint8Array(m));
       this.venue = grow(this.venue, size, (m) => new Uint16Array(m));
@@ -98,7 +106,20 @@ export class UsageCube {
       this.setStart = grow(this.setStart, size + 1, (m) => new Uint32Array(m));
     }
     if (ids > this.ids.length)
-      this.ids = grow(this.ids, Math.max(ids, this.ids.length * 2), (m) => new Int32Array(m));
+      this.ids = grow(
+        this.ids,
+        exact ? ids : Math.max(ids, this.ids.length * 2),
+        (m) => new Int32Array(m),
+      );
+  }
+
+  /**
+   * Leaves room for days of appended visits (the listener's), so that appending does not
+   * copy a county's cube mid-ingestion; called once a cube is loaded or projected.
+   */
+  #roomToAppend(): void {
+    const room = (m: number): number => m + Math.max(APPEND_ROOM, m >> 4);
+    this.reserve(room(this.n), room(this.idsN), true);
   }
 
   /** Appends a row; its resident set is residents[0, count). */
@@ -235,6 +256,7 @@ export class UsageCube {
       }
     }
     out.sortedEnd = out.n;
+    out.#roomToAppend();
     return out;
   }
 
