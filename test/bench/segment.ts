@@ -36,8 +36,6 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { VisitEventSchema, type ServiceKind } from '@clubcard/shared';
-import { DAY_MS } from '@clubcard/shared/rules/london-time';
 import { openBackendDb, type Db } from '@clubcard/backend/db/open';
 import { generateCounty } from '@clubcard/backend/demo/county';
 import { Analytics } from '@clubcard/backend/analytics/analytics';
@@ -45,6 +43,7 @@ import { dayOfIsoDate } from '@clubcard/backend/analytics/london-slots';
 import { WINDOW_DAYS } from '@clubcard/backend/analytics/model';
 import type { AnalyticsFilters } from '@clubcard/backend/analytics/queries';
 import { CouncilQueries } from '@clubcard/backend/analytics/council-queries';
+import { insertWeekLater, visitPayloadsOfDay } from '@clubcard/backend/analytics/test-day';
 import { OfferService } from '@clubcard/backend/offers/offer-service';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -102,71 +101,6 @@ function ensureCounty(): void {
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   renameSync(tmp, PRISTINE);
-}
-
-/**
- * One more day of visits: the visits of the same weekday a week earlier, a week later,
- * with new ids and kiosk sequences (inserted as ingestion would; returned for the listener).
- */
-function nextDay(
-  db: Db,
-  day: number,
-): { event: ReturnType<typeof VisitEventSchema.parse>; serviceKind: ServiceKind }[] {
-  const kinds = new Map(
-    (db.prepare('SELECT id, kind FROM services').all() as { id: string; kind: ServiceKind }[]).map(
-      (s) => [s.id, s.kind],
-    ),
-  );
-  const seqs = new Map(
-    (
-      db.prepare('SELECT kiosk_id AS k, MAX(seq) AS s FROM events GROUP BY kiosk_id').all() as {
-        k: string;
-        s: number;
-      }[]
-    ).map((r) => [r.k, r.s]),
-  );
-  const from = (day - 7) * DAY_MS;
-  const to = (day - 6) * DAY_MS;
-  const floor = (ms: number): string => {
-    const t = ms.toString(16).padStart(12, '0');
-    return `${t.slice(0, 8)}-${t.slice(8)}-7000-0000-000000000000`;
-  };
-  const rows = db
-    .prepare("SELECT payload FROM events WHERE id >= ? AND id < ? AND type = 'visit' ORDER BY id")
-    .pluck()
-    .all(floor(from), floor(to)) as string[];
-  const out: { event: ReturnType<typeof VisitEventSchema.parse>; serviceKind: ServiceKind }[] = [];
-  const ins = db.prepare(
-    `INSERT INTO events (id, kiosk_id, seq, type, occurred_at, received_at, resident_ref, venue_id, service_id,
-       status, reject_code, payload) VALUES (?, ?, ?, 'visit', ?, ?, ?, ?, ?, 'accepted', NULL, ?)`,
-  );
-  db.transaction(() => {
-    for (const p of rows) {
-      const e = JSON.parse(p) as Record<string, unknown>;
-      const at = Date.parse(String(e.occurredAt)) + 7 * DAY_MS;
-      const t = at.toString(16).padStart(12, '0');
-      const old = String(e.id);
-      e.id = `${t.slice(0, 8)}-${t.slice(8)}-${old.slice(14)}`;
-      const seq = (seqs.get(String(e.kioskId)) ?? 0) + 1;
-      seqs.set(String(e.kioskId), seq);
-      e.seq = seq;
-      e.occurredAt = new Date(at).toISOString();
-      const event = VisitEventSchema.parse(e);
-      ins.run(
-        event.id,
-        event.kioskId,
-        event.seq,
-        event.occurredAt,
-        at + 60_000,
-        event.residentRef,
-        event.venueId,
-        event.serviceId,
-        JSON.stringify(e),
-      );
-      out.push({ event, serviceKind: kinds.get(event.serviceId) ?? 'library' });
-    }
-  })();
-  return out;
 }
 
 function p95(xs: number[]): number {
@@ -435,7 +369,8 @@ async function main(): Promise<void> {
 
   log('incremental day…');
   const day = analysisDay + 1;
-  const visits = nextDay(db, day);
+  // The visits of the same weekday a week earlier, a week later.
+  const visits = insertWeekLater(db, visitPayloadsOfDay(db, day - 7));
   t = performance.now();
   c = process.cpuUsage();
   for (let i = 0; i < visits.length; i += 100) {

@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import type { ServiceKind } from '@clubcard/shared';
+import { openBackendDb, type Db } from '../db/open.js';
+import type { AcceptedVisit } from '../sync/ingest.js';
+import { generateCounty } from '../demo/county.js';
+import { Analytics } from './analytics.js';
+import { HEALTH_SEGMENTATION } from './analytics-db.js';
+import { LOG_FEATURES, ND, residentVector } from './features.js';
+import { applyStandardisation, nearest } from './kmeans.js';
+import { packedLondonSlot, parseInstant } from './london-slots.js';
+import { FEATURE_COLUMNS, WINDOW_DAYS } from './model.js';
+import { RESIDENT_SET_CAP, decodeResidentSet } from './privacy.js';
+import { newestEventDay } from './rebuild.js';
+import { RFM_SEGMENT_NAMES, rfmSegmentOf, scoreByCuts } from './rfm.js';
+import { latestModel } from './segmentation.js';
+import { insertWeekLater, visitPayloadsOfDay } from './test-day.js';
+
+/**
+ * One more day applied incrementally (the ingestion listener in batches, then the window
+ * moved on a day and changed residents re-scored) must leave exactly what a rebuild from
+ * the raw event log gives: feature rows, usage entries and rollups; and published
+ * segments must be those of scoring each changed resident on their own with the latest
+ * model, everyone else keeping the segment they had.
+ */
+
+const FEATURES_SQL = `SELECT id, resident_ref, age, ward, ${FEATURE_COLUMNS.join(', ')}, hex(usage) AS usage
+  FROM analytics_residents ORDER BY id`;
+const ROLLUP_SQL =
+  'SELECT week, how, venue, service, age, ward, visits, residents FROM analytics_usage ORDER BY week, how, venue, service, age, ward';
+const SEGMENTS_SQL =
+  'SELECT resident_id, r, f, m, rfm_segment, cluster FROM analytics_segments ORDER BY resident_id';
+
+interface SegmentRow {
+  resident_id: number;
+  r: number;
+  f: number;
+  m: number;
+  rfm_segment: string;
+  cluster: number;
+}
+
+/** The London day of an ISO instant. */
+function dayOf(at: string): number {
+  return Math.floor(packedLondonSlot(parseInstant(at)) / 256);
+}
+
+/**
+ * The visits of day `day`: those of a week earlier, a week later, plus visits of
+ * residents the analytics have never seen (one of them with a GP drop-in visit only) and
+ * extra GP drop-in visits of residents chosen by the caller; inserted into the event log
+ * as ingestion inserts them.
+ */
+function nextDay(
+  db: Db,
+  day: number,
+  newRefs: readonly string[],
+  gpRefs: readonly string[],
+): AcceptedVisit[] {
+  const kinds = new Map(
+    (db.prepare('SELECT id, kind FROM services').all() as { id: string; kind: ServiceKind }[]).map(
+      (s) => [s.id, s.kind],
+    ),
+  );
+  const week = visitPayloadsOfDay(db, day - 7);
+  const gp = week.find((e) => kinds.get(String(e.serviceId)) === 'gp-drop-in');
+  const other = week.find((e) => kinds.get(String(e.serviceId)) !== 'gp-drop-in');
+  if (!gp || !other) throw new Error('the county has no GP and other visits on that day');
+  const extra: Record<string, unknown>[] = [];
+  const copy = (e: Record<string, unknown>, residentRef: string): void => {
+    // Same time, another id (the last four hex digits changed).
+    const id = String(e.id);
+    const tail = (Number.parseInt(id.slice(-4), 16) ^ (extra.length + 1)).toString(16);
+    extra.push({ ...e, residentRef, id: id.slice(0, -4) + tail.padStart(4, '0') });
+  };
+  // The first new resident comes twice (library and GP), the second to the GP only.
+  newRefs.forEach((ref, i) => {
+    if (i % 2 === 0) copy(other, ref);
+    copy(gp, ref);
+  });
+  for (const ref of gpRefs) copy(gp, ref);
+  const all = [...week];
+  // Spread the extra visits through the day's batches.
+  extra.forEach((e, i) => all.splice(Math.min(all.length, i * 37), 0, e));
+  return insertWeekLater(db, all);
+}
+
+/**
+ * Scores one resident on their own with the latest model, with their stored consent (or
+ * the one given).
+ */
+function scoreAlone(
+  analytics: Analytics,
+  id: number,
+  day: number,
+  withConsent?: boolean,
+): Omit<SegmentRow, 'resident_id'> | null {
+  const model = latestModel(analytics.adb);
+  if (!model) throw new Error('no segmentation run');
+  const db = analytics.adb.db;
+  const row = Float64Array.from(
+    Object.values(
+      db
+        .prepare(`SELECT ${FEATURE_COLUMNS.join(', ')} FROM analytics_residents WHERE id = ?`)
+        .get(id) as Record<string, number>,
+    ),
+  );
+  const consent = db
+    .prepare(
+      `SELECT granted FROM consents c JOIN analytics_residents a ON a.resident_ref = c.resident_ref
+       WHERE a.id = ? AND c.purpose = ?`,
+    )
+    .pluck()
+    .get(id, HEALTH_SEGMENTATION);
+  const raw = new Float64Array(ND);
+  const v = residentVector(row, 0, day, withConsent ?? consent === 1, raw, 0);
+  if (!v) return null;
+  const r = scoreByCuts(v.recencyDays, model.rfmCuts.r, true);
+  const f = scoreByCuts(v.frequency, model.rfmCuts.f, false);
+  const m = scoreByCuts(v.monetary, model.rfmCuts.m, false);
+  for (const j of LOG_FEATURES) raw[j] = Math.log1p(raw[j] ?? 0);
+  const z = applyStandardisation(raw, 1, ND, model.mean, model.sd);
+  const centroids = new Float64Array(model.k * ND);
+  model.centroids.forEach((c, i) => centroids.set(c, i * ND));
+  return {
+    r,
+    f,
+    m,
+    rfm_segment: RFM_SEGMENT_NAMES[rfmSegmentOf(r, f, m)] ?? 'Others',
+    cluster: nearest(z, 0, centroids, model.k, ND),
+  };
+}
+
+describe('incremental day', () => {
+  it('leaves what a rebuild from the event log leaves, and re-scores changed residents alone', async () => {
+    const db = openBackendDb(':memory:');
+    generateCounty(db, { residents: 700, seed: 11, cardHashKey: '22'.repeat(32) });
+    const analytics = new Analytics(db);
+    const last = newestEventDay(analytics.adb) ?? 0;
+    await analytics.rebuildFeatures({ workers: 0, analysisDay: last });
+    analytics.rebuildRollups();
+    analytics.segment({ fitSample: 700, silhouetteSample: 300, kMin: 3, kMax: 5 });
+    const before = new Map(
+      (db.prepare(SEGMENTS_SQL).all() as SegmentRow[]).map((s) => [s.resident_id, s]),
+    );
+    expect(before.size).toBeGreaterThan(100);
+
+    // Residents the analytics have never seen, registered after the rebuild.
+    const ward = db.prepare('SELECT ward FROM residents LIMIT 1').pluck().get() as string;
+    const newRefs = ['r-new0000001', 'r-new0000002'];
+    for (const ref of newRefs) {
+      db.prepare(
+        "INSERT INTO residents (ref, first_name, age_band, ward, created_at) VALUES (?, NULL, '65-74', ?, 0)",
+      ).run(ref, ward);
+    }
+    // Consent: one resident with GP visits withdraws, one without consent gives it, one
+    // without consent visits the GP (the visits count for them only with consent).
+    // Chosen among those whose segment depends on their GP visits.
+    const gpUsers = (
+      db
+        .prepare(
+          `SELECT a.id AS id, a.resident_ref AS ref, c.granted AS granted FROM analytics_residents a
+           LEFT JOIN consents c ON c.resident_ref = a.resident_ref AND c.purpose = ?
+           WHERE a.g_visits > 0 AND a.x_visits > 0 ORDER BY a.resident_ref`,
+        )
+        .all(HEALTH_SEGMENTATION) as { id: number; ref: string; granted: number | null }[]
+    ).filter(
+      (u) =>
+        JSON.stringify(scoreAlone(analytics, u.id, last, true)) !==
+        JSON.stringify(scoreAlone(analytics, u.id, last, false)),
+    );
+    const withdraws = gpUsers.find((u) => u.granted === 1)?.ref;
+    const gives = gpUsers.find((u) => u.granted !== 1)?.ref;
+    const without = gpUsers.filter((u) => u.granted !== 1)[1]?.ref;
+    if (!withdraws || !gives || !without) throw new Error('the county lacks GP users');
+    analytics.adb.setConsent(withdraws, HEALTH_SEGMENTATION, false, 0);
+    analytics.adb.setConsent(gives, HEALTH_SEGMENTATION, true, 0);
+
+    const day = last + 1;
+    const visits = nextDay(db, day, newRefs, [withdraws, gives, without, without]);
+    for (let i = 0; i < visits.length; i += 50) {
+      const batch = visits.slice(i, i + 50);
+      db.transaction(() => analytics.listener.onAccepted(batch, 0))();
+    }
+    const applied = analytics.advanceDay(day);
+    expect(applied.expired).toBeGreaterThan(0);
+
+    const features = db.prepare(FEATURES_SQL).all();
+    const rollup = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
+    const segments = db.prepare(SEGMENTS_SQL).all() as SegmentRow[];
+
+    // Features and rollups: as rebuilt from the event log (rollup resident sets are the
+    // first ids seen, so at the cap they may hold different ids; below it, the same).
+    await analytics.rebuildFeatures({ workers: 0, analysisDay: day });
+    expect(db.prepare(FEATURES_SQL).all()).toEqual(features);
+    analytics.rebuildRollups();
+    const rebuilt = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
+    expect(rebuilt.length).toBe(rollup.length);
+    const sets = (b: Buffer): number[] => {
+      const ids = Array.from(decodeResidentSet(b)).sort((x, y) => x - y);
+      return ids.length >= RESIDENT_SET_CAP ? [ids.length] : ids;
+    };
+    const plain = (rows: { residents: Buffer }[]): unknown[] =>
+      rows.map((r) => ({ ...r, residents: sets(r.residents) }));
+    expect(plain(rollup)).toEqual(plain(rebuilt));
+
+    // The changed residents: everyone with a visit on the new day or on the day that left
+    // the window. New residents got analytics rows.
+    const ids = new Map(
+      (
+        db.prepare('SELECT resident_ref AS ref, id FROM analytics_residents').all() as {
+          ref: string;
+          id: number;
+        }[]
+      ).map((r) => [r.ref, r.id]),
+    );
+    const changed = new Set<number>();
+    for (const [ref, at] of db
+      .prepare("SELECT resident_ref, occurred_at FROM events WHERE type = 'visit'")
+      .raw(true)
+      .iterate() as Iterable<[string, string]>) {
+      const d = dayOf(at);
+      if (d === day || d === day - WINDOW_DAYS) changed.add(ids.get(ref) ?? -1);
+    }
+    for (const ref of [...newRefs, withdraws, gives, without]) {
+      expect(changed.has(ids.get(ref) ?? -1)).toBe(true);
+    }
+    expect(applied.rescored).toBeGreaterThan(0);
+    expect(applied.rescored).toBeLessThanOrEqual(changed.size);
+    const expected: SegmentRow[] = [];
+    for (const id of [...ids.values()].sort((a, b) => a - b)) {
+      if (changed.has(id)) {
+        const s = scoreAlone(analytics, id, day);
+        if (s) expected.push({ resident_id: id, ...s });
+      } else {
+        const s = before.get(id);
+        if (s) expected.push(s);
+      }
+    }
+    expect(segments).toEqual(expected);
+
+    // The GP-only new resident, without consent, has no countable visit: not segmented;
+    // the one who gave consent is scored with their GP visits, the one who withdrew
+    // without them.
+    const byId = new Map(segments.map((s) => [s.resident_id, s]));
+    expect(byId.has(ids.get(newRefs[1] ?? '') ?? -1)).toBe(false);
+    expect(byId.has(ids.get(newRefs[0] ?? '') ?? -1)).toBe(true);
+    for (const [ref, consent] of [
+      [gives, true],
+      [withdraws, false],
+      [without, false],
+    ] as const) {
+      const id = ids.get(ref) ?? -1;
+      const { resident_id: _, ...published } = byId.get(id) ?? { resident_id: id };
+      expect(published).toEqual(scoreAlone(analytics, id, day, consent));
+      expect(published).not.toEqual(scoreAlone(analytics, id, day, !consent));
+    }
+  });
+});
