@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AppError, newEventId, type KioskEvent } from '@clubcard/shared';
+import {
+  AppError,
+  newEventId,
+  residentAccount,
+  type KioskEvent,
+  type LedgerLine,
+} from '@clubcard/shared';
 import { KioskStore } from './kiosk-store.js';
 
 function withDir(fn: (dir: string) => void): void {
@@ -29,6 +35,32 @@ function visit(seq: number): KioskEvent {
     auth: { method: 'simulated', keyVersion: null, counter: null },
     assisted: false,
   };
+}
+
+const RESIDENT = 'r-abcdefgh';
+
+/** A provisional line of an event: `amount` to the resident, or from them when negative. */
+function line(eventId: string, index: number, wallet: string, amount: number): LedgerLine {
+  const scheme = `scheme:${wallet}` as LedgerLine['from'];
+  const resident = residentAccount(RESIDENT);
+  return {
+    eventId: eventId as LedgerLine['eventId'],
+    index,
+    schemeId: wallet as LedgerLine['schemeId'],
+    schemeVersion: 1,
+    ruleId: 'rule',
+    wallet: wallet as LedgerLine['wallet'],
+    from: amount > 0 ? scheme : resident,
+    to: amount > 0 ? resident : scheme,
+    amount: Math.abs(amount),
+  };
+}
+
+function visitWith(store: KioskStore, ...amounts: [wallet: string, amount: number][]): string {
+  return store.appendEvent((seq) => {
+    const event = visit(seq);
+    return { event, lines: amounts.map(([w, a], i) => line(event.id, i, w, a)) };
+  }).event.id;
 }
 
 describe('kiosk store', () => {
@@ -82,6 +114,65 @@ describe('kiosk store', () => {
       expect((err as AppError).code).toBe('storage-full');
       const seqs = store.pendingBatch(1000).map((r) => r.seq);
       expect(seqs).toEqual(seqs.map((_, i) => i + 1)); // still gap-free: nothing half-written
+      store.close();
+    });
+  });
+
+  it('shows the same balances tap after tap as a store reading every line afresh', () => {
+    withDir((dir) => {
+      const file = join(dir, 'k.sqlite');
+      const store = new KioskStore(file);
+      // What a store that has cached nothing reads from the file.
+      const fresh = (): ReturnType<KioskStore['balancesFor']> => {
+        const other = new KioskStore(file);
+        try {
+          return other.balancesFor(RESIDENT);
+        } finally {
+          other.close();
+        }
+      };
+      expect(store.balancesFor(RESIDENT)).toEqual([]);
+      const first = visitWith(store, ['living-credit', 10], ['time', 1]);
+      expect(store.balancesFor(RESIDENT)).toEqual([
+        { wallet: 'living-credit', amount: 10, provisional: 10 },
+        { wallet: 'time', amount: 1, provisional: 1 },
+      ]);
+      visitWith(store, ['living-credit', 10]);
+      visitWith(store, ['living-credit', -4]);
+      expect(store.balancesFor(RESIDENT)).toEqual([
+        { wallet: 'living-credit', amount: 16, provisional: 16 },
+        { wallet: 'time', amount: 1, provisional: 1 },
+      ]);
+      expect(store.balancesFor(RESIDENT)).toEqual(fresh());
+
+      // The backend's answer replaces the first visit's lines with its own.
+      store.settle(
+        [
+          {
+            id: first as LedgerLine['eventId'],
+            seq: 1,
+            status: 'accepted',
+            lines: [line(first, 0, 'living-credit', 12)],
+          },
+        ],
+        Date.now(),
+      );
+      visitWith(store, ['time', 2]);
+      expect(store.balancesFor(RESIDENT)).toEqual([
+        { wallet: 'living-credit', amount: 18, provisional: 6 },
+        { wallet: 'time', amount: 2, provisional: 2 },
+      ]);
+      expect(store.balancesFor(RESIDENT)).toEqual(fresh());
+
+      // Lines written in a transaction that rolls back are not shown.
+      expect(() =>
+        store.db.transaction(() => {
+          visitWith(store, ['living-credit', 100]);
+          throw new Error('roll back');
+        })(),
+      ).toThrow('roll back');
+      expect(store.balancesFor(RESIDENT)).toEqual(fresh());
+      expect(store.balancesFor(RESIDENT)[0]?.amount).toBe(18);
       store.close();
     });
   });

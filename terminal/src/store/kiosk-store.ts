@@ -100,6 +100,15 @@ export interface DisplayBalance {
   provisional: number;
 }
 
+/** What a resident's outstanding lines add to one wallet's pulled balance. */
+interface OutstandingSum {
+  amount: number;
+  provisional: number;
+}
+
+/** Residents whose outstanding sums are kept in memory before the cache starts over. */
+const OUTSTANDING_CACHE_LIMIT = 10_000;
+
 export interface OutboxStats {
   backlog: number;
   oldestUnsyncedAt: string | null;
@@ -127,6 +136,14 @@ export class KioskStore {
   readonly db: Database.Database;
   readonly #stmts = new Map<string, Statement>();
   #schemes: SchemeDefinition[] | null = null;
+  /**
+   * Per resident, the sums of the lines balancesFor adds to the pulled balance, as of
+   * `#outstandingSince`: read from the ledger once, then moved on by each committed
+   * appendEvent, so a tap does not re-read every unsettled line of the resident. Dropped
+   * whenever lines are settled or replaced, or a pull completes.
+   */
+  readonly #outstanding = new Map<string, Map<string, OutstandingSum>>();
+  #outstandingSince = 0;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -279,8 +296,11 @@ export class KioskStore {
     event: E;
     lines: LedgerLine[];
   } {
+    // Inside a caller's transaction the lines may yet roll back with it.
+    const nested = this.db.inTransaction;
+    let built: { event: E; lines: LedgerLine[] };
     try {
-      return this.db
+      built = this.db
         .transaction(() => {
           const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as {
             top: number;
@@ -299,6 +319,26 @@ export class KioskStore {
     } catch (e) {
       if (e instanceof AppError) throw e;
       throw storageError(e);
+    }
+    const residentRef = built.event.residentRef;
+    if (residentRef !== null && built.lines.length > 0) {
+      if (nested) this.#outstanding.delete(residentRef);
+      else this.#addOutstanding(residentRef, built.lines);
+    }
+    return built;
+  }
+
+  /** Moves a cached resident's outstanding sums on by newly committed provisional lines. */
+  #addOutstanding(residentRef: string, lines: readonly LedgerLine[]): void {
+    const sums = this.#outstanding.get(residentRef);
+    if (!sums) return;
+    const account = residentAccount(residentRef);
+    for (const l of lines) {
+      const delta = lineDelta(l.from, l.to, l.amount, account);
+      const cur = sums.get(l.wallet) ?? { amount: 0, provisional: 0 };
+      cur.amount += delta;
+      cur.provisional += delta;
+      sums.set(l.wallet, cur);
     }
   }
 
@@ -367,6 +407,7 @@ export class KioskStore {
         if (row.resident_ref) this.#insertLines(r.lines, row.resident_ref, true);
       }
     })();
+    this.#outstanding.clear();
   }
 
   /**
@@ -439,6 +480,7 @@ export class KioskStore {
       // included in the pulled balances.
       if (!page.hasMore) this.setSetting('pull.complete-started-at', String(pullStartedAt));
     })();
+    this.#outstanding.clear();
   }
 
   /**
@@ -447,7 +489,6 @@ export class KioskStore {
    */
   balancesFor(residentRef: string): DisplayBalance[] {
     const since = Number(this.getSetting('pull.complete-started-at') ?? '0');
-    const account = residentAccount(residentRef);
     const out = new Map<string, DisplayBalance>();
     for (const b of this.#s('SELECT wallet, amount FROM balances WHERE resident_ref = ?').all(
       residentRef,
@@ -457,6 +498,25 @@ export class KioskStore {
     }[]) {
       out.set(b.wallet, { wallet: b.wallet, amount: b.amount, provisional: 0 });
     }
+    for (const [wallet, sum] of this.#outstandingOf(residentRef, since)) {
+      const cur = out.get(wallet) ?? { wallet, amount: 0, provisional: 0 };
+      cur.amount += sum.amount;
+      cur.provisional += sum.provisional;
+      out.set(wallet, cur);
+    }
+    return [...out.values()].sort((a, b) => (a.wallet < b.wallet ? -1 : 1));
+  }
+
+  /** The sums of a resident's outstanding lines per wallet: cached, or read and cached. */
+  #outstandingOf(residentRef: string, since: number): Map<string, OutstandingSum> {
+    if (since !== this.#outstandingSince) {
+      this.#outstanding.clear();
+      this.#outstandingSince = since;
+    }
+    const cached = this.#outstanding.get(residentRef);
+    if (cached) return cached;
+    const account = residentAccount(residentRef);
+    const sums = new Map<string, OutstandingSum>();
     const lines = this.#s(
       `SELECT l.wallet, l.from_account AS fromAccount, l.to_account AS toAccount, l.amount, l.authoritative
        FROM ledger_lines l JOIN outbox o ON o.id = l.event_id
@@ -469,14 +529,18 @@ export class KioskStore {
       authoritative: number;
     }[];
     for (const l of lines) {
-      const delta =
-        (l.toAccount === account ? l.amount : 0) - (l.fromAccount === account ? l.amount : 0);
-      const cur = out.get(l.wallet) ?? { wallet: l.wallet, amount: 0, provisional: 0 };
+      const delta = lineDelta(l.fromAccount, l.toAccount, l.amount, account);
+      const cur = sums.get(l.wallet) ?? { amount: 0, provisional: 0 };
       cur.amount += delta;
       if (!l.authoritative) cur.provisional += delta;
-      out.set(l.wallet, cur);
+      sums.set(l.wallet, cur);
     }
-    return [...out.values()].sort((a, b) => (a.wallet < b.wallet ? -1 : 1));
+    // What an open transaction wrote may yet roll back: only committed state is kept.
+    if (!this.db.inTransaction) {
+      if (this.#outstanding.size >= OUTSTANDING_CACHE_LIMIT) this.#outstanding.clear();
+      this.#outstanding.set(residentRef, sums);
+    }
+    return sums;
   }
 
   stats(): OutboxStats {
@@ -503,4 +567,9 @@ export class KioskStore {
        FROM outbox WHERE status = 'rejected' ORDER BY seq DESC LIMIT ?`,
     ).all(limit) as RejectedEvent[];
   }
+}
+
+/** What one ledger line does to an account: credited to it, debited from it, or neither. */
+function lineDelta(from: string, to: string, amount: number, account: string): number {
+  return (to === account ? amount : 0) - (from === account ? amount : 0);
 }
