@@ -31,6 +31,9 @@ export interface ServiceDims {
 
 const FEATURE_SELECT = FEATURE_COLUMNS.join(', ');
 
+/** Keys bound per statement when many rows are read by key (as a JSON array). */
+const IN_CHUNK = 1000;
+
 export class AnalyticsDb {
   readonly #stmts = new Map<string, Statement>();
   readonly #codes = new Map<string, number>();
@@ -200,6 +203,41 @@ export class AnalyticsDb {
     };
   }
 
+  /**
+   * The analytics rows of many residents in one statement per `IN_CHUNK` refs (the
+   * ingestion listener's and the window advance's path): for refs[i], its dims and usage
+   * entries at [i], its feature row into `out` at i × NF; null where a resident has no
+   * analytics row yet (see `loadResident`, which creates it). Refs must be distinct.
+   */
+  loadResidents(
+    refs: readonly string[],
+    out: Float64Array,
+  ): ({ dims: ResidentDims; usage: UsageRow[] } | null)[] {
+    const found = new Array<{ dims: ResidentDims; usage: UsageRow[] } | null>(refs.length).fill(
+      null,
+    );
+    const index = new Map<string, number>();
+    refs.forEach((ref, i) => index.set(ref, i));
+    const st = this.s(
+      `SELECT resident_ref, id, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents
+       WHERE resident_ref IN (SELECT value FROM json_each(?))`,
+    ).raw(true);
+    for (let lo = 0; lo < refs.length; lo += IN_CHUNK) {
+      const chunk = JSON.stringify(refs.slice(lo, lo + IN_CHUNK));
+      for (const r of st.iterate(chunk) as Iterable<(string | number | Buffer)[]>) {
+        const i = index.get(r[0] as string);
+        if (i === undefined) continue;
+        const at = i * NF;
+        for (let j = 0; j < NF; j++) out[at + j] = Number(r[j + 4] ?? 0);
+        found[i] = {
+          dims: { id: Number(r[1]), age: Number(r[2]), ward: Number(r[3]) },
+          usage: decodeUsage(r[NF + 4] as Buffer),
+        };
+      }
+    }
+    return found;
+  }
+
   /** Forgets cached resident dims (after a rebuild may have changed them). */
   forgetResidents(): void {
     this.#residents.clear();
@@ -213,6 +251,42 @@ export class AnalyticsDb {
     if (!r) return null;
     for (let j = 0; j < NF; j++) out[at + j] = Number(r[j] ?? 0);
     return decodeUsage(r[NF] as Buffer);
+  }
+
+  /**
+   * Feature rows of many residents (one statement per `IN_CHUNK` ids), with whether each
+   * has granted `purpose`: calls `each` with the id, the rows' buffer and the offset of
+   * the id's row in it. Ids without a row are not visited; the order is the ids' order.
+   */
+  forEachFeatureRow(
+    ids: readonly number[],
+    purpose: string,
+    each: (id: number, row: Float64Array, at: number, granted: boolean) => void,
+  ): void {
+    const st = this.s(
+      `SELECT a.id, ${FEATURE_COLUMNS.map((c) => `a.${c}`).join(', ')},
+         EXISTS (SELECT 1 FROM consents c WHERE c.resident_ref = a.resident_ref AND c.purpose = ? AND c.granted = 1)
+       FROM analytics_residents a WHERE a.id IN (SELECT value FROM json_each(?))`,
+    ).raw(true);
+    const rows = new Float64Array(Math.min(ids.length, IN_CHUNK) * NF);
+    const at = new Map<number, number>();
+    const granted = new Uint8Array(Math.min(ids.length, IN_CHUNK));
+    for (let lo = 0; lo < ids.length; lo += IN_CHUNK) {
+      const chunk = ids.slice(lo, lo + IN_CHUNK);
+      at.clear();
+      let k = 0;
+      for (const r of st.iterate(purpose, JSON.stringify(chunk)) as Iterable<number[]>) {
+        const o = k * NF;
+        for (let j = 0; j < NF; j++) rows[o + j] = r[j + 1] ?? 0;
+        granted[k] = r[NF + 1] === 1 ? 1 : 0;
+        at.set(r[0] ?? 0, k);
+        k++;
+      }
+      for (const id of chunk) {
+        const i = at.get(id);
+        if (i !== undefined) each(id, rows, i * NF, granted[i] === 1);
+      }
+    }
   }
 
   /** Reads a resident's feature row alone into `out` at `at`; false if there is none. */

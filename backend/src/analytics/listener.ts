@@ -49,7 +49,13 @@ interface Pending {
  * an operator needs, and resident refs must stay out of logs.
  */
 export class AnalyticsIngestionListener implements IngestionListener {
-  readonly #row = new Float64Array(NF);
+  #rows = new Float64Array(NF * 128);
+
+  /** Scratch feature rows for `n` residents. */
+  #rowsFor(n: number): Float64Array {
+    if (this.#rows.length < n * NF) this.#rows = new Float64Array(n * NF);
+    return this.#rows;
+  }
 
   constructor(
     private readonly adb: AnalyticsDb,
@@ -83,9 +89,16 @@ export class AnalyticsIngestionListener implements IngestionListener {
   apply(byResident: Map<string, Pending[]>): CubeFact[] {
     const windowStart = this.adb.meta('window_start') ?? Number.MIN_SAFE_INTEGER;
     const facts: CubeFact[] = [];
-    const row = this.#row;
-    for (const [ref, list] of byResident) {
-      const loaded = this.adb.loadResident(ref, row, 0);
+    const refs = [...byResident.keys()];
+    const rows = this.#rowsFor(refs.length);
+    const found = this.adb.loadResidents(refs, rows);
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i] ?? '';
+      const list = byResident.get(ref) ?? [];
+      const row = rows.subarray(i * NF, i * NF + NF);
+      // Seen for the first time: loadResident creates the analytics row (in this order,
+      // so new residents' ids follow the batch's order).
+      const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
       if (!loaded) continue;
       const { dims, usage } = loaded;
       const set = encodeResidentSet([dims.id]);
@@ -180,11 +193,16 @@ export class AnalyticsIngestionListener implements IngestionListener {
       if (list) list.push(pending);
       else byResident.set(ref, [pending]);
     }
-    const row = this.#row;
     let expired = 0;
     this.adb.db.transaction(() => {
-      for (const [ref, list] of byResident) {
-        const loaded = this.adb.loadResident(ref, row, 0);
+      const refs = [...byResident.keys()];
+      const rows = this.#rowsFor(refs.length);
+      const found = this.adb.loadResidents(refs, rows);
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i] ?? '';
+        const list = byResident.get(ref) ?? [];
+        const row = rows.subarray(i * NF, i * NF + NF);
+        const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
         if (!loaded) continue;
         const { dims, usage } = loaded;
         for (const p of list) {

@@ -256,8 +256,6 @@ export function updateSegments(
   const model = latestModel(adb);
   if (!model) return 0;
   const day = analysisDay ?? model.analysisDay;
-  const consent = adb.consentedIds(HEALTH_SEGMENTATION);
-  const row = new Float64Array(NF);
   const raw = new Float64Array(ND);
   const centroids = new Float64Array(model.k * ND);
   model.centroids.forEach((c, i) => centroids.set(c, i * ND));
@@ -269,12 +267,12 @@ export function updateSegments(
   const del = adb.db.prepare('DELETE FROM analytics_segments WHERE resident_id = ?');
   let n = 0;
   adb.db.transaction(() => {
-    for (const id of ids) {
-      if (!adb.readFeatures(id, row, 0)) continue;
-      const v = residentVector(row, 0, day, consent.has(id), raw, 0);
+    // Feature rows and consent read many residents at a time, not one by one.
+    adb.forEachFeatureRow([...ids], HEALTH_SEGMENTATION, (id, row, at, consent) => {
+      const v = residentVector(row, at, day, consent, raw, 0);
       if (!v) {
         del.run(id);
-        continue;
+        return;
       }
       const r = scoreByCuts(v.recencyDays, model.rfmCuts.r, true);
       const f = scoreByCuts(v.frequency, model.rfmCuts.f, false);
@@ -284,7 +282,7 @@ export function updateSegments(
       const c = nearest(z, 0, centroids, model.k, ND);
       upsert.run(id, r, f, m, RFM_SEGMENT_NAMES[rfmSegmentOf(r, f, m)] ?? 'Others', c);
       n++;
-    }
+    });
     adb.bump('segments_version');
   })();
   return n;
