@@ -1,5 +1,5 @@
 import type { AcceptedVisit, IngestionListener } from '../sync/ingest.js';
-import type { AnalyticsDb } from './analytics-db.js';
+import type { AnalyticsDb, ResidentDims } from './analytics-db.js';
 import { packedLondonSlot, parseInstant } from './london-slots.js';
 import {
   C,
@@ -49,13 +49,8 @@ interface Pending {
  * an operator needs, and resident refs must stay out of logs.
  */
 export class AnalyticsIngestionListener implements IngestionListener {
+  /** Scratch feature rows of the residents being updated. */
   #rows = new Float64Array(NF * 128);
-
-  /** Scratch feature rows for `n` residents. */
-  #rowsFor(n: number): Float64Array {
-    if (this.#rows.length < n * NF) this.#rows = new Float64Array(n * NF);
-    return this.#rows;
-  }
 
   constructor(
     private readonly adb: AnalyticsDb,
@@ -89,18 +84,7 @@ export class AnalyticsIngestionListener implements IngestionListener {
   apply(byResident: Map<string, Pending[]>): CubeFact[] {
     const windowStart = this.adb.meta('window_start') ?? Number.MIN_SAFE_INTEGER;
     const facts: CubeFact[] = [];
-    const refs = [...byResident.keys()];
-    const rows = this.#rowsFor(refs.length);
-    const found = this.adb.loadResidents(refs, rows);
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i] ?? '';
-      const list = byResident.get(ref) ?? [];
-      const row = rows.subarray(i * NF, i * NF + NF);
-      // Seen for the first time: loadResident creates the analytics row (in this order,
-      // so new residents' ids follow the batch's order).
-      const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
-      if (!loaded) continue;
-      const { dims, usage } = loaded;
+    this.#eachResident(byResident, (dims, usage, row, list) => {
       const set = encodeResidentSet([dims.id]);
       for (const p of list) {
         const f = p.fact;
@@ -144,8 +128,30 @@ export class AnalyticsIngestionListener implements IngestionListener {
       this.setDistinct(row, usage);
       this.adb.writeResident(dims.id, row, 0, usage);
       this.sink.touched(dims.id);
-    }
+    });
     return facts;
+  }
+
+  /**
+   * Calls `fn` for each resident of `byResident` that the council knows, in the map's
+   * order, with their dims, usage entries, feature row and visits: the rows are read
+   * in one statement per thousand residents; a resident seen for the first time gets
+   * an analytics row when reached (so new residents' ids follow the map's order).
+   */
+  #eachResident(
+    byResident: Map<string, Pending[]>,
+    fn: (dims: ResidentDims, usage: UsageRow[], row: Float64Array, list: Pending[]) => void,
+  ): void {
+    const refs = [...byResident.keys()];
+    if (this.#rows.length < refs.length * NF) this.#rows = new Float64Array(refs.length * NF);
+    const rows = this.#rows;
+    const found = this.adb.loadResidents(refs, rows);
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i] ?? '';
+      const row = rows.subarray(i * NF, i * NF + NF);
+      const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
+      if (loaded) fn(loaded.dims, loaded.usage, row, byResident.get(ref) ?? []);
+    }
   }
 
   /**
@@ -195,16 +201,7 @@ export class AnalyticsIngestionListener implements IngestionListener {
     }
     let expired = 0;
     this.adb.db.transaction(() => {
-      const refs = [...byResident.keys()];
-      const rows = this.#rowsFor(refs.length);
-      const found = this.adb.loadResidents(refs, rows);
-      for (let i = 0; i < refs.length; i++) {
-        const ref = refs[i] ?? '';
-        const list = byResident.get(ref) ?? [];
-        const row = rows.subarray(i * NF, i * NF + NF);
-        const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
-        if (!loaded) continue;
-        const { dims, usage } = loaded;
+      this.#eachResident(byResident, (dims, usage, row, list) => {
         for (const p of list) {
           applyVisitToRow(row, 0, p.fact, -1, true);
           const u = usage.find((x) => x.venue === p.venue && x.service === p.service);
@@ -214,7 +211,7 @@ export class AnalyticsIngestionListener implements IngestionListener {
         this.setDistinct(row, usage);
         this.adb.writeResident(dims.id, row, 0, usage);
         this.sink.touched(dims.id);
-      }
+      });
       this.adb.setMeta('window_start', newStart);
       this.adb.setMeta('analysis_day', analysisDay);
     })();
