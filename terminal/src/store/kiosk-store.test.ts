@@ -176,4 +176,27 @@ describe('kiosk store', () => {
       store.close();
     });
   });
+
+  it('checkpoints the WAL after a run of taps, once the tap in hand is done', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
+    try {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      // SQLite's own checkpoint is only a backstop, far beyond a hundred taps.
+      expect(store.db.pragma('wal_autocheckpoint', { simple: true })).toBe(4000);
+      for (let i = 0; i < 100; i++) visitWith(store, ['living-credit', 10]);
+      type Wal = { log: number; checkpointed: number }[];
+      // NOOP reports the WAL's frames and how many are copied into the database.
+      const [during] = store.db.pragma('wal_checkpoint(NOOP)') as Wal;
+      expect(during?.log).toBeGreaterThan(300);
+      expect(during?.checkpointed).toBe(0); // nothing checkpointed during the taps
+      await new Promise((resolve) => setImmediate(resolve));
+      const [after] = store.db.pragma('wal_checkpoint(NOOP)') as Wal;
+      expect(after?.checkpointed).toBe(after?.log);
+      expect(after?.log).toBeGreaterThan(300);
+      expect(store.balancesFor(RESIDENT)[0]?.amount).toBe(1000);
+      store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

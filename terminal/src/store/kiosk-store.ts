@@ -106,6 +106,14 @@ interface OutstandingSum {
   provisional: number;
 }
 
+/**
+ * Write transactions after which the WAL is checkpointed once the work in hand is done
+ * (a tap writes about 6 pages: some 600 pages, under SQLite's default of 1000).
+ */
+const CHECKPOINT_EVERY_WRITES = 100;
+/** SQLite's own checkpoint at commit, kept only as a backstop for writes not counted. */
+const BACKSTOP_CHECKPOINT_PAGES = 4000;
+
 /** Residents whose outstanding sums are kept in memory before the cache starts over. */
 const OUTSTANDING_CACHE_LIMIT = 10_000;
 
@@ -144,6 +152,8 @@ export class KioskStore {
    */
   readonly #outstanding = new Map<string, Map<string, OutstandingSum>>();
   #outstandingSince = 0;
+  #writesSinceCheckpoint = 0;
+  #checkpointPending = false;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -158,6 +168,10 @@ export class KioskStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // A checkpoint copies the WAL into the database file and syncs it: left to SQLite it
+    // runs inside whichever commit crosses 1000 pages, a tap's among them. The commit is
+    // durable once the WAL is synced, so the store checkpoints after the tap instead.
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
     try {
       migrate(this.db, loadMigrations(MIGRATIONS_DIR));
     } catch (e) {
@@ -169,6 +183,25 @@ export class KioskStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /**
+   * Counts one write transaction; every CHECKPOINT_EVERY_WRITES a passive checkpoint is
+   * queued behind the work in hand (a tap's answer is sent before it runs).
+   */
+  #wrote(): void {
+    if (++this.#writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES || this.#checkpointPending) return;
+    this.#checkpointPending = true;
+    setImmediate(() => {
+      this.#checkpointPending = false;
+      if (!this.db.open || this.db.inTransaction) return;
+      this.#writesSinceCheckpoint = 0;
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // Busy or failing disk: the next write tries again, and SQLite's backstop remains.
+      }
+    }).unref();
   }
 
   #s(sql: string): Statement {
@@ -320,6 +353,7 @@ export class KioskStore {
       if (e instanceof AppError) throw e;
       throw storageError(e);
     }
+    this.#wrote();
     const residentRef = built.event.residentRef;
     if (residentRef !== null && built.lines.length > 0) {
       if (nested) this.#outstanding.delete(residentRef);
@@ -408,6 +442,7 @@ export class KioskStore {
       }
     })();
     this.#outstanding.clear();
+    this.#wrote();
   }
 
   /**
@@ -481,6 +516,7 @@ export class KioskStore {
       if (!page.hasMore) this.setSetting('pull.complete-started-at', String(pullStartedAt));
     })();
     this.#outstanding.clear();
+    this.#wrote();
   }
 
   /**
