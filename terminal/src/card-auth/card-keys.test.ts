@@ -70,6 +70,18 @@ describe('deriveIssuedCardKeys', () => {
     expect(sdmMetaReadKey(issuing.readMasterKey)).toEqual(keys.sdmMetaRead.key);
   });
 
+  it('derives the meta-read key once per master, yet always the key of the master it is given', () => {
+    const master = Buffer.from(randomBytes(16));
+    const expected = (m: Buffer): Buffer =>
+      diversifyAes128Key(m, { systemIdentifier: 'PSC-SDM-META-READ' });
+    const first = sdmMetaReadKey(master);
+    expect(first).toEqual(expected(master));
+    first.fill(0); // what a caller does to its copy does not reach the next tap
+    expect(sdmMetaReadKey(master)).toEqual(expected(master));
+    master[0] = (master[0] ?? 0) ^ 0xff; // the same buffer holding another master
+    expect(sdmMetaReadKey(master)).toEqual(expected(master));
+  });
+
   it('makes a card that a kiosk holding only the read master verifies', () => {
     const read = generateSun({
       metaReadKey: keys.sdmMetaRead.key,

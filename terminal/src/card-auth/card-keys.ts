@@ -94,11 +94,24 @@ export function readKeyVersions(ring: ReadKeyRing): ReadKeyVersion[] {
   return ring.previous ? [ring.current, ring.previous] : [ring.current];
 }
 
-/** K_SDMMetaRead of a read-key version (the same for every card of that version). */
+/** K_SDMMetaRead per read master key (held as long as the key ring holds the master). */
+const metaReadKeys = new WeakMap<Bytes, { master: string; key: Buffer }>();
+
+/**
+ * K_SDMMetaRead of a read-key version (the same for every card of that version): derived
+ * once per master key, not on every tap. A copy is returned, so no caller can alter it.
+ */
 export function sdmMetaReadKey(readMasterKey: Bytes): Buffer {
-  return diversifyAes128Key(readMasterKey, {
-    systemIdentifier: DIVERSIFICATION_SYSTEM_IDS.sdmMetaRead,
-  });
+  const master = Buffer.from(readMasterKey).toString('hex');
+  let held = metaReadKeys.get(readMasterKey);
+  if (held?.master !== master) {
+    const key = diversifyAes128Key(readMasterKey, {
+      systemIdentifier: DIVERSIFICATION_SYSTEM_IDS.sdmMetaRead,
+    });
+    held = { master, key };
+    metaReadKeys.set(readMasterKey, held);
+  }
+  return Buffer.from(held.key);
 }
 
 /** K_SDMFileRead of one card (7-byte UID). */
