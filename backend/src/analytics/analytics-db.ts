@@ -31,6 +31,8 @@ export interface ServiceDims {
 
 const FEATURE_SELECT = FEATURE_COLUMNS.join(', ');
 
+const WRITE_RESIDENT = `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, usage = ? WHERE id = ?`;
+
 /** Keys bound per statement when many rows are read by key (as a JSON array). */
 const IN_CHUNK = 1000;
 
@@ -302,9 +304,7 @@ export class AnalyticsDb {
   writeResident(id: number, row: Float64Array, at: number, usage: readonly UsageRow[]): void {
     const args: number[] = [];
     for (let j = 0; j < NF; j++) args.push(row[at + j] ?? 0);
-    this.s(
-      `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, usage = ? WHERE id = ?`,
-    ).run(...args, encodeUsage(usage), id);
+    this.s(WRITE_RESIDENT).run(...args, encodeUsage(usage), id);
   }
 
   // ── rollup ───────────────────────────────────────────────────────────────────

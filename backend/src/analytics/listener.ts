@@ -40,6 +40,9 @@ interface Pending {
   service: number;
 }
 
+/** Residents whose rows are read together (and held in memory together). */
+const ROWS_AT_ONCE = 1000;
+
 /**
  * Keeps the usage rollup, the per-resident usage counters and the feature rows up to
  * date as visits are ingested. Runs inside the ingestion batch's transaction, so what it
@@ -50,7 +53,7 @@ interface Pending {
  */
 export class AnalyticsIngestionListener implements IngestionListener {
   /** Scratch feature rows of the residents being updated. */
-  #rows = new Float64Array(NF * 128);
+  readonly #rows = new Float64Array(NF * ROWS_AT_ONCE);
 
   constructor(
     private readonly adb: AnalyticsDb,
@@ -135,22 +138,24 @@ export class AnalyticsIngestionListener implements IngestionListener {
   /**
    * Calls `fn` for each resident of `byResident` that the council knows, in the map's
    * order, with their dims, usage entries, feature row and visits: the rows are read
-   * in one statement per thousand residents; a resident seen for the first time gets
+   * a thousand at a time; a resident seen for the first time gets
    * an analytics row when reached (so new residents' ids follow the map's order).
    */
   #eachResident(
     byResident: Map<string, Pending[]>,
     fn: (dims: ResidentDims, usage: UsageRow[], row: Float64Array, list: Pending[]) => void,
   ): void {
-    const refs = [...byResident.keys()];
-    if (this.#rows.length < refs.length * NF) this.#rows = new Float64Array(refs.length * NF);
+    const all = [...byResident.keys()];
     const rows = this.#rows;
-    const found = this.adb.loadResidents(refs, rows);
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i] ?? '';
-      const row = rows.subarray(i * NF, i * NF + NF);
-      const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
-      if (loaded) fn(loaded.dims, loaded.usage, row, byResident.get(ref) ?? []);
+    for (let lo = 0; lo < all.length; lo += ROWS_AT_ONCE) {
+      const refs = all.slice(lo, lo + ROWS_AT_ONCE);
+      const found = this.adb.loadResidents(refs, rows);
+      for (let i = 0; i < refs.length; i++) {
+        const ref = refs[i] ?? '';
+        const row = rows.subarray(i * NF, i * NF + NF);
+        const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
+        if (loaded) fn(loaded.dims, loaded.usage, row, byResident.get(ref) ?? []);
+      }
     }
   }
 
