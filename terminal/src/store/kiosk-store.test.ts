@@ -6,10 +6,12 @@ import Database from 'better-sqlite3';
 import {
   AppError,
   newEventId,
+  PullPageSchema,
   residentAccount,
   type KioskEvent,
   type LedgerLine,
 } from '@clubcard/shared';
+import { testKiosk } from '../core/test-kiosk.js';
 import { KioskStore } from './kiosk-store.js';
 
 function withDir(fn: (dir: string) => void): void {
@@ -198,5 +200,51 @@ describe('kiosk store', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reads its identity, venue and service once, and again after they are written', () => {
+    const { store } = testKiosk();
+    const id = store.identity();
+    expect(id?.venueId).toBe('v-pool');
+    expect(store.identity()).toBe(id); // read once
+    expect(Object.isFrozen(store.getVenue('v-pool'))).toBe(true);
+    expect(Object.isFrozen(store.getService('s-swim'))).toBe(true);
+    expect(store.getVenue('v-nowhere')).toBeNull();
+    store.setIdentity({ ...id!, serviceId: 's-gym' });
+    expect(store.identity()?.serviceId).toBe('s-gym');
+    store.applyPullPage(
+      PullPageSchema.parse({
+        protocol: 1,
+        kioskId: 'k-pool-1',
+        cursor: 1,
+        nextCursor: 2,
+        hasMore: false,
+        serverTime: Date.now(),
+        cards: [],
+        balances: [],
+        schemes: [],
+        services: [{ id: 's-swim', name: 'Lane swimming', kind: 'leisure' }],
+        venues: [
+          {
+            id: 'v-pool',
+            name: 'Riverside Pool',
+            allowUidOnly: false,
+            services: ['s-swim', 's-gym'],
+            type: 'leisure-centre',
+            ward: 'central',
+          },
+          { id: 'v-nowhere', name: 'New Hall', allowUidOnly: true, services: [] },
+        ],
+      }),
+      0,
+    );
+    expect(store.getVenue('v-pool')).toMatchObject({
+      name: 'Riverside Pool',
+      allowUidOnly: false,
+      services: ['s-swim', 's-gym'],
+    });
+    expect(store.getService('s-swim')?.name).toBe('Lane swimming');
+    expect(store.getVenue('v-nowhere')?.name).toBe('New Hall');
+    store.close();
   });
 });

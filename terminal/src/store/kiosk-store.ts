@@ -100,6 +100,10 @@ export interface DisplayBalance {
   provisional: number;
 }
 
+/** One event and its lines, as appendEvent builds and writes them. */
+type BuiltEvent = { event: OutboxEvent; lines: LedgerLine[] };
+type AppendWrites = (build: (seq: number) => BuiltEvent) => BuiltEvent;
+
 /** What a resident's outstanding lines add to one wallet's pulled balance. */
 interface OutstandingSum {
   amount: number;
@@ -153,6 +157,15 @@ export class KioskStore {
   readonly #outstanding = new Map<string, Map<string, OutstandingSum>>();
   #outstandingSince = 0;
   #writesSinceCheckpoint = 0;
+  readonly #append: Database.Transaction<AppendWrites>;
+  /**
+   * The kiosk's identity and the venues and services it has read, kept until they are
+   * written (setIdentity, a pull page): every tap reads them several times. Frozen, so
+   * no caller can change what the next one reads.
+   */
+  #identity: KioskIdentity | null | undefined;
+  readonly #venues = new Map<string, LocalVenue | null>();
+  readonly #services = new Map<string, LocalService | null>();
   #checkpointPending = false;
 
   constructor(file: string) {
@@ -179,6 +192,7 @@ export class KioskStore {
       if (e instanceof DatabaseAheadError) throw new AppError('database-ahead-of-code', e.message);
       throw e;
     }
+    this.#append = this.db.transaction(this.#appendWrites);
   }
 
   close(): void {
@@ -225,14 +239,21 @@ export class KioskStore {
   }
 
   setSetting(key: string, value: string): void {
+    if (key === 'identity') this.#identity = undefined;
     this.#s(
       'INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
     ).run(key, value);
   }
 
   identity(): KioskIdentity | null {
-    const v = this.getSetting('identity');
-    return v ? (JSON.parse(v) as KioskIdentity) : null;
+    if (this.#identity === undefined) {
+      const v = this.getSetting('identity');
+      const id = v ? Object.freeze(JSON.parse(v) as KioskIdentity) : null;
+      // Not provisioned yet: read again next time (provisioning may be under way).
+      if (id === null) return null;
+      this.#identity = id;
+    }
+    return this.#identity;
   }
 
   setIdentity(id: KioskIdentity): void {
@@ -277,13 +298,26 @@ export class KioskStore {
   }
 
   getService(id: string): LocalService | null {
-    return (
-      (this.#s('SELECT id, name, kind FROM services WHERE id = ?').get(id) as
-        LocalService | undefined) ?? null
-    );
+    let service = this.#services.get(id);
+    if (service === undefined) {
+      const r = this.#s('SELECT id, name, kind FROM services WHERE id = ?').get(id) as
+        LocalService | undefined;
+      service = r ? Object.freeze(r) : null;
+      this.#services.set(id, service);
+    }
+    return service;
   }
 
   getVenue(id: string): LocalVenue | null {
+    let venue = this.#venues.get(id);
+    if (venue === undefined) {
+      venue = this.#readVenue(id);
+      this.#venues.set(id, venue);
+    }
+    return venue;
+  }
+
+  #readVenue(id: string): LocalVenue | null {
     const r = this.#s(
       'SELECT id, name, allow_uid_only, services, type, ward FROM venues WHERE id = ?',
     ).get(id) as
@@ -297,14 +331,14 @@ export class KioskStore {
         }
       | undefined;
     if (!r) return null;
-    return {
+    return Object.freeze({
       id: r.id,
       name: r.name,
       allowUidOnly: r.allow_uid_only === 1,
-      services: JSON.parse(r.services) as string[],
+      services: Object.freeze(JSON.parse(r.services) as string[]) as string[],
       type: r.type,
       ward: r.ward,
-    };
+    });
   }
 
   listSchemes(): SchemeDefinition[] {
@@ -333,22 +367,7 @@ export class KioskStore {
     const nested = this.db.inTransaction;
     let built: { event: E; lines: LedgerLine[] };
     try {
-      built = this.db
-        .transaction(() => {
-          const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as {
-            top: number;
-          };
-          const built = build(top.top + 1);
-          const e = built.event;
-          this.#s(
-            'INSERT INTO outbox (seq, id, type, resident_ref, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)',
-          ).run(e.seq, e.id, e.type, e.residentRef, e.occurredAt, JSON.stringify(e));
-          this.#insertLines(built.lines, e.residentRef, false);
-          if (e.type === 'visit' && e.auth.counter !== null)
-            this.#raiseCounter(e.cardHash, e.auth.counter);
-          return built;
-        })
-        .immediate();
+      built = this.#append.immediate(build) as { event: E; lines: LedgerLine[] };
     } catch (e) {
       if (e instanceof AppError) throw e;
       throw storageError(e);
@@ -361,6 +380,22 @@ export class KioskStore {
     }
     return built;
   }
+
+  /** appendEvent's writes: run as #append, a transaction made once, not on every tap. */
+  readonly #appendWrites: AppendWrites = (build) => {
+    const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as {
+      top: number;
+    };
+    const built = build(top.top + 1);
+    const e = built.event;
+    this.#s(
+      'INSERT INTO outbox (seq, id, type, resident_ref, occurred_at, payload) VALUES (?, ?, ?, ?, ?, ?)',
+    ).run(e.seq, e.id, e.type, e.residentRef, e.occurredAt, JSON.stringify(e));
+    this.#insertLines(built.lines, e.residentRef, false);
+    if (e.type === 'visit' && e.auth.counter !== null)
+      this.#raiseCounter(e.cardHash, e.auth.counter);
+    return built;
+  };
 
   /** Moves a cached resident's outstanding sums on by newly committed provisional lines. */
   #addOutstanding(residentRef: string, lines: readonly LedgerLine[]): void {
@@ -516,6 +551,8 @@ export class KioskStore {
       if (!page.hasMore) this.setSetting('pull.complete-started-at', String(pullStartedAt));
     })();
     this.#outstanding.clear();
+    this.#venues.clear();
+    this.#services.clear();
     this.#wrote();
   }
 
