@@ -373,6 +373,7 @@ async function main(): Promise<void> {
   const visits = insertWeekLater(db, visitPayloadsOfDay(db, day - 7));
   t = performance.now();
   c = process.cpuUsage();
+  const faults = process.resourceUsage();
   for (let i = 0; i < visits.length; i += 100) {
     const batch = visits.slice(i, i + 100);
     db.transaction(() => analytics.listener.onAccepted(batch, 0))();
@@ -382,8 +383,10 @@ async function main(): Promise<void> {
   log(`  listener ${listened_s}s, window advance and re-scoring ${secs(t) - listened_s}s`);
   const incremental_s = secs(t);
   const incremental_cpu_s = cpuSecs(c);
+  const split = process.cpuUsage(c);
+  const r = process.resourceUsage();
   log(
-    `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored)`,
+    `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored), CPU ${incremental_cpu_s}s of which system ${Math.round(split.system / 10_000) / 100}s; page faults ${r.majorPageFault - faults.majorPageFault} major, ${r.minorPageFault - faults.minorPageFault} minor`,
   );
   let after_ms: number | null = null;
   if (dash) {

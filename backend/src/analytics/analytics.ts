@@ -61,11 +61,15 @@ export class Analytics {
   /**
    * The daily step: moves the feature window to end on `analysisDay` (expiring the days
    * that fall out) and re-scores the residents whose features changed since the last
-   * run with the latest model. Returns how many residents were re-scored.
+   * run with the latest model, in one transaction (one commit: readers never see the
+   * window moved without the segments that follow from it). Returns how many residents
+   * were re-scored.
    */
   advanceDay(analysisDay: number): { expired: number; rescored: number } {
-    const expired = this.listener.advanceWindow(analysisDay);
-    const rescored = updateSegments(this.adb, this.queries.takeTouched(), analysisDay);
-    return { expired, rescored };
+    return this.adb.db.transaction(() => {
+      const expired = this.listener.advanceWindow(analysisDay);
+      const rescored = updateSegments(this.adb, this.queries.takeTouched(), analysisDay);
+      return { expired, rescored };
+    })();
   }
 }
