@@ -259,30 +259,42 @@ export function updateSegments(
   const raw = new Float64Array(ND);
   const centroids = new Float64Array(model.k * ND);
   model.centroids.forEach((c, i) => centroids.set(c, i * ND));
-  const upsert = adb.db.prepare(
-    `INSERT INTO analytics_segments (resident_id, r, f, m, rfm_segment, cluster) VALUES (?, ?, ?, ?, ?, ?)
+  // Written a thousand residents per statement (rows as a JSON array).
+  const upsert = adb.s(
+    `INSERT INTO analytics_segments (resident_id, r, f, m, rfm_segment, cluster)
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 FROM json_each(?) WHERE true
      ON CONFLICT (resident_id) DO UPDATE SET r = excluded.r, f = excluded.f, m = excluded.m,
        rfm_segment = excluded.rfm_segment, cluster = excluded.cluster`,
   );
-  const del = adb.db.prepare('DELETE FROM analytics_segments WHERE resident_id = ?');
+  const del = adb.s(
+    'DELETE FROM analytics_segments WHERE resident_id IN (SELECT value FROM json_each(?))',
+  );
+  const scored: (number | string)[][] = [];
+  const gone: number[] = [];
+  const flush = (): void => {
+    if (gone.length > 0) del.run(JSON.stringify(gone.splice(0)));
+    if (scored.length > 0) upsert.run(JSON.stringify(scored.splice(0)));
+  };
   let n = 0;
   adb.db.transaction(() => {
     // Feature rows and consent read many residents at a time, not one by one.
     adb.forEachFeatureRow([...ids], HEALTH_SEGMENTATION, (id, row, at, consent) => {
       const v = residentVector(row, at, day, consent, raw, 0);
       if (!v) {
-        del.run(id);
-        return;
+        gone.push(id);
+      } else {
+        const r = scoreByCuts(v.recencyDays, model.rfmCuts.r, true);
+        const f = scoreByCuts(v.frequency, model.rfmCuts.f, false);
+        const m = scoreByCuts(v.monetary, model.rfmCuts.m, false);
+        for (const j of LOG_FEATURES) raw[j] = Math.log1p(raw[j] ?? 0);
+        const z = applyStandardisation(raw, 1, ND, model.mean, model.sd);
+        const c = nearest(z, 0, centroids, model.k, ND);
+        scored.push([id, r, f, m, RFM_SEGMENT_NAMES[rfmSegmentOf(r, f, m)] ?? 'Others', c]);
+        n++;
       }
-      const r = scoreByCuts(v.recencyDays, model.rfmCuts.r, true);
-      const f = scoreByCuts(v.frequency, model.rfmCuts.f, false);
-      const m = scoreByCuts(v.monetary, model.rfmCuts.m, false);
-      for (const j of LOG_FEATURES) raw[j] = Math.log1p(raw[j] ?? 0);
-      const z = applyStandardisation(raw, 1, ND, model.mean, model.sd);
-      const c = nearest(z, 0, centroids, model.k, ND);
-      upsert.run(id, r, f, m, RFM_SEGMENT_NAMES[rfmSegmentOf(r, f, m)] ?? 'Others', c);
-      n++;
+      if (gone.length + scored.length >= 1000) flush();
     });
+    flush();
     adb.bump('segments_version');
   })();
   return n;
