@@ -189,20 +189,37 @@ function readCounter(
   return base === undefined ? 0 : counterValue(base, code, name);
 }
 
-const kioskIds = new Map<string, string>();
-
 /**
- * The one copy of a kiosk id kept in resident state: every event brings its own string,
- * and a state holding a fresh one per event keeps the garbage collector busy copying
- * them. A council has at most thousands of kiosks; past a generous cap, ids are kept as
- * they come.
+ * One copy of each string of a kind the engine keeps or emits for every event (kiosk
+ * ids held in resident state, ledger account ids): every event brings its own copy of
+ * the id, and building `resident:<ref>` per event, or keeping a fresh kiosk id per
+ * state, keeps the garbage collector busy. Past a generous cap, strings are made (or
+ * kept) as they come.
  */
-function sharedKioskId(id: string): string {
-  const s = kioskIds.get(id);
-  if (s !== undefined) return s;
-  if (kioskIds.size < 100_000) kioskIds.set(id, id);
-  return id;
+class Interned {
+  readonly #strings = new Map<string, string>();
+  readonly #make: (key: string) => string;
+  readonly #cap: number;
+
+  constructor(make: (key: string) => string, cap: number) {
+    this.#make = make;
+    this.#cap = cap;
+  }
+
+  of(key: string): string {
+    const s = this.#strings.get(key);
+    if (s !== undefined) return s;
+    const made = this.#make(key);
+    if (this.#strings.size < this.#cap) this.#strings.set(key, made);
+    return made;
+  }
 }
+
+// A council has at most thousands of kiosks, outlets and wards.
+const kioskIds = new Interned((id) => id, 100_000);
+const outletAccounts = new Interned((id) => `outlet:${id}`, 100_000);
+const wardAccounts = new Interned((id) => `ward:${id}`, 100_000);
+const residentAccounts = new Interned((ref) => `resident:${ref}`, 250_000);
 
 /**
  * One resident's state during one evaluation: the base plus this event's changes. It
@@ -237,9 +254,9 @@ class ResidentWork implements ResidentDelta {
     this.lastSeq = base ? base.lastSeq : 0;
   }
 
-  /** The resident's ledger account (built when a line needs it). */
+  /** The resident's ledger account. */
   get account(): string {
-    return (this.#account ??= `resident:${this.ref}`);
+    return (this.#account ??= residentAccounts.of(this.ref));
   }
 
   counter(code: number, name: number): number {
@@ -342,11 +359,17 @@ class ResidentWork implements ResidentDelta {
   }
 }
 
-/** A scheme's or ward's counters during one evaluation. */
-class CounterWork {
+const NO_WRITES: CounterWrites = [];
+
+/**
+ * A scheme's or ward's counters during one evaluation. Once written to, it is its own
+ * delta (as ResidentWork is): no copies.
+ */
+class CounterWork implements CounterDelta {
   readonly id: string;
   readonly base: CounterState | undefined;
-  patch: CounterWrites | null = null;
+  /** This evaluation's writes; NO_WRITES (shared, never written) until the first. */
+  counters: CounterWrites = NO_WRITES;
 
   constructor(id: string, base: CounterState | undefined) {
     this.id = id;
@@ -354,12 +377,12 @@ class CounterWork {
   }
 
   get(code: number, name: number): number {
-    return readCounter(this.patch, this.base?.counters, code, name);
+    return readCounter(this.counters, this.base?.counters, code, name);
   }
 
   set(code: number, name: number, v: number): void {
-    if (this.patch === null) this.patch = [code, name, v];
-    else this.patch.push(code, name, v);
+    if (this.counters === NO_WRITES) this.counters = [code, name, v];
+    else this.counters.push(code, name, v);
   }
 }
 
@@ -371,15 +394,20 @@ interface SchemeRef {
 const NO_COUNTER_DELTAS: readonly CounterDelta[] = Object.freeze([]);
 const NO_RESIDENT_DELTAS: readonly ResidentDelta[] = Object.freeze([]);
 
+/** The works written to: usually all of them, handed over as they are. */
 function counterDeltas(works: readonly CounterWork[] | null): readonly CounterDelta[] {
   if (works === null) return NO_COUNTER_DELTAS;
+  let all = true;
+  for (let i = 0; i < works.length; i++) {
+    if ((works[i] as CounterWork).counters === NO_WRITES) all = false;
+  }
+  if (all) return works;
   let out: CounterDelta[] | null = null;
   for (let i = 0; i < works.length; i++) {
     const c = works[i] as CounterWork;
-    if (c.patch === null) continue;
-    const d = { id: c.id, counters: c.patch };
-    if (out === null) out = [d];
-    else out.push(d);
+    if (c.counters === NO_WRITES) continue;
+    if (out === null) out = [c];
+    else out.push(c);
   }
   return out ?? NO_COUNTER_DELTAS;
 }
@@ -413,8 +441,10 @@ class Run {
     return profileIn(this.ctx, this.event.residentRef, ref);
   }
 
+  /** One ledger line. The scheme comes as id and version: no object per line to say which. */
   line(
-    scheme: SchemeRef,
+    schemeId: string,
+    schemeVersion: number,
     ruleId: string,
     wallet: string,
     from: string,
@@ -424,8 +454,8 @@ class Run {
     const l: LedgerLine = {
       eventId: this.event.id as EventId,
       index: this.lineCount(),
-      schemeId: scheme.id as SchemeId,
-      schemeVersion: scheme.version,
+      schemeId: schemeId as SchemeId,
+      schemeVersion,
       ruleId,
       wallet: wallet as WalletId,
       from: from as AccountId,
@@ -481,7 +511,7 @@ class Run {
       w.late = true;
     } else {
       w.lastAt = at;
-      w.lastKiosk = sharedKioskId(kioskId);
+      w.lastKiosk = kioskIds.of(kioskId);
       w.lastSeq = seq;
     }
     // Cheap test first: within (horizon - 1) days of the clock is never too late.
@@ -516,7 +546,8 @@ class Run {
         const schemeId = lots[i + L_SCHEME] as string;
         const amount = lots[i + L_AMOUNT] as number;
         this.line(
-          { id: schemeId, version: lots[i + L_VERSION] as number },
+          schemeId,
+          lots[i + L_VERSION] as number,
           'expiry',
           wallet,
           w.account,
@@ -577,7 +608,7 @@ class Run {
     cal: LondonTime,
   ): void {
     const index = this.lineCount();
-    this.line(scheme, ruleId, wallet, source, w.account, amount);
+    this.line(scheme.id, scheme.version, ruleId, wallet, source, w.account, amount);
     let rest = amount;
     const od = w.od(wallet);
     if (od > 0) {
@@ -589,7 +620,7 @@ class Run {
     const expiresAt = expiryInstant(expiry, cal);
     if (expiresAt !== null && expiresAt <= w.clock) {
       // A late credit whose expiry the resident's clock has already passed.
-      this.line(scheme, 'expiry', wallet, w.account, source, rest);
+      this.line(scheme.id, scheme.version, 'expiry', wallet, w.account, source, rest);
       this.message({
         code: 'expired',
         residentRef: w.ref,
@@ -646,18 +677,17 @@ class Run {
       const schemeId = lots[i + L_SCHEME] as string;
       const version = lots[i + L_VERSION] as number;
       if (gAmount > 0 && (gId !== schemeId || gVersion !== version)) {
-        this.line({ id: gId, version: gVersion }, ruleId, wallet, w.account, to, gAmount);
+        this.line(gId, gVersion, ruleId, wallet, w.account, to, gAmount);
         gAmount = 0;
       }
       gId = schemeId;
       gVersion = version;
       gAmount += take;
     }
-    if (gAmount > 0)
-      this.line({ id: gId, version: gVersion }, ruleId, wallet, w.account, to, gAmount);
+    if (gAmount > 0) this.line(gId, gVersion, ruleId, wallet, w.account, to, gAmount);
     if (out) w.lots = out;
     if (rest > 0) {
-      this.line(fallback, ruleId, wallet, w.account, to, rest);
+      this.line(fallback.id, fallback.version, ruleId, wallet, w.account, to, rest);
       w.setOd(wallet, w.od(wallet) + rest);
     }
     return rest;
@@ -949,7 +979,15 @@ class Run {
       return;
     }
     this.commitBudget(cs, reward, this.cal);
-    this.line(cs, wt.target.id, cs.def.wallet, cs.account, `ward:${ward}`, reward);
+    this.line(
+      cs.id,
+      cs.version,
+      wt.target.id,
+      cs.def.wallet,
+      cs.account,
+      wardAccounts.of(ward),
+      reward,
+    );
     c.set(pk, wt.paid, 1);
     this.message({
       code: 'ward-target-met',
@@ -1093,7 +1131,7 @@ class Run {
         amount: e.amount,
       });
     }
-    const to = `outlet:${e.outletId ?? e.venueId}`;
+    const to = outletAccounts.of(e.outletId ?? e.venueId);
     const fallback: SchemeRef = cs ? cs : { id: e.schemeId, version: 1 };
     const overdrawn = this.spend(w, e.wallet, e.amount, to, e.ruleId, fallback);
     this.message({
