@@ -73,6 +73,7 @@ import {
   counterValue,
   type EngineStateView,
   type LotList,
+  type OverdraftWrites,
   type PendingTime,
   type ResidentDelta,
   type ResidentState,
@@ -240,7 +241,7 @@ class ResidentWork implements ResidentDelta {
   tooLate = false;
   counters: CounterWrites | null = null;
   lots: LotList | null = null;
-  overdraft: Map<string, number> | null = null;
+  overdraft: OverdraftWrites | null = null;
   streaks: Map<string, number[]> | null = null;
   pending: Map<string, PendingTime | null> | null = null;
 
@@ -274,15 +275,27 @@ class ResidentWork implements ResidentDelta {
   }
 
   od(wallet: string): number {
-    if (this.overdraft !== null) {
-      const v = this.overdraft.get(wallet);
-      if (v !== undefined) return v;
+    const o = this.overdraft;
+    if (o !== null) {
+      for (let i = 0; i < o.length; i += 2) if (o[i] === wallet) return o[i + 1] as number;
     }
     return this.base?.overdraft?.get(wallet) ?? 0;
   }
 
   setOd(wallet: string, v: number): void {
-    (this.overdraft ??= new Map()).set(wallet, v);
+    // A flat patch, not a Map: one small array for the usual single wallet.
+    const o = this.overdraft;
+    if (o === null) {
+      this.overdraft = [wallet, v];
+      return;
+    }
+    for (let i = 0; i < o.length; i += 2) {
+      if (o[i] === wallet) {
+        o[i + 1] = v;
+        return;
+      }
+    }
+    o.push(wallet, v);
   }
 
   available(wallet: string): number {

@@ -158,6 +158,9 @@ export interface EngineStateView {
  */
 export type CounterWrites = number[];
 
+/** Overdraft writes, flat: wallet, new amount owed (0: none), … one entry per wallet. */
+export type OverdraftWrites = (string | number)[];
+
 /**
  * What one evaluation changes for one resident (null: unchanged). Counters, overdrafts,
  * streaks and pending entries are patches (absolute new values; 0, [] or null delete);
@@ -172,7 +175,7 @@ export interface ResidentDelta {
   lastSeq: number;
   counters: CounterWrites | null;
   lots: LotList | null;
-  overdraft: Map<string, number> | null;
+  overdraft: OverdraftWrites | null;
   streaks: Map<string, number[]> | null;
   pending: Map<string, PendingTime | null> | null;
 }
@@ -259,7 +262,10 @@ export function applyResidentDelta(
   }
   if (d.overdraft !== null) {
     const m = (s.overdraft ??= new Map());
-    for (const [k, v] of d.overdraft) {
+    const o = d.overdraft;
+    for (let i = 0; i < o.length; i += 2) {
+      const k = o[i] as string;
+      const v = o[i + 1] as number;
       if (v === 0) m.delete(k);
       else m.set(k, v);
     }
