@@ -16,6 +16,7 @@ import {
   isCompiled,
   type CompiledEarningRule,
   type CompiledLimit,
+  type CompiledOffPeak,
   type CompiledScheme,
   type CompiledSchemes,
   type CompiledWardTarget,
@@ -74,6 +75,8 @@ import {
   type EngineStateView,
   type LotList,
   type OverdraftWrites,
+  type PendingWrites,
+  type StreakWrites,
   type PendingTime,
   type ResidentDelta,
   type ResidentState,
@@ -157,7 +160,11 @@ export function expiryInstant(x: Expiry, cal: LondonTime): number | null {
   const m = expiryMemo.get(x);
   if (m !== undefined && m.day === cal.day) return m.at;
   const at = computeExpiry(x, cal);
-  expiryMemo.set(x, { day: cal.day, at });
+  // Updated in place: late events switch days back and forth.
+  if (m !== undefined) {
+    m.day = cal.day;
+    m.at = at;
+  } else expiryMemo.set(x, { day: cal.day, at });
   return at;
 }
 
@@ -223,6 +230,26 @@ const wardAccounts = new Interned((id) => `ward:${id}`, 100_000);
 const residentAccounts = new Interned((ref) => `resident:${ref}`, 250_000);
 
 /**
+ * Overdraft, streak and time-bank writes are flat [key, value, …] patches rather than
+ * Maps: one small array for the usual single key, and no iterator to apply them.
+ * patchIndex gives the index of a key's value (−1: not written).
+ */
+function patchIndex(patch: readonly unknown[] | null, key: string): number {
+  if (patch === null) return -1;
+  for (let i = 0; i < patch.length; i += 2) if (patch[i] === key) return i + 1;
+  return -1;
+}
+
+/** Writes a key's new value into a patch (made on the first write); returns the patch. */
+function patchSet<V>(patch: (string | V)[] | null, key: string, v: V): (string | V)[] {
+  if (patch === null) return [key, v];
+  const i = patchIndex(patch, key);
+  if (i >= 0) patch[i] = v;
+  else patch.push(key, v);
+  return patch;
+}
+
+/**
  * One resident's state during one evaluation: the base plus this event's changes. It
  * carries every field of a ResidentDelta, so it is handed over as the delta itself.
  */
@@ -242,8 +269,8 @@ class ResidentWork implements ResidentDelta {
   counters: CounterWrites | null = null;
   lots: LotList | null = null;
   overdraft: OverdraftWrites | null = null;
-  streaks: Map<string, number[]> | null = null;
-  pending: Map<string, PendingTime | null> | null = null;
+  streaks: StreakWrites | null = null;
+  pending: PendingWrites | null = null;
 
   constructor(ref: string, base: ResidentState | undefined) {
     this.ref = ref;
@@ -276,26 +303,13 @@ class ResidentWork implements ResidentDelta {
 
   od(wallet: string): number {
     const o = this.overdraft;
-    if (o !== null) {
-      for (let i = 0; i < o.length; i += 2) if (o[i] === wallet) return o[i + 1] as number;
-    }
+    const i = patchIndex(o, wallet);
+    if (i >= 0) return (o as OverdraftWrites)[i] as number;
     return this.base?.overdraft?.get(wallet) ?? 0;
   }
 
   setOd(wallet: string, v: number): void {
-    // A flat patch, not a Map: one small array for the usual single wallet.
-    const o = this.overdraft;
-    if (o === null) {
-      this.overdraft = [wallet, v];
-      return;
-    }
-    for (let i = 0; i < o.length; i += 2) {
-      if (o[i] === wallet) {
-        o[i + 1] = v;
-        return;
-      }
-    }
-    o.push(wallet, v);
+    this.overdraft = patchSet(this.overdraft, wallet, v);
   }
 
   available(wallet: string): number {
@@ -308,24 +322,25 @@ class ResidentWork implements ResidentDelta {
   }
 
   streakDays(k: string): readonly number[] {
-    if (this.streaks !== null) {
-      const v = this.streaks.get(k);
-      if (v !== undefined) return v;
-    }
+    const st = this.streaks;
+    const i = patchIndex(st, k);
+    if (i >= 0) return (st as StreakWrites)[i] as number[];
     return this.base?.streaks?.get(k) ?? EMPTY_DAYS;
   }
 
   setStreak(k: string, days: number[]): void {
-    (this.streaks ??= new Map()).set(k, days);
+    this.streaks = patchSet(this.streaks, k, days);
   }
 
   pendingOf(id: string): PendingTime | undefined {
-    if (this.pending !== null && this.pending.has(id)) return this.pending.get(id) ?? undefined;
+    const p = this.pending;
+    const i = patchIndex(p, id);
+    if (i >= 0) return ((p as PendingWrites)[i] as PendingTime | null) ?? undefined;
     return this.base?.pending?.get(id);
   }
 
   setPending(id: string, v: PendingTime | null): void {
-    (this.pending ??= new Map()).set(id, v);
+    this.pending = patchSet(this.pending, id, v);
   }
 
   /** Adds to the lot with the same key, or inserts a new lot in spending order. */
@@ -759,7 +774,8 @@ class Run {
     amount: number,
     cal: LondonTime,
   ): CompiledLimit | null {
-    for (const l of limits) {
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i] as CompiledLimit;
       const pk = periodCodeOf(l.period, cal);
       if (l.maxAmount !== null && w.counter(pk, names.a) + amount > l.maxAmount) return l;
       if (l.maxEvents !== null && w.counter(pk, names.n) + 1 > l.maxEvents) return l;
@@ -774,7 +790,8 @@ class Run {
     amount: number,
     cal: LondonTime,
   ): void {
-    for (const l of limits) {
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i] as CompiledLimit;
       const pk = periodCodeOf(l.period, cal);
       if (l.maxAmount !== null) w.setCounter(pk, names.a, w.counter(pk, names.a) + amount);
       if (l.maxEvents !== null) w.setCounter(pk, names.n, w.counter(pk, names.n) + 1);
@@ -897,11 +914,13 @@ class Run {
     const venueType = this.ctx.venue?.type ?? null;
     const health = kind !== null && HEALTH_SERVICE_KINDS.includes(kind as ServiceKind);
     const t = this.t;
-    for (const cs of e.type === 'visit'
-      ? this.compiled.forVisits(t)
-      : this.compiled.forSessions(t)) {
+    // Indexed loops here and below: once or more per event, and iterators would allocate.
+    const schemes = e.type === 'visit' ? this.compiled.forVisits(t) : this.compiled.forSessions(t);
+    for (let si = 0; si < schemes.length; si++) {
+      const cs = schemes[si] as CompiledScheme;
       const rules = cs.earning[e.type];
-      for (const r of rules) {
+      for (let ri = 0; ri < rules.length; ri++) {
+        const r = rules[ri] as CompiledEarningRule;
         if (t < r.from || t >= r.to) continue;
         if (!matchTrigger(r.trigger, kind, e.serviceId, e.venueId, venueType)) continue;
         if (!isEligible(r.eligibility, profile)) continue;
@@ -926,7 +945,8 @@ class Run {
       // Health visits never count towards a collective reward (validation refuses such
       // targets; this is the second line of defence).
       if (targets.length > 0 && !health) {
-        for (const wt of targets) {
+        for (let ti = 0; ti < targets.length; ti++) {
+          const wt = targets[ti] as CompiledWardTarget;
           if (
             wt.trigger === null ||
             !matchTrigger(wt.trigger, kind, e.serviceId, e.venueId, venueType)
@@ -959,7 +979,9 @@ class Run {
     if (op !== null) {
       const bit = 1 << this.cal.dayOfWeek;
       const m = this.cal.minuteOfDay;
-      for (const win of op.windows) {
+      const ws = op.windows;
+      for (let i = 0; i < ws.length; i++) {
+        const win = ws[i] as CompiledOffPeak['windows'][number];
         if ((win.mask & bit) !== 0 && m >= win.from && m < win.to) {
           amount = Math.floor((amount * op.percent) / 100);
           break;
@@ -1060,8 +1082,12 @@ class Run {
   wardContribution(e: WardContributionEvent): void {
     const w = this.resident(e.residentRef);
     const profile = this.profile(e.residentRef);
-    for (const cs of this.compiled.inForce(this.t)) {
-      for (const wt of cs.wardTargets['ward-contribution']) {
+    const schemes = this.compiled.inForce(this.t);
+    for (let si = 0; si < schemes.length; si++) {
+      const cs = schemes[si] as CompiledScheme;
+      const targets = cs.wardTargets['ward-contribution'];
+      for (let ti = 0; ti < targets.length; ti++) {
+        const wt = targets[ti] as CompiledWardTarget;
         if (wt.measures === null || !wt.measures.has(e.measure)) continue;
         const ward =
           wt.target.ward === 'event'

@@ -161,6 +161,12 @@ export type CounterWrites = number[];
 /** Overdraft writes, flat: wallet, new amount owed (0: none), … one entry per wallet. */
 export type OverdraftWrites = (string | number)[];
 
+/** Streak writes, flat: `<scheme>/<rule>`, new qualifying days ([]: none), … one entry per key. */
+export type StreakWrites = (string | number[])[];
+
+/** Time-bank writes, flat: record event id, new entry (null: none), … one entry per id. */
+export type PendingWrites = (string | PendingTime | null)[];
+
 /**
  * What one evaluation changes for one resident (null: unchanged). Counters, overdrafts,
  * streaks and pending entries are patches (absolute new values; 0, [] or null delete);
@@ -176,8 +182,8 @@ export interface ResidentDelta {
   counters: CounterWrites | null;
   lots: LotList | null;
   overdraft: OverdraftWrites | null;
-  streaks: Map<string, number[]> | null;
-  pending: Map<string, PendingTime | null> | null;
+  streaks: StreakWrites | null;
+  pending: PendingWrites | null;
 }
 
 export interface CounterDelta {
@@ -273,7 +279,10 @@ export function applyResidentDelta(
   }
   if (d.streaks !== null) {
     const m = (s.streaks ??= new Map());
-    for (const [k, v] of d.streaks) {
+    const st = d.streaks;
+    for (let i = 0; i < st.length; i += 2) {
+      const k = st[i] as string;
+      const v = st[i + 1] as number[];
       const cur = m.get(k);
       if (v.length === 0) m.delete(k);
       else if (cur !== undefined) copyInto(cur, v);
@@ -283,7 +292,10 @@ export function applyResidentDelta(
   }
   if (d.pending !== null) {
     const m = (s.pending ??= new Map());
-    for (const [k, v] of d.pending) {
+    const pw = d.pending;
+    for (let i = 0; i < pw.length; i += 2) {
+      const k = pw[i] as string;
+      const v = pw[i + 1] as PendingTime | null;
       if (v === null) m.delete(k);
       else m.set(k, v);
     }
