@@ -440,13 +440,6 @@ function counterDeltas(works: readonly CounterWork[] | null): readonly CounterDe
   return out ?? NO_COUNTER_DELTAS;
 }
 
-const NO_CONTEXT: EvaluationContext = Object.freeze({});
-
-/**
- * One evaluation. Its object is reused from one call of evaluate() to the next (it is
- * made once per event otherwise): start() sets it up, finish() lets go of what the
- * evaluation read and made.
- */
 class Run {
   // Arrays are made on their first entry, as literals: most events have one line, one
   // message, no flag and one resident, and `[]` then push would reserve 16 entries each.
@@ -456,55 +449,18 @@ class Run {
   #residents: ResidentWork[] | null = null;
   #schemes: CounterWork[] | null = null;
   #wards: CounterWork[] | null = null;
-  t = Number.NaN;
-  cal: LondonTime;
-  state: EngineStateView;
-  /** The last event evaluated stays referenced until the next: events are small. */
-  event: EngineEvent;
-  ctx: EvaluationContext;
-  compiled: CompiledSchemes;
+  readonly t: number;
+  readonly cal: LondonTime;
 
   constructor(
-    state: EngineStateView,
-    event: EngineEvent,
-    ctx: EvaluationContext,
-    compiled: CompiledSchemes,
+    readonly state: EngineStateView,
+    readonly event: EngineEvent,
+    readonly ctx: EvaluationContext,
+    readonly compiled: CompiledSchemes,
   ) {
-    this.state = state;
-    this.event = event;
-    this.ctx = ctx;
-    this.compiled = compiled;
-    this.cal = londonTime(0);
-  }
-
-  /** Sets up an evaluation. Throws on an event whose occurredAt is not an instant. */
-  start(
-    state: EngineStateView,
-    event: EngineEvent,
-    ctx: EvaluationContext,
-    compiled: CompiledSchemes,
-  ): this {
-    const t = parseInstant(event.occurredAt);
-    if (Number.isNaN(t)) throw new Error(`event ${event.id}: occurredAt is not an instant`);
-    this.t = t;
-    this.cal = londonTime(t);
-    this.state = state;
-    this.event = event;
-    this.ctx = ctx;
-    this.compiled = compiled;
-    return this;
-  }
-
-  /** Drops this evaluation's state, context and results (all handed over by run()). */
-  finish(): void {
-    this.#lines = null;
-    this.#messages = null;
-    this.#flags = null;
-    this.#residents = null;
-    this.#schemes = null;
-    this.#wards = null;
-    this.state = EMPTY_STATE;
-    this.ctx = NO_CONTEXT;
+    this.t = parseInstant(event.occurredAt);
+    if (Number.isNaN(this.t)) throw new Error(`event ${event.id}: occurredAt is not an instant`);
+    this.cal = londonTime(this.t);
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────────
@@ -1528,19 +1484,8 @@ export function evaluate(
   schemes: readonly SchemeDefinition[] | CompiledSchemes,
 ): EngineResult {
   const compiled = isCompiled(schemes) ? schemes : compileSchemes(schemes);
-  const run = spareRun ?? new Run(state, event, context, compiled);
-  // Taken while in use: a nested call (there is none today) would make its own.
-  spareRun = null;
-  try {
-    return run.start(state, event, context, compiled).run();
-  } finally {
-    run.finish();
-    spareRun = run;
-  }
+  return new Run(state, event, context, compiled).run();
 }
-
-/** The Run evaluate() reuses. */
-let spareRun: Run | null = null;
 
 /**
  * Legacy, stateless preview: evaluate() against an empty state, so limits, budgets,
