@@ -31,7 +31,9 @@ export async function startBackend(
   const log = createLogger(config.logLevel);
   const { store, secrets } = openBackend(config, dbFileOf(config));
   const now = (): number => Date.now();
-  // Usage rollups and feature rows are maintained inside each ingestion batch.
+  // Usage rollups and feature rows are maintained as each ingestion batch is accepted
+  // (held in memory and written out in bulk; visits not written out by a previous run
+  // are applied again here, from the event log).
   const analytics = new Analytics(store.db);
   const services = backendServices(store, secrets, now);
   const app = createApp({
@@ -89,6 +91,7 @@ export async function startBackend(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      analytics.close();
       store.close();
     },
   };

@@ -36,6 +36,26 @@ const WRITE_RESIDENT = `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c)
 /** Keys bound per statement when many rows are read by key (as a JSON array). */
 const IN_CHUNK = 1000;
 
+/** The analytics_meta counter bumped by every change to the usage tables. */
+export const USAGE_VERSION = 'usage_version';
+
+/**
+ * Per database, what writes out the changes ingestion listeners hold in memory (see
+ * listener.ts): called before the usage version is read, since whoever reads it is about
+ * to read the analytics tables in SQL (or key a cache on them) and must see every visit.
+ */
+const heldChanges = new WeakMap<Db, Set<() => void>>();
+
+export function holdChanges(db: Db, writeOut: () => void): () => void {
+  let set = heldChanges.get(db);
+  if (!set) {
+    set = new Set();
+    heldChanges.set(db, set);
+  }
+  set.add(writeOut);
+  return () => set.delete(writeOut);
+}
+
 export class AnalyticsDb {
   readonly #stmts = new Map<string, Statement>();
   readonly #codes = new Map<string, number>();
@@ -66,7 +86,17 @@ export class AnalyticsDb {
 
   // ── meta ─────────────────────────────────────────────────────────────────────
 
+  /**
+   * A meta value. Reading the usage version first writes out the visits ingestion
+   * listeners of this database hold in memory (see `holdChanges`).
+   */
   meta(key: string): number | null {
+    if (key === USAGE_VERSION) for (const writeOut of heldChanges.get(this.db) ?? []) writeOut();
+    return this.storedMeta(key);
+  }
+
+  /** A meta value as stored, without writing anything out first. */
+  storedMeta(key: string): number | null {
     const r = this.s('SELECT value FROM analytics_meta WHERE key = ?').get(key) as
       { value: number } | undefined;
     return r?.value ?? null;

@@ -1,6 +1,10 @@
 import type { Db } from '../db/open.js';
 import { AnalyticsDb } from './analytics-db.js';
-import { AnalyticsIngestionListener } from './listener.js';
+import {
+  AnalyticsIngestionListener,
+  DEFAULT_WRITE_OUT,
+  type WriteOutThresholds,
+} from './listener.js';
 import { AnalyticsQueries } from './queries.js';
 import {
   rebuildFeatures,
@@ -30,15 +34,25 @@ export class Analytics {
   readonly queries: AnalyticsQueries;
   readonly listener: AnalyticsIngestionListener;
 
-  constructor(db: Db) {
+  constructor(db: Db, writeOut: WriteOutThresholds = DEFAULT_WRITE_OUT) {
     this.adb = new AnalyticsDb(db);
     this.queries = new AnalyticsQueries(this.adb);
-    this.listener = new AnalyticsIngestionListener(this.adb, this.queries);
+    this.listener = new AnalyticsIngestionListener(this.adb, this.queries, writeOut);
+    // Visits a previous process applied but did not write out are applied again.
+    this.listener.catchUp();
+  }
+
+  /** Writes out what the listener holds in memory (the database stays open). */
+  close(): void {
+    this.listener.close();
   }
 
   /** Rebuilds every feature row from the event log (and forgets in-memory copies). */
   async rebuildFeatures(o: RebuildOptions = {}): Promise<RebuildResult> {
+    this.listener.flush();
+    const upTo = this.listener.logEnd();
     const r = await rebuildFeatures(this.adb, o);
+    this.listener.rebuilt(upTo);
     this.queries.invalidate();
     this.queries.takeTouched();
     return r;
@@ -46,13 +60,17 @@ export class Analytics {
 
   /** Rebuilds the usage rollup from the event log. */
   rebuildRollups(progress?: Progress): number {
+    this.listener.flush();
+    const upTo = this.listener.logEnd();
     const n = rebuildRollups(this.adb, progress);
+    this.listener.rebuilt(upTo);
     this.queries.invalidate();
     return n;
   }
 
   /** Recomputes and publishes RFM and behavioural segments. */
   segment(o: SegmentationOptions = {}): SegmentationSummary {
+    this.listener.flush();
     const s = runSegmentation(this.adb, o);
     this.queries.takeTouched();
     return s;
@@ -67,6 +85,7 @@ export class Analytics {
    */
   advanceDay(analysisDay: number): { expired: number; rescored: number } {
     return this.adb.db.transaction(() => {
+      // What the listener holds is written out in the same transaction (one commit).
       const expired = this.listener.advanceWindow(analysisDay);
       const rescored = updateSegments(this.adb, this.queries.takeTouched(), analysisDay);
       return { expired, rescored };

@@ -1,13 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ServiceKind } from '@clubcard/shared';
 import { openBackendDb, type Db } from '../db/open.js';
-import type { AcceptedVisit } from '../sync/ingest.js';
 import { generateCounty } from '../demo/county.js';
 import { Analytics } from './analytics.js';
 import { HEALTH_SEGMENTATION } from './analytics-db.js';
 import { LOG_FEATURES, ND, residentVector } from './features.js';
 import { applyStandardisation, nearest } from './kmeans.js';
 import { packedLondonSlot, parseInstant } from './london-slots.js';
+import { APPLIED_EVENT_KEY, type WriteOutThresholds } from './listener.js';
 import { FEATURE_COLUMNS, WINDOW_DAYS } from './model.js';
 import { RESIDENT_SET_CAP, decodeResidentSet } from './privacy.js';
 import { newestEventDay } from './rebuild.js';
@@ -44,18 +47,20 @@ function dayOf(at: string): number {
   return Math.floor(packedLondonSlot(parseInstant(at)) / 256);
 }
 
+/** Visits per ingested batch. */
+const BATCH = 5;
+
 /**
- * The visits of day `day`: those of a week earlier, a week later, plus visits of
- * residents the analytics have never seen (one of them with a GP drop-in visit only) and
- * extra GP drop-in visits of residents chosen by the caller; inserted into the event log
- * as ingestion inserts them.
+ * The visits of day `day` (payloads to move a week later): those of a week earlier,
+ * plus visits of residents the analytics have never seen (one of them with a GP drop-in
+ * visit only) and extra GP drop-in visits of residents chosen by the caller.
  */
 function nextDay(
   db: Db,
   day: number,
   newRefs: readonly string[],
   gpRefs: readonly string[],
-): AcceptedVisit[] {
+): Record<string, unknown>[] {
   const kinds = new Map(
     (db.prepare('SELECT id, kind FROM services').all() as { id: string; kind: ServiceKind }[]).map(
       (s) => [s.id, s.kind],
@@ -81,7 +86,20 @@ function nextDay(
   const all = [...week];
   // Spread the extra visits through the day's batches.
   extra.forEach((e, i) => all.splice(Math.min(all.length, i * 37), 0, e));
-  return insertWeekLater(db, all);
+  return all;
+}
+
+/**
+ * Ingests visit payloads (a week later, see insertWeekLater) in batches as ingestion
+ * does: each batch's events inserted and passed to the listener in one transaction.
+ */
+function ingest(analytics: Analytics, payloads: readonly Record<string, unknown>[]): void {
+  const db = analytics.adb.db;
+  for (let i = 0; i < payloads.length; i += BATCH) {
+    db.transaction(() => {
+      analytics.listener.onAccepted(insertWeekLater(db, payloads.slice(i, i + BATCH)), 0);
+    })();
+  }
 }
 
 /**
@@ -130,129 +148,235 @@ function scoreAlone(
   };
 }
 
+interface County {
+  analytics: Analytics;
+  last: number;
+  before: Map<number, SegmentRow>;
+  newRefs: string[];
+  withdraws: string;
+  gives: string;
+  without: string;
+  /** The next day's visits, not ingested yet. */
+  payloads: Record<string, unknown>[];
+}
+
+/**
+ * A county of 700 residents rebuilt and segmented as of its last day, two residents
+ * registered since, consent withdrawn by one GP user and given by another, and the next
+ * day's visits (with GP visits of those two and of one without consent).
+ */
+async function countyBeforeNextDay(db: Db, writeOut?: WriteOutThresholds): Promise<County> {
+  generateCounty(db, { residents: 700, seed: 11, cardHashKey: '22'.repeat(32) });
+  const analytics = new Analytics(db, writeOut);
+  const last = newestEventDay(analytics.adb) ?? 0;
+  await analytics.rebuildFeatures({ workers: 0, analysisDay: last });
+  analytics.rebuildRollups();
+  analytics.segment({ fitSample: 700, silhouetteSample: 300, kMin: 3, kMax: 5 });
+  const before = new Map(
+    (db.prepare(SEGMENTS_SQL).all() as SegmentRow[]).map((s) => [s.resident_id, s]),
+  );
+
+  // Residents the analytics have never seen, registered after the rebuild.
+  const ward = db.prepare('SELECT ward FROM residents LIMIT 1').pluck().get() as string;
+  const newRefs = ['r-new0000001', 'r-new0000002'];
+  for (const ref of newRefs) {
+    db.prepare(
+      "INSERT INTO residents (ref, first_name, age_band, ward, created_at) VALUES (?, NULL, '65-74', ?, 0)",
+    ).run(ref, ward);
+  }
+  // Consent: one resident with GP visits withdraws, one without consent gives it, one
+  // without consent visits the GP (the visits count for them only with consent).
+  // Chosen among those whose segment depends on their GP visits.
+  const gpUsers = (
+    db
+      .prepare(
+        `SELECT a.id AS id, a.resident_ref AS ref, c.granted AS granted FROM analytics_residents a
+         LEFT JOIN consents c ON c.resident_ref = a.resident_ref AND c.purpose = ?
+         WHERE a.g_visits > 0 AND a.x_visits > 0 ORDER BY a.resident_ref`,
+      )
+      .all(HEALTH_SEGMENTATION) as { id: number; ref: string; granted: number | null }[]
+  ).filter(
+    (u) =>
+      JSON.stringify(scoreAlone(analytics, u.id, last, true)) !==
+      JSON.stringify(scoreAlone(analytics, u.id, last, false)),
+  );
+  const withdraws = gpUsers.find((u) => u.granted === 1)?.ref;
+  const gives = gpUsers.find((u) => u.granted !== 1)?.ref;
+  const without = gpUsers.filter((u) => u.granted !== 1)[1]?.ref;
+  if (!withdraws || !gives || !without) throw new Error('the county lacks GP users');
+  analytics.adb.setConsent(withdraws, HEALTH_SEGMENTATION, false, 0);
+  analytics.adb.setConsent(gives, HEALTH_SEGMENTATION, true, 0);
+  const payloads = nextDay(db, last + 1, newRefs, [withdraws, gives, without, without]);
+  return { analytics, last, before, newRefs, withdraws, gives, without, payloads };
+}
+
+/** Feature rows, rollups and published segments, as stored. */
+function tables(db: Db): { features: unknown[]; rollup: unknown[]; segments: unknown[] } {
+  return {
+    features: db.prepare(FEATURES_SQL).all(),
+    rollup: db.prepare(ROLLUP_SQL).all(),
+    segments: db.prepare(SEGMENTS_SQL).all(),
+  };
+}
+
 describe('incremental day', () => {
-  it('leaves what a rebuild from the event log leaves, and re-scores changed residents alone', async () => {
-    const db = openBackendDb(':memory:');
-    generateCounty(db, { residents: 700, seed: 11, cardHashKey: '22'.repeat(32) });
-    const analytics = new Analytics(db);
-    const last = newestEventDay(analytics.adb) ?? 0;
-    await analytics.rebuildFeatures({ workers: 0, analysisDay: last });
-    analytics.rebuildRollups();
-    analytics.segment({ fitSample: 700, silhouetteSample: 300, kMin: 3, kMax: 5 });
-    const before = new Map(
-      (db.prepare(SEGMENTS_SQL).all() as SegmentRow[]).map((s) => [s.resident_id, s]),
-    );
-    expect(before.size).toBeGreaterThan(100);
-
-    // Residents the analytics have never seen, registered after the rebuild.
-    const ward = db.prepare('SELECT ward FROM residents LIMIT 1').pluck().get() as string;
-    const newRefs = ['r-new0000001', 'r-new0000002'];
-    for (const ref of newRefs) {
-      db.prepare(
-        "INSERT INTO residents (ref, first_name, age_band, ward, created_at) VALUES (?, NULL, '65-74', ?, 0)",
-      ).run(ref, ward);
-    }
-    // Consent: one resident with GP visits withdraws, one without consent gives it, one
-    // without consent visits the GP (the visits count for them only with consent).
-    // Chosen among those whose segment depends on their GP visits.
-    const gpUsers = (
-      db
-        .prepare(
-          `SELECT a.id AS id, a.resident_ref AS ref, c.granted AS granted FROM analytics_residents a
-           LEFT JOIN consents c ON c.resident_ref = a.resident_ref AND c.purpose = ?
-           WHERE a.g_visits > 0 AND a.x_visits > 0 ORDER BY a.resident_ref`,
-        )
-        .all(HEALTH_SEGMENTATION) as { id: number; ref: string; granted: number | null }[]
-    ).filter(
-      (u) =>
-        JSON.stringify(scoreAlone(analytics, u.id, last, true)) !==
-        JSON.stringify(scoreAlone(analytics, u.id, last, false)),
-    );
-    const withdraws = gpUsers.find((u) => u.granted === 1)?.ref;
-    const gives = gpUsers.find((u) => u.granted !== 1)?.ref;
-    const without = gpUsers.filter((u) => u.granted !== 1)[1]?.ref;
-    if (!withdraws || !gives || !without) throw new Error('the county lacks GP users');
-    analytics.adb.setConsent(withdraws, HEALTH_SEGMENTATION, false, 0);
-    analytics.adb.setConsent(gives, HEALTH_SEGMENTATION, true, 0);
-
-    const day = last + 1;
-    const visits = nextDay(db, day, newRefs, [withdraws, gives, without, without]);
-    for (let i = 0; i < visits.length; i += 50) {
-      const batch = visits.slice(i, i + 50);
-      db.transaction(() => analytics.listener.onAccepted(batch, 0))();
-    }
-    const applied = analytics.advanceDay(day);
-    expect(applied.expired).toBeGreaterThan(0);
-
-    const features = db.prepare(FEATURES_SQL).all();
-    const rollup = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
-    const segments = db.prepare(SEGMENTS_SQL).all() as SegmentRow[];
-
-    // Features and rollups: as rebuilt from the event log (rollup resident sets are the
-    // first ids seen, so at the cap they may hold different ids; below it, the same).
-    await analytics.rebuildFeatures({ workers: 0, analysisDay: day });
-    expect(db.prepare(FEATURES_SQL).all()).toEqual(features);
-    analytics.rebuildRollups();
-    const rebuilt = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
-    expect(rebuilt.length).toBe(rollup.length);
-    const sets = (b: Buffer): number[] => {
-      const ids = Array.from(decodeResidentSet(b)).sort((x, y) => x - y);
-      return ids.length >= RESIDENT_SET_CAP ? [ids.length] : ids;
-    };
-    const plain = (rows: { residents: Buffer }[]): unknown[] =>
-      rows.map((r) => ({ ...r, residents: sets(r.residents) }));
-    expect(plain(rollup)).toEqual(plain(rebuilt));
-
-    // The changed residents: everyone with a visit on the new day or on the day that left
-    // the window. New residents got analytics rows.
-    const ids = new Map(
-      (
-        db.prepare('SELECT resident_ref AS ref, id FROM analytics_residents').all() as {
-          ref: string;
-          id: number;
-        }[]
-      ).map((r) => [r.ref, r.id]),
-    );
-    const changed = new Set<number>();
-    for (const [ref, at] of db
-      .prepare("SELECT resident_ref, occurred_at FROM events WHERE type = 'visit'")
-      .raw(true)
-      .iterate() as Iterable<[string, string]>) {
-      const d = dayOf(at);
-      if (d === day || d === day - WINDOW_DAYS) changed.add(ids.get(ref) ?? -1);
-    }
-    for (const ref of [...newRefs, withdraws, gives, without]) {
-      expect(changed.has(ids.get(ref) ?? -1)).toBe(true);
-    }
-    expect(applied.rescored).toBeGreaterThan(0);
-    expect(applied.rescored).toBeLessThanOrEqual(changed.size);
-    const expected: SegmentRow[] = [];
-    for (const id of [...ids.values()].sort((a, b) => a - b)) {
-      if (changed.has(id)) {
-        const s = scoreAlone(analytics, id, day);
-        if (s) expected.push({ resident_id: id, ...s });
+  it.each([
+    ['written out once, by the window advance', undefined],
+    [
+      'written out whenever 12 visits are held, and a batch rolled back',
+      { visits: 12, ms: 60_000 },
+    ],
+  ])(
+    'leaves what a rebuild from the event log leaves, and re-scores changed residents alone (%s)',
+    async (_, writeOut) => {
+      const db = openBackendDb(':memory:');
+      const county = await countyBeforeNextDay(db, writeOut);
+      const { analytics, last, before, newRefs, withdraws, gives, without, payloads } = county;
+      expect(before.size).toBeGreaterThan(100);
+      const day = last + 1;
+      const applied0 = analytics.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;
+      if (writeOut) {
+        // A batch whose transaction rolls back after the listener has seen it (the listener
+        // must drop what it held and apply the log again), then the day in batches; some
+        // visits are written out before the window advance.
+        const half = Math.floor(payloads.length / 2 / BATCH) * BATCH;
+        ingest(analytics, payloads.slice(0, half));
+        expect(() =>
+          db.transaction(() => {
+            const [first] = payloads;
+            if (!first) throw new Error('no visits');
+            const copy = { ...first, id: `${String(first.id).slice(0, -4)}ffff` };
+            analytics.listener.onAccepted(insertWeekLater(db, [copy]), 0);
+            throw new Error('push failed');
+          })(),
+        ).toThrow('push failed');
+        ingest(analytics, payloads.slice(half));
+        expect(analytics.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0).toBeGreaterThan(applied0);
       } else {
-        const s = before.get(id);
-        if (s) expected.push(s);
+        ingest(analytics, payloads);
+        // Nothing written out yet: the position in the log has not moved.
+        expect(analytics.adb.storedMeta(APPLIED_EVENT_KEY)).toBe(applied0);
       }
-    }
-    expect(segments).toEqual(expected);
+      expect(analytics.listener.heldVisits).toBeGreaterThan(0);
+      const applied = analytics.advanceDay(day);
+      expect(applied.expired).toBeGreaterThan(0);
 
-    // The GP-only new resident, without consent, has no countable visit: not segmented;
-    // the one who gave consent is scored with their GP visits, the one who withdrew
-    // without them.
-    const byId = new Map(segments.map((s) => [s.resident_id, s]));
-    expect(byId.has(ids.get(newRefs[1] ?? '') ?? -1)).toBe(false);
-    expect(byId.has(ids.get(newRefs[0] ?? '') ?? -1)).toBe(true);
-    for (const [ref, consent] of [
-      [gives, true],
-      [withdraws, false],
-      [without, false],
-    ] as const) {
-      const id = ids.get(ref) ?? -1;
-      const { resident_id: _, ...published } = byId.get(id) ?? { resident_id: id };
-      expect(published).toEqual(scoreAlone(analytics, id, day, consent));
-      expect(published).not.toEqual(scoreAlone(analytics, id, day, !consent));
+      const features = db.prepare(FEATURES_SQL).all();
+      const rollup = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
+      const segments = db.prepare(SEGMENTS_SQL).all() as SegmentRow[];
+
+      // Features and rollups: as rebuilt from the event log (rollup resident sets are the
+      // first ids seen, so at the cap they may hold different ids; below it, the same).
+      await analytics.rebuildFeatures({ workers: 0, analysisDay: day });
+      expect(db.prepare(FEATURES_SQL).all()).toEqual(features);
+      analytics.rebuildRollups();
+      const rebuilt = db.prepare(ROLLUP_SQL).all() as { residents: Buffer }[];
+      expect(rebuilt.length).toBe(rollup.length);
+      const sets = (b: Buffer): number[] => {
+        const ids = Array.from(decodeResidentSet(b)).sort((x, y) => x - y);
+        return ids.length >= RESIDENT_SET_CAP ? [ids.length] : ids;
+      };
+      const plain = (rows: { residents: Buffer }[]): unknown[] =>
+        rows.map((r) => ({ ...r, residents: sets(r.residents) }));
+      expect(plain(rollup)).toEqual(plain(rebuilt));
+
+      // The changed residents: everyone with a visit on the new day or on the day that left
+      // the window. New residents got analytics rows.
+      const ids = new Map(
+        (
+          db.prepare('SELECT resident_ref AS ref, id FROM analytics_residents').all() as {
+            ref: string;
+            id: number;
+          }[]
+        ).map((r) => [r.ref, r.id]),
+      );
+      const changed = new Set<number>();
+      for (const [ref, at] of db
+        .prepare("SELECT resident_ref, occurred_at FROM events WHERE type = 'visit'")
+        .raw(true)
+        .iterate() as Iterable<[string, string]>) {
+        const d = dayOf(at);
+        if (d === day || d === day - WINDOW_DAYS) changed.add(ids.get(ref) ?? -1);
+      }
+      for (const ref of [...newRefs, withdraws, gives, without]) {
+        expect(changed.has(ids.get(ref) ?? -1)).toBe(true);
+      }
+      expect(applied.rescored).toBeGreaterThan(0);
+      expect(applied.rescored).toBeLessThanOrEqual(changed.size);
+      const expected: SegmentRow[] = [];
+      for (const id of [...ids.values()].sort((a, b) => a - b)) {
+        if (changed.has(id)) {
+          const s = scoreAlone(analytics, id, day);
+          if (s) expected.push({ resident_id: id, ...s });
+        } else {
+          const s = before.get(id);
+          if (s) expected.push(s);
+        }
+      }
+      expect(segments).toEqual(expected);
+
+      // The GP-only new resident, without consent, has no countable visit: not segmented;
+      // the one who gave consent is scored with their GP visits, the one who withdrew
+      // without them.
+      const byId = new Map(segments.map((s) => [s.resident_id, s]));
+      expect(byId.has(ids.get(newRefs[1] ?? '') ?? -1)).toBe(false);
+      expect(byId.has(ids.get(newRefs[0] ?? '') ?? -1)).toBe(true);
+      for (const [ref, consent] of [
+        [gives, true],
+        [withdraws, false],
+        [without, false],
+      ] as const) {
+        const id = ids.get(ref) ?? -1;
+        const { resident_id: _, ...published } = byId.get(id) ?? { resident_id: id };
+        expect(published).toEqual(scoreAlone(analytics, id, day, consent));
+        expect(published).not.toEqual(scoreAlone(analytics, id, day, !consent));
+      }
+    },
+  );
+
+  it('catches up from the event log when the process stopped before writing out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'analytics-day-'));
+    try {
+      // The same county and day ingested without a stop, and with one halfway through.
+      const runs: ReturnType<typeof tables>[] = [];
+      for (const stop of [false, true]) {
+        const file = join(dir, `county-${String(stop)}.sqlite`);
+        let db = openBackendDb(file);
+        const county = await countyBeforeNextDay(db);
+        const half = Math.floor(county.payloads.length / 2 / BATCH) * BATCH;
+        ingest(county.analytics, county.payloads.slice(0, half));
+        let analytics = county.analytics;
+        if (stop) {
+          const held = analytics.listener.heldVisits;
+          expect(held).toBeGreaterThan(0);
+          // The process stops: what it held is lost, nothing was written out.
+          db.close();
+          db = openBackendDb(file);
+          analytics = new Analytics(db);
+          expect(analytics.listener.heldVisits).toBe(held);
+        }
+        ingest(analytics, county.payloads.slice(half));
+        expect(analytics.advanceDay(county.last + 1).rescored).toBeGreaterThan(0);
+        runs.push(tables(db));
+        db.close();
+      }
+      expect(runs[1]).toEqual(runs[0]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('answers dashboard queries with the visits the listener holds', async () => {
+    const db = openBackendDb(':memory:');
+    const { analytics, payloads } = await countyBeforeNextDay(db);
+    const q = analytics.queries;
+    q.warm();
+    const before = q.weeklyTrend();
+    ingest(analytics, payloads);
+    expect(analytics.listener.heldVisits).toBeGreaterThan(0);
+    const during = q.weeklyTrend();
+    expect(during).not.toEqual(before);
+    // The same as another instance reading the tables from SQL afresh.
+    expect(new Analytics(db).queries.weeklyTrend()).toEqual(during);
   });
 });

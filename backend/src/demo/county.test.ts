@@ -95,6 +95,8 @@ describe('synthetic county', () => {
       });
       db.transaction(() => analytics.listener.onAccepted(batch, 0))();
     }
+    // The listener holds its changes in memory until written out.
+    analytics.listener.flush();
     const live = db
       .prepare(
         `SELECT ${cols} FROM analytics_residents WHERE x_visits + g_visits > 0 ORDER BY resident_ref`,
