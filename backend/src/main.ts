@@ -59,10 +59,11 @@ export async function startBackend(
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host}:${port}`;
   log.info({ url }, 'backend listening');
-  // The dashboard's in-memory usage copies, loaded once now rather than on the first query.
+  // The dashboard's in-memory usage copies and the residents' rows the listener reads,
+  // loaded once now rather than on the first query or batch.
   const warming = setImmediate(() => {
     const t = performance.now();
-    analytics.queries.warm();
+    analytics.warm();
     log.info({ ms: Math.round(performance.now() - t) }, 'analytics warmed');
   });
   // Scheduled allowances, once the backend serves (idempotent per resident and period).

@@ -12,8 +12,8 @@
  *   rows themselves are inserted first, untimed: that is ingestion's cost, not analytics');
  * - api_p95_ms: p95 over the dashboard queries (county and filtered heatmaps, trends,
  *   take-up, segment sizes and profiles, neighbourhoods, offers with their take-up),
- *   after the in-memory copies are warm as the backend warms them at start
- *   (cache_load_s reports the warm-up);
+ *   after the in-memory copies (the queries' and the residents' rows the listener reads)
+ *   are warm as the backend warms them at start (cache_load_s reports the warm-up);
  * - duckdb_s: DuckDB computing the same per-resident feature table from the same visits,
  *   loaded beforehand (duckdb_load_s, not counted); ratio_vs_duckdb = rebuild_s / duckdb_s;
  * - rss_mb: peak resident set size of this process (workers included);
@@ -358,7 +358,7 @@ async function main(): Promise<void> {
   // incremental step is timed with them warm (with --only too).
   log('warming query caches…');
   t = performance.now();
-  analytics.queries.warm();
+  analytics.warm();
   analytics.queries.segmentSizes();
   const cache_load_s = secs(t);
   log(`caches ${cache_load_s}s`);

@@ -5,6 +5,7 @@ import {
   NF,
   ageIndex,
   decodeUsage,
+  emptyFeatureRow,
   encodeUsage,
   kindClass,
   type UsageRow,
@@ -56,12 +57,64 @@ export function holdChanges(db: Db, writeOut: () => void): () => void {
   return () => set.delete(writeOut);
 }
 
+/**
+ * Every resident's analytics row in memory (ref, dims, feature row, usage entries as
+ * stored), by analytics id: loaded by `AnalyticsDb.warmRows` when the backend starts and
+ * kept current by `writeResident` and new residents' rows, so that the listener, the
+ * window advance and re-scoring read residents without a B-tree lookup each.
+ */
+class RowCache {
+  readonly idOf = new Map<string, number>();
+  refOf: (string | undefined)[] = [];
+  age = new Uint8Array(0);
+  ward = new Int32Array(0);
+  rows = new Float64Array(0);
+  usage: Buffer[] = [];
+
+  put(
+    ref: string,
+    id: number,
+    age: number,
+    ward: number,
+    row: ArrayLike<number>,
+    at: number,
+    usage: Buffer,
+  ): void {
+    if (id >= this.age.length) this.#grow(id);
+    this.idOf.set(ref, id);
+    this.refOf[id] = ref;
+    this.age[id] = age;
+    this.ward[id] = ward;
+    const o = id * NF;
+    for (let j = 0; j < NF; j++) this.rows[o + j] = row[at + j] ?? 0;
+    this.usage[id] = usage;
+  }
+
+  has(id: number): boolean {
+    return this.refOf[id] !== undefined;
+  }
+
+  #grow(id: number): void {
+    const m = Math.max(id + 1, Math.ceil(this.age.length * 1.25) + 1024);
+    const age = new Uint8Array(m);
+    age.set(this.age);
+    this.age = age;
+    const ward = new Int32Array(m);
+    ward.set(this.ward);
+    this.ward = ward;
+    const rows = new Float64Array(m * NF);
+    rows.set(this.rows);
+    this.rows = rows;
+  }
+}
+
 export class AnalyticsDb {
   readonly #stmts = new Map<string, Statement>();
   readonly #codes = new Map<string, number>();
   readonly #codeKeys = new Map<CodeKind, string[]>();
   readonly #residents = new Map<string, ResidentDims>();
   readonly #services = new Map<string, ServiceDims>();
+  #rowCache: RowCache | null = null;
 
   constructor(readonly db: Db) {
     // Used by the rollup upsert: adds a resident id to a cell's capped set in SQL.
@@ -204,6 +257,11 @@ export class AnalyticsDb {
     ).get(ref, age, ward) as { id: number };
     const dims = { id: ins.id, age, ward };
     this.#residents.set(ref, dims);
+    if (this.#rowCache) {
+      const empty = new Float64Array(NF);
+      emptyFeatureRow(empty);
+      this.#rowCache.put(ref, ins.id, age, ward, empty, 0, Buffer.alloc(0));
+    }
     return dims;
   }
 
@@ -217,6 +275,9 @@ export class AnalyticsDb {
     out: Float64Array,
     at: number,
   ): { dims: ResidentDims; usage: UsageRow[] } | null {
+    const c = this.#rowCache;
+    const cached = c?.idOf.get(ref);
+    if (c && cached !== undefined) return this.#fromCache(c, cached, out, at);
     const r = this.s(
       `SELECT id, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents WHERE resident_ref = ?`,
     )
@@ -245,6 +306,13 @@ export class AnalyticsDb {
     refs: readonly string[],
     out: Float64Array,
   ): ({ dims: ResidentDims; usage: UsageRow[] } | null)[] {
+    const c = this.#rowCache;
+    if (c) {
+      return refs.map((ref, i) => {
+        const id = c.idOf.get(ref);
+        return id === undefined ? null : this.#fromCache(c, id, out, i * NF);
+      });
+    }
     const found = new Array<{ dims: ResidentDims; usage: UsageRow[] } | null>(refs.length).fill(
       null,
     );
@@ -270,13 +338,56 @@ export class AnalyticsDb {
     return found;
   }
 
-  /** Forgets cached resident dims (after a rebuild may have changed them). */
+  /** Forgets cached resident dims and rows (after a rebuild may have changed them). */
   forgetResidents(): void {
     this.#residents.clear();
+    this.#rowCache = null;
+  }
+
+  /** Loads every resident's row into memory (see RowCache), unless loaded. */
+  warmRows(): void {
+    if (this.#rowCache) return;
+    const c = new RowCache();
+    for (const r of this.s(
+      `SELECT id, resident_ref, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents`,
+    )
+      .raw(true)
+      .iterate() as Iterable<(string | number | Buffer)[]>) {
+      c.put(
+        r[1] as string,
+        r[0] as number,
+        r[2] as number,
+        r[3] as number,
+        r as number[],
+        4,
+        r[NF + 4] as Buffer,
+      );
+    }
+    this.#rowCache = c;
+  }
+
+  get rowsWarm(): boolean {
+    return this.#rowCache !== null;
+  }
+
+  /** A cached resident's dims and usage entries, their feature row into `out` at `at`. */
+  #fromCache(
+    c: RowCache,
+    id: number,
+    out: Float64Array,
+    at: number,
+  ): { dims: ResidentDims; usage: UsageRow[] } {
+    out.set(c.rows.subarray(id * NF, id * NF + NF), at);
+    return {
+      dims: { id, age: c.age[id] ?? 0, ward: c.ward[id] ?? 0 },
+      usage: decodeUsage(c.usage[id] ?? Buffer.alloc(0)),
+    };
   }
 
   /** Reads a resident's feature row into `out` at `at`, and their usage entries. */
   readResident(id: number, out: Float64Array, at: number): UsageRow[] | null {
+    const c = this.#rowCache;
+    if (c?.has(id)) return this.#fromCache(c, id, out, at).usage;
     const r = this.s(`SELECT ${FEATURE_SELECT}, usage FROM analytics_residents WHERE id = ?`)
       .raw(true)
       .get(id) as (number | Buffer)[] | undefined;
@@ -295,6 +406,11 @@ export class AnalyticsDb {
     purpose: string,
     each: (id: number, row: Float64Array, at: number, granted: boolean) => void,
   ): void {
+    const c = this.#rowCache;
+    if (c) {
+      this.#forEachCachedRow(c, ids, purpose, each);
+      return;
+    }
     const st = this.s(
       `SELECT a.id, ${FEATURE_COLUMNS.map((c) => `a.${c}`).join(', ')},
          EXISTS (SELECT 1 FROM consents c WHERE c.resident_ref = a.resident_ref AND c.purpose = ? AND c.granted = 1)
@@ -321,6 +437,26 @@ export class AnalyticsDb {
     }
   }
 
+  /** forEachFeatureRow over the rows in memory: only consents are read from SQL. */
+  #forEachCachedRow(
+    c: RowCache,
+    ids: readonly number[],
+    purpose: string,
+    each: (id: number, row: Float64Array, at: number, granted: boolean) => void,
+  ): void {
+    const st = this.s(
+      `SELECT resident_ref FROM consents
+       WHERE resident_ref IN (SELECT value FROM json_each(?)) AND purpose = ? AND granted = 1`,
+    ).pluck();
+    for (let lo = 0; lo < ids.length; lo += IN_CHUNK) {
+      const chunk = ids.slice(lo, lo + IN_CHUNK).filter((id) => c.has(id));
+      const granted = new Set(
+        st.all(JSON.stringify(chunk.map((id) => c.refOf[id])), purpose) as string[],
+      );
+      for (const id of chunk) each(id, c.rows, id * NF, granted.has(c.refOf[id] ?? ''));
+    }
+  }
+
   /** Reads a resident's feature row alone into `out` at `at`; false if there is none. */
   readFeatures(id: number, out: Float64Array, at: number): boolean {
     const r = this.s(`SELECT ${FEATURE_SELECT} FROM analytics_residents WHERE id = ?`)
@@ -334,7 +470,11 @@ export class AnalyticsDb {
   writeResident(id: number, row: Float64Array, at: number, usage: readonly UsageRow[]): void {
     const args: number[] = [];
     for (let j = 0; j < NF; j++) args.push(row[at + j] ?? 0);
-    this.s(WRITE_RESIDENT).run(...args, encodeUsage(usage), id);
+    const blob = encodeUsage(usage);
+    this.s(WRITE_RESIDENT).run(...args, blob, id);
+    const c = this.#rowCache;
+    const ref = c?.refOf[id];
+    if (c && ref !== undefined) c.put(ref, id, c.age[id] ?? 0, c.ward[id] ?? 0, row, at, blob);
   }
 
   // ── rollup ───────────────────────────────────────────────────────────────────

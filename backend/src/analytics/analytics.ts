@@ -47,11 +47,22 @@ export class Analytics {
     this.listener.close();
   }
 
+  /**
+   * Loads the in-memory copies the dashboard queries and the listener read (at start, so
+   * that first queries and batches do not pay for them).
+   */
+  warm(): void {
+    this.queries.warm();
+    this.adb.warmRows();
+  }
+
   /** Rebuilds every feature row from the event log (and forgets in-memory copies). */
   async rebuildFeatures(o: RebuildOptions = {}): Promise<RebuildResult> {
     this.listener.flush();
     const upTo = this.listener.logEnd();
     const r = await rebuildFeatures(this.adb, o);
+    // Rows loaded into memory while the rebuild ran are out of date.
+    this.adb.forgetResidents();
     this.listener.rebuilt(upTo);
     this.queries.invalidate();
     this.queries.takeTouched();
@@ -88,6 +99,7 @@ export class Analytics {
       // What the listener holds is written out in the same transaction (one commit).
       const expired = this.listener.advanceWindow(analysisDay);
       const rescored = updateSegments(this.adb, this.queries.takeTouched(), analysisDay);
+      this.listener.noteChange();
       return { expired, rescored };
     })();
   }

@@ -232,6 +232,9 @@ describe('incremental day', () => {
       const db = openBackendDb(':memory:');
       const county = await countyBeforeNextDay(db, writeOut);
       const { analytics, last, before, newRefs, withdraws, gives, without, payloads } = county;
+      // Residents' rows in memory, as the backend warms them at start.
+      analytics.warm();
+      expect(analytics.adb.rowsWarm).toBe(true);
       expect(before.size).toBeGreaterThan(100);
       const day = last + 1;
       const applied0 = analytics.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;

@@ -254,8 +254,15 @@ export class AnalyticsIngestionListener implements IngestionListener {
     this.#heldVisits = 0;
     this.#applied = 0;
     this.#clearTimer();
-    // Ids of residents first seen in a rolled-back batch may be stale.
+    // Ids of residents first seen in a rolled-back batch may be stale, and so may the rows
+    // in memory: they are loaded again between batches.
+    const warm = this.adb.rowsWarm;
     this.adb.forgetResidents();
+    if (warm) {
+      setImmediate(() => {
+        if (this.adb.db.open && !this.adb.db.inTransaction) this.adb.warmRows();
+      }).unref();
+    }
   }
 
   #clearTimer(): void {
@@ -271,6 +278,14 @@ export class AnalyticsIngestionListener implements IngestionListener {
       if (this.adb.db.open && !this.adb.db.inTransaction) this.flush();
     }, this.thresholds.ms);
     this.#timer.unref();
+  }
+
+  /**
+   * Bumps the usage version for a change made to the analytics tables outside this
+   * listener (the window advance), so that other processes' listeners and caches see it.
+   */
+  noteChange(): void {
+    this.#changed([]);
   }
 
   /** Visits applied in memory and not yet written out. */
