@@ -305,19 +305,29 @@ export class AnalyticsIngestionListener implements IngestionListener {
       const stored = this.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;
       if (this.#held.size === 0 && this.#cells.length === 0 && this.#applied <= stored) return;
       this.adb.db.transaction(() => {
-        const held = [...this.#held.values()].sort((a, b) => a.dims.id - b.dims.id);
-        for (const h of held) this.adb.writeResident(h.dims.id, h.row, 0, h.usage);
-        this.#writeCells();
-        this.adb.setMeta(APPLIED_EVENT_KEY, Math.max(stored, this.#applied));
-        this.#changed([]);
+        this.#writeOut();
       })();
-      this.#held.clear();
-      this.#cells = [];
-      this.#heldVisits = 0;
-      this.#clearTimer();
     } finally {
       this.#writingOut = false;
     }
+  }
+
+  /**
+   * Writes what this listener holds (rows in id order, then rollup cells) with the
+   * event-log position it reaches, and forgets it; the caller holds the transaction (if
+   * it rolls back, the usage version goes back and the next call applies the log again).
+   */
+  #writeOut(): void {
+    const held = [...this.#held.values()].sort((a, b) => a.dims.id - b.dims.id);
+    for (const h of held) this.adb.writeResident(h.dims.id, h.row, 0, h.usage);
+    this.#writeCells();
+    const stored = this.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;
+    this.adb.setMeta(APPLIED_EVENT_KEY, Math.max(stored, this.#applied));
+    this.#changed([]);
+    this.#held.clear();
+    this.#cells = [];
+    this.#heldVisits = 0;
+    this.#clearTimer();
   }
 
   /** Stops the write-out timer after writing out (the database stays open). */
@@ -403,32 +413,22 @@ export class AnalyticsIngestionListener implements IngestionListener {
     return facts;
   }
 
-  /** Reads the rows of residents not held yet into held copies (new residents get rows, in order). */
-  #hold(refs: readonly string[]): void {
-    this.#eachResident(refs, (ref, dims, usage, row) => {
-      this.#held.set(ref, { dims, row: row.slice(), usage });
-    });
-  }
-
   /**
-   * Calls `fn` for each resident of `all` that the council knows, in that order, with
-   * their dims, usage entries and feature row (scratch: valid during the call): the rows
-   * are read a thousand at a time; a resident seen for the first time gets an analytics
-   * row when reached (so new residents' ids follow the order of `all`).
+   * Reads the rows of residents not held yet into held copies, a thousand at a time; a
+   * resident seen for the first time gets an analytics row when reached (so new
+   * residents' ids follow the order of `refs`). Residents the council does not know are
+   * skipped.
    */
-  #eachResident(
-    all: readonly string[],
-    fn: (ref: string, dims: ResidentDims, usage: UsageRow[], row: Float64Array) => void,
-  ): void {
+  #hold(refs: readonly string[]): void {
     const rows = this.#rows;
-    for (let lo = 0; lo < all.length; lo += ROWS_AT_ONCE) {
-      const refs = all.slice(lo, lo + ROWS_AT_ONCE);
-      const found = this.adb.loadResidents(refs, rows);
-      for (let i = 0; i < refs.length; i++) {
-        const ref = refs[i] ?? '';
-        const row = rows.subarray(i * NF, i * NF + NF);
+    for (let lo = 0; lo < refs.length; lo += ROWS_AT_ONCE) {
+      const chunk = refs.slice(lo, lo + ROWS_AT_ONCE);
+      const found = this.adb.loadResidents(chunk, rows);
+      for (let i = 0; i < chunk.length; i++) {
+        const ref = chunk[i] ?? '';
+        const row = rows.slice(i * NF, i * NF + NF);
         const loaded = found[i] ?? this.adb.loadResident(ref, row, 0);
-        if (loaded) fn(ref, loaded.dims, loaded.usage, row);
+        if (loaded) this.#held.set(ref, { dims: loaded.dims, row, usage: loaded.usage });
       }
     }
   }
@@ -438,18 +438,20 @@ export class AnalyticsIngestionListener implements IngestionListener {
    * it are subtracted from feature rows and usage counts (found by the time in their
    * UUIDv7 ids, with an hour of slack, then checked against their own time). Returns the
    * number of visits expired. Rollups keep all weeks; retention is a separate concern.
-   * Held changes are written out first.
+   * The rows are changed as held ones and written out with what the listener held, in
+   * one transaction.
    */
   advanceWindow(analysisDay: number): number {
-    this.flush();
+    this.#inStep(Number.MAX_SAFE_INTEGER);
     const newStart = analysisDay - WINDOW_DAYS + 1;
     // Without a window yet (no rebuild has run), every visit so far was counted: expire
     // everything before the new start.
-    const oldStart = this.adb.meta('window_start') ?? 0;
+    const oldStart = this.adb.storedMeta('window_start') ?? 0;
     if (newStart <= oldStart) {
+      this.flush();
       this.adb.setMeta(
         'analysis_day',
-        Math.max(analysisDay, this.adb.meta('analysis_day') ?? analysisDay),
+        Math.max(analysisDay, this.adb.storedMeta('analysis_day') ?? analysisDay),
       );
       return 0;
     }
@@ -475,21 +477,31 @@ export class AnalyticsIngestionListener implements IngestionListener {
       );
     }
     let expired = 0;
-    this.adb.db.transaction(() => {
-      this.#eachResident([...byResident.keys()], (ref, dims, usage, row) => {
-        for (const p of byResident.get(ref) ?? []) {
-          applyVisitToRow(row, 0, p.fact, -1, true);
-          const u = usage.find((x) => x.venue === p.venue && x.service === p.service);
-          if (u && u.visits > 0) u.visits -= 1;
-          expired++;
+    this.#writingOut = true;
+    try {
+      this.adb.db.transaction(() => {
+        // Expired visits come off the held rows (read if not held yet): each changed row
+        // is written once, with what the listener held.
+        this.#hold([...byResident.keys()].filter((ref) => !this.#held.has(ref)));
+        for (const [ref, list] of byResident) {
+          const h = this.#held.get(ref);
+          if (!h) continue;
+          for (const p of list) {
+            applyVisitToRow(h.row, 0, p.fact, -1, true);
+            const u = h.usage.find((x) => x.venue === p.venue && x.service === p.service);
+            if (u && u.visits > 0) u.visits -= 1;
+            expired++;
+          }
+          this.setDistinct(h.row, h.usage);
+          this.sink.touched(h.dims.id);
         }
-        this.setDistinct(row, usage);
-        this.adb.writeResident(dims.id, row, 0, usage);
-        this.sink.touched(dims.id);
-      });
-      this.adb.setMeta('window_start', newStart);
-      this.adb.setMeta('analysis_day', analysisDay);
-    })();
+        this.#writeOut();
+        this.adb.setMeta('window_start', newStart);
+        this.adb.setMeta('analysis_day', analysisDay);
+      })();
+    } finally {
+      this.#writingOut = false;
+    }
     return expired;
   }
 
