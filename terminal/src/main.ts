@@ -18,6 +18,7 @@ import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { CardPersonaliser, type CardPersonaliserDeps } from './card-auth/personalise-card.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
 import { KioskCore } from './core/kiosk-core.js';
+import { IdleCollector } from './core/idle-gc.js';
 import { KioskRedemption } from './core/redemption-port.js';
 import { OfferStore } from './store/offer-store.js';
 import { KioskStaffDesk } from './core/staff-desk.js';
@@ -103,6 +104,9 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
   // The provisional engine state is shared by the tap path and the redemption step.
   const engine = new MemoryEngineState();
   const core = new KioskCore({ store, reader, sync, authenticate, engine });
+  // Garbage is collected between taps, not during one (see idle-gc.ts).
+  const idleGc = new IdleCollector();
+  core.on('tap-timing', () => idleGc.afterTap());
 
   if (!store.identity()) {
     if (!config.provisioningCode) {
@@ -190,6 +194,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     uiUrl: ui.url,
     close: async () => {
       await ui.close();
+      idleGc.stop();
       core.setTapOffer(null);
       core.setBlankCardOffer(null);
       services.close();

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/hardware';
 import { hexToBytes } from '@clubcard/shared';
@@ -79,6 +80,14 @@ try {
   // The kiosk core runs synchronously from the tap event to the UI being told, so the
   // process's CPU time across it is the core's own work, which other load on the machine
   // stretches far less than wall-clock time (an fsync's wait is not CPU time).
+  // Garbage collections (the kiosk collects between taps, see idle-gc.ts): which taps'
+  // spans one overlapped is reported, as `gc_in_tap`.
+  const collections: { start: number; end: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      collections.push({ start: e.startTime, end: e.startTime + e.duration });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   let emittedAt = 0;
   let emittedCpu = process.cpuUsage();
   let notifiedCpuMs = 0;
@@ -92,6 +101,8 @@ try {
   });
   type Figures = {
     span: number[];
+    /** [detectedAt, notifiedAt] of each measured tap. */
+    windows: [number, number][];
     own: number[];
     detect: number[];
     refused: number;
@@ -103,7 +114,14 @@ try {
     const pipelineCpu: number[] = [];
     const results: Record<string, Figures> = {};
     for (const [kind, card] of Object.entries(cards)) {
-      const r: Figures = { span: [], own: [], detect: [], refused: 0, readErrors: [] };
+      const r: Figures = {
+        span: [],
+        windows: [],
+        own: [],
+        detect: [],
+        refused: 0,
+        readErrors: [],
+      };
       results[kind] = r;
       for (let i = 0; i < taps; i++) {
         const presentedAt = performance.now();
@@ -149,6 +167,7 @@ try {
         }
         if (!t.recorded) r.refused++;
         r.span.push(t.notifiedAt - t.detectedAt);
+        r.windows.push([t.detectedAt, t.notifiedAt]);
         pipeline.push(t.notifiedAt - emittedAt);
         pipelineCpu.push(notifiedCpuMs);
         r.own.push(t.notifiedAt - t.detectedAt - t.apduMs);
@@ -187,6 +206,10 @@ try {
     await quick.restore();
   }
   const { sun, uid, core, coreCpu } = measured;
+  gcObserver.disconnect();
+  const gcInTap = [...sun.windows, ...uid.windows].filter(([from, to]) =>
+    collections.some((g) => g.start < to && g.end > from),
+  ).length;
   const disk = durableCommitBaseline(200);
   process.stderr.write(
     `baseline, one-row durable SQLite commit on the same disk (WAL, synchronous=FULL): p50 ${disk.p50} ms, p99 ${disk.p99} ms\n`,
@@ -215,6 +238,7 @@ try {
       uid_p99_ms: pct(uid.span, 99),
       uid_own_p99_ms: pct(uid.own, 99),
       refused: sun.refused + uid.refused,
+      gc_in_tap: gcInTap,
       read_errors: sun.readErrors.length + uid.readErrors.length,
       loopback_quickack: quick.enabled,
       durable_commit_p50_ms: disk.p50,

@@ -77,7 +77,10 @@ describe('one tap end to end', () => {
     ]);
     expect(backendRows(sys).credit).toBe(20);
 
-    // The usage rollup was maintained at ingestion, in the same transactions.
+    // The usage rollup was maintained at ingestion: held in memory by the backend's
+    // analytics listener and written out (with the event-log position) at the latest
+    // when the backend closes.
+    await sys.stopBackend();
     const db = new Database(join(sys.dir, 'backend.sqlite'), { readonly: true });
     const usage = db.prepare('SELECT COUNT(*) AS n FROM analytics_usage').get() as { n: number };
     db.close();
