@@ -47,7 +47,6 @@ import {
   LOT_STRIDE,
   L_AMOUNT,
   L_EXPIRES,
-  L_ID,
   L_SCHEME,
   L_SOURCE,
   L_VERSION,
@@ -55,6 +54,7 @@ import {
   NEVER_EXPIRES,
   compareLotKeys,
   expiryMinutes,
+  writeLotId,
 } from './lots.js';
 import { redemptionRestrictions } from './redemption.js';
 import {
@@ -381,7 +381,7 @@ class ResidentWork implements ResidentDelta {
     next[pos + L_SOURCE] = source;
     next[pos + L_AMOUNT] = amount;
     next[pos + L_EXPIRES] = expires;
-    next[pos + L_ID] = `${eventId}:${lineIndex}`;
+    writeLotId(next, pos, eventId, lineIndex);
     for (let i = pos; i < n; i++) next[i + LOT_STRIDE] = cur[i] as string | number;
     this.lots = next;
   }

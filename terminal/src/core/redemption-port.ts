@@ -7,6 +7,7 @@ import {
   evaluate,
   newEventId,
   newResidentState,
+  pushLot,
   type CompiledSchemes,
   type EngineStateView,
   type ErrorCode,
@@ -258,7 +259,8 @@ export class KioskRedemption implements RedemptionPort {
       if (b.amount < 0) overdraft.set(b.wallet, -b.amount);
       if (b.amount <= 0) continue;
       const s = schemes.find((x) => x.def.wallet === b.wallet);
-      lots.push(
+      pushLot(
+        lots,
         b.wallet,
         s?.id ?? '',
         s?.version ?? 0,
