@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const PCSCD_SOCKET = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm';
 export const VPCD_PORT = 35963;
+/** util-linux's setpriv (Debian: always installed), to tie pcscd's life to ours. */
+const SETPRIV = '/usr/bin/setpriv';
 
 export interface PcscdHandle {
   /** True when this helper started pcscd (and so may stop or restart it). */
@@ -77,7 +80,12 @@ class OwnedPcscd implements PcscdHandle {
 
   async start(): Promise<void> {
     if (this.#child) return;
-    const child = spawn('pcscd', ['-f'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Under setpriv --pdeathsig, pcscd is told to stop when this process dies, however it
+    // dies (a benchmark killed mid-run must not leave a pcscd holding vpcd's port).
+    const [cmd, args] = existsSync(SETPRIV)
+      ? [SETPRIV, ['--pdeathsig', 'TERM', 'pcscd', '-f']]
+      : ['pcscd', ['-f']];
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     const keep = (chunk: Buffer): void => {
       this.#log.push(...chunk.toString('utf8').split('\n').filter(Boolean));
