@@ -4,6 +4,7 @@ import {
   FEATURE_COLUMNS,
   NF,
   ageIndex,
+  USAGE_INTS,
   decodeUsage,
   emptyFeatureRow,
   encodeUsage,
@@ -61,7 +62,9 @@ export function holdChanges(db: Db, writeOut: () => void): () => void {
  * Every resident's analytics row in memory (ref, dims, feature row, usage entries as
  * stored), by analytics id: loaded by `AnalyticsDb.warmRows` when the backend starts and
  * kept current by `writeResident` and new residents' rows, so that the listener, the
- * window advance and re-scoring read residents without a B-tree lookup each.
+ * window advance and re-scoring read residents without a B-tree lookup each. Typed
+ * arrays (usage entries in one arena), so that the garbage collector has few objects
+ * to walk.
  */
 class RowCache {
   readonly idOf = new Map<string, number>();
@@ -69,7 +72,14 @@ class RowCache {
   age = new Uint8Array(0);
   ward = new Int32Array(0);
   rows = new Float64Array(0);
-  usage: Buffer[] = [];
+  /** Usage entries (bytes as stored) of id at usageAt[id], usageLen[id] bytes, room for usageRoom[id]. */
+  arena = new Uint8Array(0);
+  used = 0;
+  /** Bytes of the arena no resident uses any more (moved on growing). */
+  wasted = 0;
+  usageAt = new Int32Array(0);
+  usageLen = new Int32Array(0);
+  usageRoom = new Int32Array(0);
 
   put(
     ref: string,
@@ -78,7 +88,7 @@ class RowCache {
     ward: number,
     row: ArrayLike<number>,
     at: number,
-    usage: Buffer,
+    usage: Uint8Array,
   ): void {
     if (id >= this.age.length) this.#grow(id);
     this.idOf.set(ref, id);
@@ -87,11 +97,56 @@ class RowCache {
     this.ward[id] = ward;
     const o = id * NF;
     for (let j = 0; j < NF; j++) this.rows[o + j] = row[at + j] ?? 0;
-    this.usage[id] = usage;
+    this.#setUsage(id, usage);
   }
 
   has(id: number): boolean {
     return this.refOf[id] !== undefined;
+  }
+
+  /** A view of id's usage entries (valid until the next put). */
+  usage(id: number): Uint8Array {
+    const at = this.usageAt[id] ?? 0;
+    return this.arena.subarray(at, at + (this.usageLen[id] ?? 0));
+  }
+
+  #setUsage(id: number, usage: Uint8Array): void {
+    const n = usage.byteLength;
+    if (n > (this.usageRoom[id] ?? 0)) {
+      // Moved to the end, with room for one more entry.
+      const room = n + USAGE_INTS * 4;
+      this.wasted += this.usageRoom[id] ?? 0;
+      this.usageRoom[id] = 0;
+      if (this.used + room > this.arena.length) this.#makeRoom(room);
+      this.usageAt[id] = this.used;
+      this.usageRoom[id] = room;
+      this.used += room;
+    }
+    this.arena.set(usage, this.usageAt[id] ?? 0);
+    this.usageLen[id] = n;
+  }
+
+  /** Room for `room` more bytes: the arena compacted if half of it is wasted, else grown. */
+  #makeRoom(room: number): void {
+    const compact = this.wasted * 2 > this.used;
+    const need = (compact ? this.used - this.wasted : this.used) + room;
+    const arena = new Uint8Array(Math.max(1 << 16, Math.ceil(need * 1.5)));
+    if (compact) {
+      let used = 0;
+      for (let id = 0; id < this.usageAt.length; id++) {
+        const r = this.usageRoom[id] ?? 0;
+        if (r === 0) continue;
+        const at = this.usageAt[id] ?? 0;
+        arena.set(this.arena.subarray(at, at + (this.usageLen[id] ?? 0)), used);
+        this.usageAt[id] = used;
+        used += r;
+      }
+      this.used = used;
+      this.wasted = 0;
+    } else {
+      arena.set(this.arena.subarray(0, this.used));
+    }
+    this.arena = arena;
   }
 
   #grow(id: number): void {
@@ -105,6 +160,11 @@ class RowCache {
     const rows = new Float64Array(m * NF);
     rows.set(this.rows);
     this.rows = rows;
+    for (const k of ['usageAt', 'usageLen', 'usageRoom'] as const) {
+      const a = new Int32Array(m);
+      a.set(this[k]);
+      this[k] = a;
+    }
   }
 }
 
@@ -380,7 +440,7 @@ export class AnalyticsDb {
     out.set(c.rows.subarray(id * NF, id * NF + NF), at);
     return {
       dims: { id, age: c.age[id] ?? 0, ward: c.ward[id] ?? 0 },
-      usage: decodeUsage(c.usage[id] ?? Buffer.alloc(0)),
+      usage: decodeUsage(c.usage(id)),
     };
   }
 
