@@ -138,6 +138,8 @@ export interface ResidentState {
   streaks: Map<string, number[]> | null;
   /** Record event id → pending or settled time-bank record. */
   pending: Map<string, PendingTime> | null;
+  // The three Maps are made on first use and kept once empty (null or empty: none), so
+  // that a resident whose overdraft comes and goes does not get a new Map each time.
 }
 
 export interface CounterState {
@@ -275,7 +277,6 @@ export function applyResidentDelta(
       if (v === 0) m.delete(k);
       else m.set(k, v);
     }
-    if (m.size === 0) s.overdraft = null;
   }
   if (d.streaks !== null) {
     const m = (s.streaks ??= new Map());
@@ -288,7 +289,6 @@ export function applyResidentDelta(
       else if (cur !== undefined) copyInto(cur, v);
       else m.set(k, v.slice());
     }
-    if (m.size === 0) s.streaks = null;
   }
   if (d.pending !== null) {
     const m = (s.pending ??= new Map());
@@ -299,7 +299,6 @@ export function applyResidentDelta(
       if (v === null) m.delete(k);
       else m.set(k, v);
     }
-    if (m.size === 0) s.pending = null;
   }
   // Prune when the clock enters a new 28-day block (London days) and there is enough
   // to be worth it: cheap, and deterministic (it depends on the state alone).
@@ -307,7 +306,7 @@ export function applyResidentDelta(
   if (
     newDay > oldDay &&
     Math.floor(newDay / PRUNE_BLOCK_DAYS) !== Math.floor(oldDay / PRUNE_BLOCK_DAYS) &&
-    (s.counters.length >= PRUNE_MIN_COUNTERS * 3 || s.pending !== null)
+    (s.counters.length >= PRUNE_MIN_COUNTERS * 3 || (s.pending !== null && s.pending.size > 0))
   ) {
     prune(s, newDay - LATE_HORIZON_DAYS);
   }
@@ -329,21 +328,22 @@ function lastDayOf(code: number): number {
 }
 
 function prune(s: ResidentState, cutoffDay: number): void {
+  // In place, keeping the order: a new array would be one more the collector promotes.
   const c = s.counters;
   let keep = 0;
-  for (let i = 0; i < c.length; i += 3) if (lastDayOf(c[i] as number) >= cutoffDay) keep++;
-  if (keep * 3 < c.length) {
-    const next: Counters = [];
-    for (let i = 0; i < c.length; i += 3) {
-      if (lastDayOf(c[i] as number) >= cutoffDay)
-        next.push(c[i] as number, c[i + 1] as number, c[i + 2] as number);
+  for (let i = 0; i < c.length; i += 3) {
+    if (lastDayOf(c[i] as number) < cutoffDay) continue;
+    if (keep !== i) {
+      c[keep] = c[i] as number;
+      c[keep + 1] = c[i + 1] as number;
+      c[keep + 2] = c[i + 2] as number;
     }
-    s.counters = next;
+    keep += 3;
   }
+  if (keep < c.length) c.length = keep;
   if (s.pending !== null) {
     const cutoffMs = startOfLondonDay(cutoffDay) - DAY_MS;
     for (const [k, p] of s.pending) if (p.at < cutoffMs) s.pending.delete(k);
-    if (s.pending.size === 0) s.pending = null;
   }
 }
 
