@@ -29,6 +29,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
 } from 'node:fs';
@@ -70,6 +71,19 @@ const cpuSecs = (c0: NodeJS.CpuUsage): number => {
   const u = process.cpuUsage(c0);
   return Math.round((u.user + u.system) / 10_000) / 100;
 };
+
+/**
+ * Bytes this process has passed to write() so far (SQLite's WAL frames and checkpoint
+ * copies: pages written), from /proc/self/io (wchar); null where that is not available.
+ */
+function bytesWritten(): number | null {
+  try {
+    const m = /^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
 
 function removeDb(file: string): void {
   for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
@@ -371,19 +385,25 @@ async function main(): Promise<void> {
   t = performance.now();
   c = process.cpuUsage();
   const faults = process.resourceUsage();
+  const written = bytesWritten();
   for (let i = 0; i < visits.length; i += 100) {
     const batch = visits.slice(i, i + 100);
     db.transaction(() => analytics.listener.onAccepted(batch, 0))();
   }
   const listened_s = secs(t);
+  const listened_cpu_s = cpuSecs(c);
   const applied = analytics.advanceDay(day);
-  log(`  listener ${listened_s}s, window advance and re-scoring ${secs(t) - listened_s}s`);
   const incremental_s = secs(t);
   const incremental_cpu_s = cpuSecs(c);
+  log(
+    `  listener ${listened_s}s (CPU ${listened_cpu_s}s), window advance and re-scoring ${Math.round((incremental_s - listened_s) * 100) / 100}s (CPU ${Math.round((incremental_cpu_s - listened_cpu_s) * 100) / 100}s)`,
+  );
   const split = process.cpuUsage(c);
   const r = process.resourceUsage();
+  const mb = (b: number | null): string => (b === null ? '?' : `${Math.round(b / 1e5) / 10} MB`);
+  const wrote = bytesWritten();
   log(
-    `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored), CPU ${incremental_cpu_s}s of which system ${Math.round(split.system / 10_000) / 100}s; page faults ${r.majorPageFault - faults.majorPageFault} major, ${r.minorPageFault - faults.minorPageFault} minor`,
+    `incremental ${incremental_s}s (${visits.length} visits, ${applied.expired} expired, ${applied.rescored} re-scored), CPU ${incremental_cpu_s}s of which system ${Math.round(split.system / 10_000) / 100}s; page faults ${r.majorPageFault - faults.majorPageFault} major, ${r.minorPageFault - faults.minorPageFault} minor; written ${mb(wrote !== null && written !== null ? wrote - written : null)}`,
   );
   let after_ms: number | null = null;
   if (api_p95_ms !== null) {
