@@ -369,6 +369,17 @@ describe('incremental day', () => {
     }
   });
 
+  it('writes out held visits once the time threshold has passed, between batches', async () => {
+    const db = openBackendDb(':memory:');
+    const { analytics, payloads } = await countyBeforeNextDay(db, { visits: 1e9, ms: 30 });
+    const applied0 = analytics.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;
+    ingest(analytics, payloads.slice(0, BATCH * 2));
+    expect(analytics.listener.heldVisits).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(analytics.listener.heldVisits).toBe(0);
+    expect(analytics.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0).toBeGreaterThan(applied0);
+  });
+
   it('answers dashboard queries with the visits the listener holds', async () => {
     const db = openBackendDb(':memory:');
     const { analytics, payloads } = await countyBeforeNextDay(db);

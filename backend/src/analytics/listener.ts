@@ -275,7 +275,14 @@ export class AnalyticsIngestionListener implements IngestionListener {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       // Between batches, outside any transaction; a closed database has nothing to take it.
-      if (this.adb.db.open && !this.adb.db.inTransaction) this.flush();
+      if (!this.adb.db.open || this.adb.db.inTransaction) return;
+      try {
+        this.flush();
+      } catch {
+        // The database is busy (another process writing): what is held stays held (the
+        // event log has it) and the next batch, read or timer writes it out.
+        this.#writeOutLater();
+      }
     }, this.thresholds.ms);
     this.#timer.unref();
   }
