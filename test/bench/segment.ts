@@ -9,7 +9,10 @@
  * - incremental_s: one more day of visits (about 1/365 of the year, sampled from the
  *   same weekday a week earlier) applied by the ingestion listener to rollups and
  *   features, then the window moved on a day and changed residents re-scored (the event
- *   rows themselves are inserted first, untimed: that is ingestion's cost, not analytics');
+ *   rows themselves are inserted first, untimed: that is ingestion's cost, not analytics').
+ *   The listener holds its changes in memory; the window advance writes them out in its
+ *   transaction, so the timed span includes every write it causes (the log line gives
+ *   the CPU seconds of each part and the bytes written);
  * - api_p95_ms: p95 over the dashboard queries (county and filtered heatmaps, trends,
  *   take-up, segment sizes and profiles, neighbourhoods, offers with their take-up),
  *   after the in-memory copies (the queries' and the residents' rows the listener reads)
