@@ -179,6 +179,69 @@ describe('kiosk store', () => {
     });
   });
 
+  it('counts a line settled in the same millisecond as a pull began once, not twice', () => {
+    withDir((dir) => {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      const id = visitWith(store, ['time-credit', -30]);
+      const T = 1_800_000_000_000;
+      store.settle(
+        [
+          {
+            id: id as LedgerLine['eventId'],
+            seq: 1,
+            status: 'accepted',
+            lines: [line(id, 0, 'time-credit', -30)],
+          },
+        ],
+        T,
+      );
+      // The pull begins after the settle, within the same millisecond: the pulled balance
+      // includes the settled line, so it is no longer added on top.
+      const pullStartedAt = store.beginPull(T);
+      expect(pullStartedAt).toBeGreaterThan(T);
+      store.applyPullPage(
+        PullPageSchema.parse({
+          protocol: 1,
+          kioskId: 'k-test',
+          cursor: 0,
+          nextCursor: 1,
+          hasMore: false,
+          serverTime: T,
+          cards: [],
+          balances: [{ residentRef: RESIDENT, wallet: 'time-credit', amount: -30 }],
+          schemes: [],
+          services: [],
+          venues: [],
+        }),
+        pullStartedAt,
+      );
+      expect(store.balancesFor(RESIDENT)).toEqual([
+        { wallet: 'time-credit', amount: -30, provisional: 0 },
+      ]);
+      // A settle after that pull began, in the same millisecond again, is shown on top.
+      const later = visitWith(store, ['time-credit', -5]);
+      store.settle(
+        [
+          {
+            id: later as LedgerLine['eventId'],
+            seq: 2,
+            status: 'accepted',
+            lines: [line(later, 0, 'time-credit', -5)],
+          },
+        ],
+        T,
+      );
+      expect(store.balancesFor(RESIDENT)).toEqual([
+        { wallet: 'time-credit', amount: -35, provisional: 0 },
+      ]);
+      store.close();
+      // Reopened, the times handed out go on from the last one recorded.
+      const again = new KioskStore(join(dir, 'k.sqlite'));
+      expect(again.beginPull(T)).toBeGreaterThan(pullStartedAt + 1);
+      again.close();
+    });
+  });
+
   it('checkpoints the WAL after a run of taps, once the tap in hand is done', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
     try {

@@ -167,6 +167,8 @@ export class KioskStore {
   readonly #venues = new Map<string, LocalVenue | null>();
   readonly #services = new Map<string, LocalService | null>();
   #checkpointPending = false;
+  /** The last settle or pull-start time handed out (see #stamp); read when first needed. */
+  #lastStamp: number | undefined;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -463,6 +465,7 @@ export class KioskStore {
    * of the provisional ones. One transaction.
    */
   settle(results: readonly EventResult[], at: number): void {
+    const settledAt = this.#stamp(at);
     this.db.transaction(() => {
       for (const r of results) {
         const row = this.#s(
@@ -471,13 +474,34 @@ export class KioskStore {
         if (!row) continue;
         this.#s(
           'UPDATE outbox SET status = ?, reject_code = ?, reject_reason = ?, settled_at = ? WHERE id = ?',
-        ).run(r.status, r.code ?? null, r.reason ?? null, at, r.id);
+        ).run(r.status, r.code ?? null, r.reason ?? null, settledAt, r.id);
         this.#s('DELETE FROM ledger_lines WHERE event_id = ?').run(r.id);
         if (row.resident_ref) this.#insertLines(r.lines, row.resident_ref, true);
       }
     })();
     this.#outstanding.clear();
     this.#wrote();
+  }
+
+  /**
+   * Marks the start of a pull (its pages are applied with the value returned): every
+   * settle before it has an earlier time, every settle after it a later one, even within
+   * one millisecond. That is what lets balancesFor tell the settled lines a pulled balance
+   * includes from those it cannot include yet.
+   */
+  beginPull(now: number): number {
+    return this.#stamp(now);
+  }
+
+  /** `at`, or just after the last time handed out when `at` is not later (ms, strictly increasing). */
+  #stamp(at: number): number {
+    this.#lastStamp ??= Math.max(
+      (this.#s('SELECT MAX(settled_at) AS m FROM outbox').get() as { m: number | null }).m ?? 0,
+      Number(this.getSetting('pull.complete-started-at') ?? '0'),
+    );
+    const t = Math.max(at, this.#lastStamp + 1);
+    this.#lastStamp = t;
+    return t;
   }
 
   /**

@@ -218,7 +218,7 @@ export class SyncClient extends EventEmitter<SyncClientEvents> {
   }
 
   async #pullAll(changed: Set<string>): Promise<void> {
-    const startedAt = this.#o.now();
+    const startedAt = this.#o.store.beginPull(this.#o.now());
     for (let pages = 0; pages < 100_000; pages++) {
       const cursor = this.#o.store.pullCursor();
       const text = await this.#signedFetch('GET', `/api/v1/sync/pull?cursor=${cursor}`, '');
