@@ -114,9 +114,7 @@ function isLowerUuid(id: string): boolean {
 /** Writes the id of a lot first granted by line `line` of event `eventId` at `i`. */
 export function writeLotId(list: LotList, i: number, eventId: string, line: number): void {
   if (!isLowerUuid(eventId)) {
-    list[i + L_ID] = `${eventId}:${line}`;
-    for (let p = 1; p < ID_PARTS; p++) list[i + L_ID + p] = 0;
-    list[i + L_LINE] = -1;
+    writeWholeLotId(list, i, `${eventId}:${line}`);
     return;
   }
   for (let p = 0; p < ID_PARTS; p++) {
@@ -127,6 +125,13 @@ export function writeLotId(list: LotList, i: number, eventId: string, line: numb
     list[i + L_ID + p] = v;
   }
   list[i + L_LINE] = line;
+}
+
+/** An id of any other form than `<lowercase UUID>:<line>`, kept whole (line index −1). */
+function writeWholeLotId(list: LotList, i: number, id: string): void {
+  list[i + L_ID] = id;
+  for (let p = 1; p < ID_PARTS; p++) list[i + L_ID + p] = 0;
+  list[i + L_LINE] = -1;
 }
 
 /** The id of the lot at `i`, as written by writeLotId. */
@@ -183,11 +188,7 @@ export function pushLot(
   list.push(wallet, schemeId, version, source, amount, expires);
   const split = splitLotId(id);
   if (split !== null) writeLotId(list, i, split.eventId, split.line);
-  else {
-    list.push(id);
-    for (let p = 1; p < ID_PARTS; p++) list.push(0);
-    list.push(-1);
-  }
+  else writeWholeLotId(list, i, id);
 }
 
 export function lotsFromJson(lots: readonly Lot[]): LotList {
