@@ -161,8 +161,11 @@ function authenticateSun(tap: TapRead, proof: SunProof, deps: CardAuthDeps): Tap
     }
     if (uid === null || counter === null) {
       // Our cards mirror both (docs: the counter is the replay defence); anything else
-      // was not personalised by us.
-      return refuse('card-not-genuine', 'SUN message without both UID and counter');
+      // was not personalised by us. Under the wrong version's key, PICCData decrypts to
+      // noise whose tag byte says "counter only" one time in sixteen, so this is a reason
+      // to try the next version, never a verdict on its own.
+      lastReason = 'SUN message without both UID and counter';
+      continue;
     }
     const result = verifySun(
       { fileReadKey: sdmFileReadKey(version.masterKey, uid) },
