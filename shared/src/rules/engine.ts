@@ -282,9 +282,9 @@ class ResidentWork implements ResidentDelta {
     this.lastSeq = base ? base.lastSeq : 0;
   }
 
-  /** The resident's ledger account. */
+  /** The resident's ledger account (held in their state: no lookup by ref). */
   get account(): string {
-    return (this.#account ??= residentAccounts.of(this.ref));
+    return (this.#account ??= this.base?.account ?? residentAccounts.of(this.ref));
   }
 
   counter(code: number, name: number): number {
@@ -371,10 +371,19 @@ class ResidentWork implements ResidentDelta {
       this.lots = next;
       return;
     }
-    // A new list of exactly the right size (splice would reserve room for more).
     const n = cur.length;
-    const next: LotList = new Array<string | number>(n + LOT_STRIDE);
-    for (let i = 0; i < pos; i++) next[i] = cur[i] as string | number;
+    let next: LotList;
+    if (this.lots !== null) {
+      // This evaluation's own copy already: make room in place.
+      next = this.lots;
+      for (let k = 0; k < LOT_STRIDE; k++) next.push(0);
+      for (let i = n - 1; i >= pos; i--) next[i + LOT_STRIDE] = next[i] as string | number;
+    } else {
+      // A new list of exactly the right size (splice would reserve room for more).
+      next = new Array<string | number>(n + LOT_STRIDE);
+      for (let i = 0; i < pos; i++) next[i] = cur[i] as string | number;
+      for (let i = pos; i < n; i++) next[i + LOT_STRIDE] = cur[i] as string | number;
+    }
     next[pos + L_WALLET] = wallet;
     next[pos + L_SCHEME] = schemeId;
     next[pos + L_VERSION] = version;
@@ -382,7 +391,6 @@ class ResidentWork implements ResidentDelta {
     next[pos + L_AMOUNT] = amount;
     next[pos + L_EXPIRES] = expires;
     writeLotId(next, pos, eventId, lineIndex);
-    for (let i = pos; i < n; i++) next[i + LOT_STRIDE] = cur[i] as string | number;
     this.lots = next;
   }
 }
@@ -539,7 +547,8 @@ class Run {
       w.late = true;
     } else {
       w.lastAt = at;
-      w.lastKiosk = kioskIds.of(kioskId);
+      // Most residents come back to the same kiosk: keep the copy already held.
+      if (w.lastKiosk !== kioskId) w.lastKiosk = kioskIds.of(kioskId);
       w.lastSeq = seq;
     }
     // Cheap test first: within (horizon - 1) days of the clock is never too late.

@@ -119,6 +119,8 @@ export function counterValue(c: Counters, code: number, name: number): number {
 
 export interface ResidentState {
   ref: string;
+  /** The resident's ledger account, `resident:<ref>` (derived; not persisted). */
+  account: string;
   /** Latest occurredAt (epoch ms) of this resident's events evaluated so far. */
   clock: number;
   /** London day number of `clock` (derived; not persisted). */
@@ -216,6 +218,7 @@ export function lotsOf(s: ResidentState | undefined): Lot[] {
 export function newResidentState(ref: string): ResidentState {
   return {
     ref,
+    account: `resident:${ref}`,
     clock: 0,
     clockDay: 0,
     lastAt: -1,
@@ -230,7 +233,11 @@ export function newResidentState(ref: string): ResidentState {
   };
 }
 
-/** Applies counter writes to counters (mutating them, keeping them sorted). */
+/**
+ * Applies counter writes to counters (mutating them, keeping them sorted). Entries are
+ * moved by hand rather than with splice, which makes an array of what it removes on
+ * every call.
+ */
 export function applyCounterWrites(into: Counters, writes: CounterWrites): void {
   for (let w = 0; w < writes.length; w += 3) {
     const code = writes[w] as number;
@@ -238,9 +245,20 @@ export function applyCounterWrites(into: Counters, writes: CounterWrites): void 
     const v = writes[w + 2] as number;
     const i = findCounter(into, code, name);
     if (i >= 0) {
-      if (v === 0) into.splice(i, 3);
-      else into[i + 2] = v;
-    } else if (v !== 0) into.splice(-i - 1, 0, code, name, v);
+      if (v !== 0) into[i + 2] = v;
+      else {
+        const n = into.length - 3;
+        for (let k = i; k < n; k++) into[k] = into[k + 3] as number;
+        into.length = n;
+      }
+    } else if (v !== 0) {
+      const at = -i - 1;
+      into.push(0, 0, 0);
+      for (let k = into.length - 1; k >= at + 3; k--) into[k] = into[k - 3] as number;
+      into[at] = code;
+      into[at + 1] = name;
+      into[at + 2] = v;
+    }
   }
 }
 
@@ -428,6 +446,7 @@ function mapOrNull<V>(entries: [string, V][]): Map<string, V> | null {
 export function residentStateFromJson(j: ResidentStateJson): ResidentState {
   return {
     ref: j.ref,
+    account: `resident:${j.ref}`,
     clock: j.clock,
     clockDay: londonDay(j.clock),
     lastAt: j.last ? j.last.at : -1,
