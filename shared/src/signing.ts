@@ -125,8 +125,19 @@ export function signRequest(
  * the backend store this, never the raw UID.
  */
 export function cardHashOf(cardHashKeyHex: string, uidHex: string): CardHash {
+  const last = lastCardHash;
+  if (last !== null && last.uid === uidHex && last.key === cardHashKeyHex) return last.hash;
   if (!/^([0-9a-fA-F]{2}){4,10}$/.test(uidHex)) throw new Error('UID must be 4 to 10 bytes of hex');
-  return createHmac('sha256', Buffer.from(cardHashKeyHex, 'hex'))
+  const hash = createHmac('sha256', Buffer.from(cardHashKeyHex, 'hex'))
     .update(Buffer.from(uidHex, 'hex'))
     .digest('hex') as CardHash;
+  lastCardHash = { key: cardHashKeyHex, uid: uidHex, hash };
+  return hash;
 }
+
+/**
+ * The last card hash computed. A kiosk tap asks for the same one several times (while
+ * the card is still being read, to authenticate it, to resolve it): one HMAC serves all.
+ * Held in memory only, like the UID the reader has just read.
+ */
+let lastCardHash: { key: string; uid: string; hash: CardHash } | null = null;
