@@ -41,13 +41,6 @@ export interface TapRead {
   apduMs: number;
 }
 
-export interface CardIdentified {
-  readerName: string;
-  technology: CardTechnology;
-  /** UID as uppercase hex, as the reader reported it (unverified). */
-  identifier: string;
-}
-
 export interface ReaderInfo {
   name: string;
   adapter: 'pcsc' | 'hid' | 'simulated';
@@ -57,12 +50,6 @@ export interface CardReaderEvents {
   'reader-attached': [ReaderInfo];
   'reader-detached': [ReaderInfo];
   tap: [TapRead];
-  /**
-   * A card's UID was read and the rest of the read is under way (a tap or an error
-   * follows). Only adapters whose reads take several exchanges emit it, so the kiosk can
-   * prepare while the card answers; it proves nothing about the card.
-   */
-  'card-identified': [CardIdentified];
   /** A card left the field (after or during a read). */
   'card-removed': [{ readerName: string }];
   /** Recoverable problem: shown to the kiosk user, never a crash. */

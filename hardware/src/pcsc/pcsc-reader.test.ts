@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CardRemovedError, type VirtualCard } from '../emulator/virtual-card.js';
 import { VirtualNtag21x } from '../emulator/virtual-ntag21x.js';
 import { VirtualNtag424 } from '../emulator/virtual-ntag424.js';
-import type { CardIdentified, CardReaderEvents, ReaderError, TapRead } from '../port.js';
+import type { CardReaderEvents, ReaderError, TapRead } from '../port.js';
 import { fromHex, toHex } from './bytes.js';
 import { wrapNfcObject } from './nfc-pcsc-binding.js';
 import { PcscCardReader, type PcscReaderOptions } from './pcsc-reader.js';
@@ -164,59 +164,6 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
       },
     );
     expect(v).toMatchObject({ valid: true, counter: 1 });
-  });
-
-  it('says whose card it is once the UID is read, while the rest of the card is read', async () => {
-    const r = (current = rig());
-    await r.reader.start();
-    const raw = r.addReader();
-    const order: string[] = [];
-    const identified: CardIdentified[] = [];
-    r.reader.on('card-identified', (c) => {
-      identified.push(c);
-      order.push('identified');
-    });
-    r.reader.on('tap', () => order.push('tap'));
-    const card = VirtualNtag424.personalised({ uid: '04DE5F1EACC040', keys: KEYS });
-    // Every exchange after GET DATA takes a few milliseconds, as through pcscd.
-    card.injectFault({ kind: 'delay', ms: 3, match: (_apdu, index) => index > 0 });
-    const tapped = next(r.reader, 'tap');
-    raw.insert(card);
-    await tapped;
-    expect(identified).toEqual([
-      { readerName: 'ACME Reader 00 00', technology: 'ntag424', identifier: '04DE5F1EACC040' },
-    ]);
-    expect(order).toEqual(['identified', 'tap']);
-  });
-
-  it('says nothing about a card whose UID could not be read, nor after a failed read', async () => {
-    const r = (current = rig());
-    await r.reader.start();
-    const raw = r.addReader();
-    const identified: CardIdentified[] = [];
-    r.reader.on('card-identified', (c) => identified.push(c));
-    const card = VirtualNtag424.personalised({ uid: '04DE5F1EACC040', keys: KEYS });
-    card.injectFault({ kind: 'status', sw: 0x6a81, match: (apdu) => apdu[1] === 0xca });
-    const failed = next(r.reader, 'error');
-    raw.insert(card);
-    await failed;
-    await sleep(5);
-    expect(identified).toEqual([]);
-  });
-
-  it('a listener that throws on card-identified does not stop the read', async () => {
-    const r = (current = rig());
-    await r.reader.start();
-    const raw = r.addReader();
-    r.reader.on('card-identified', () => {
-      throw new Error('listener failed');
-    });
-    const card = VirtualNtag424.personalised({ uid: '04DE5F1EACC040', keys: KEYS });
-    card.injectFault({ kind: 'delay', ms: 3, match: (_apdu, index) => index > 0 });
-    const tapped = next(r.reader, 'tap');
-    raw.insert(card);
-    const [read] = await tapped;
-    expect(read).toMatchObject({ identifier: '04DE5F1EACC040', proof: { kind: 'sun' } });
   });
 
   it('reports a card pulled mid-read and emits no tap; removal comes after the error', async () => {

@@ -342,8 +342,6 @@ export class PcscCardReader
 
   async #readCard(slot: ReaderSlot, session: CardSession): Promise<void> {
     let apduMs = 0;
-    /** Set once the read has ended in a tap or an error (card-identified is late then). */
-    let readDone = false;
     const raw = this.#sessionTransmit(slot, session);
     const transmit: Transmit = async (apdu) => {
       const t0 = performance.now();
@@ -355,20 +353,6 @@ export class PcscCardReader
     };
     try {
       const identifier = await readUid(transmit);
-      // Once the next exchange is on its way (it is sent below, before this runs), tell
-      // the kiosk whose card it probably is, so it can prepare while the card answers.
-      setImmediate(() => {
-        if (readDone || session.lost || slot.session !== session) return;
-        try {
-          this.emit('card-identified', {
-            readerName: slot.info.name,
-            technology: session.technology,
-            identifier,
-          });
-        } catch {
-          // A hint: a listener's failure must not end the read (or the process).
-        }
-      });
       let proof: CardProof = { kind: 'none' };
       if (session.technology === 'ntag21x') {
         await readType2Header(transmit, identifier);
@@ -378,7 +362,6 @@ export class PcscCardReader
         });
         if (result.kind === 'sun') proof = result.proof;
       }
-      readDone = true;
       this.emit('tap', {
         readerName: slot.info.name,
         technology: session.technology,
@@ -388,7 +371,6 @@ export class PcscCardReader
         apduMs,
       });
     } catch (err) {
-      readDone = true;
       await this.#readFailed(slot, session, err);
     }
   }

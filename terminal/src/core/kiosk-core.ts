@@ -6,7 +6,6 @@ import type { KioskStore } from '../store/kiosk-store.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import {
   handleTap,
-  prepareTap,
   refusal,
   type Authenticator,
   type TapPipelineDeps,
@@ -61,10 +60,6 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     r.on('error', (e: ReaderError) => this.#onReaderError(e));
     r.on('tap', (t) => {
       this.tap(t);
-    });
-    // The card is still being read: warm up what its tap will look up (see prepareTap).
-    r.on('card-identified', (c) => {
-      prepareTap({ store: this.#d.store, identity: () => this.#d.store.identity() }, c.identifier);
     });
     this.#d.sync.on('state', () => this.#emitState());
     this.#d.sync.on('balances', (refs) => {

@@ -2,8 +2,8 @@ import { MemoryEngineState, type CardAuth } from '@clubcard/shared';
 import type { TapRead } from '@clubcard/hardware';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KioskStore } from '../store/kiosk-store.js';
-import { handleTap, prepareTap } from './tap-pipeline.js';
-import { ASHA, BLANK_NTAG424, EARN_ON_SWIM, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
+import { handleTap } from './tap-pipeline.js';
+import { ASHA, BLANK_NTAG424, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
 
 let open: KioskStore[] = [];
 afterEach(() => {
@@ -110,54 +110,5 @@ describe('tap pipeline: blank NTAG 424 DNA cards offered to an enrolment desk fi
     expect(s.judged).toEqual([sun]);
     const plain = runBlank({ ...blank, technology: 'ntag21x' }, () => true);
     expect(plain.offered).toEqual([]);
-  });
-});
-
-describe('tap pipeline: preparing while the card is still being read', () => {
-  const changes = (store: KioskStore): number =>
-    (store.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
-
-  it('writes nothing, and the tap that follows is recorded as it would have been', () => {
-    const prepared = testKiosk([EARN_ON_SWIM]).store;
-    const plain = testKiosk([EARN_ON_SWIM]).store;
-    open.push(prepared, plain);
-    const before = { stats: prepared.stats(), changes: changes(prepared) };
-    prepareTap({ store: prepared, identity: () => prepared.identity() }, ASHA.uid);
-    expect(prepared.stats()).toEqual(before.stats);
-    expect(changes(prepared)).toBe(before.changes);
-
-    const tapOn = (store: KioskStore) =>
-      handleTap(
-        {
-          store,
-          identity: () => store.identity(),
-          authenticate: (t) => ({ ok: true, uid: t.identifier, auth: SIMULATED }),
-          now: () => Date.UTC(2026, 5, 1, 10),
-          engine: new MemoryEngineState(),
-        },
-        tapOf(ASHA.uid),
-      );
-    const a = tapOn(prepared);
-    const b = tapOn(plain);
-    expect(a).toMatchObject({
-      kind: 'recorded',
-      earned: [{ wallet: 'living-credit', amount: 10 }],
-    });
-    expect({ ...a, eventId: null }).toEqual({ ...b, eventId: null });
-  });
-
-  it('never throws: an unknown card, a UID that is not hex, a kiosk not provisioned', () => {
-    const { store } = testKiosk();
-    open.push(store);
-    expect(() =>
-      prepareTap({ store, identity: () => store.identity() }, '04FFFFFFFFFF01'),
-    ).not.toThrow();
-    expect(() => prepareTap({ store, identity: () => store.identity() }, 'not hex')).not.toThrow();
-    expect(() => prepareTap({ store, identity: () => null }, ASHA.uid)).not.toThrow();
-    const closed = testKiosk().store;
-    closed.close();
-    expect(() =>
-      prepareTap({ store: closed, identity: () => closed.identity() }, ASHA.uid),
-    ).not.toThrow();
   });
 });

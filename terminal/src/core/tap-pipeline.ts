@@ -79,34 +79,6 @@ export interface TakenTap {
 export type TapResult = TapOutcome | TakenTap;
 
 /**
- * Prepares for a tap whose card is still being read. The reader has the card's UID and is
- * exchanging the rest with it (a SUN message, a tag header): milliseconds in which this
- * thread would otherwise wait. This runs the read-only lookups the tap will make — the
- * card hash, the card and its counter, the resident's eligibility and balances, the
- * schemes — so that their code and data are warm when the tap arrives, instead of each
- * paying for a cold start while the resident waits. Nothing is kept (the tap reads it all
- * again, so nothing can be stale), nothing is written, the UID proves nothing here, and
- * it never throws: the tap itself reports any failure.
- */
-export function prepareTap(deps: Pick<TapPipelineDeps, 'store' | 'identity'>, uid: string): void {
-  try {
-    const id = deps.identity();
-    if (!id) return;
-    deps.store.getVenue(id.venueId);
-    deps.store.getService(id.serviceId);
-    const cardHash = cardHashOf(id.cardHashKey, uid);
-    deps.store.highestCounter(cardHash);
-    deps.store.listSchemes();
-    const card = deps.store.getCard(cardHash);
-    if (!card) return;
-    deps.store.eligibilityOf(card.residentRef);
-    deps.store.balancesFor(card.residentRef);
-  } catch {
-    // A hint only.
-  }
-}
-
-/**
  * One tap: authenticate → resolve → decide → record (ONE transaction) → tell.
  * Never waits for the network. Returns the answer for the resident.
  */
