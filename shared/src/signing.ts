@@ -136,8 +136,8 @@ export function cardHashOf(cardHashKeyHex: string, uidHex: string): CardHash {
 }
 
 /**
- * The last card hash computed. A kiosk tap asks for the same one several times (while
- * the card is still being read, to authenticate it, to resolve it): one HMAC serves all.
- * Held in memory only, like the UID the reader has just read.
+ * The last card hash computed. A kiosk tap asks for the same one twice (to authenticate
+ * the card, then to resolve it): one HMAC serves both. Held in memory only, like the UID
+ * the reader has just read.
  */
 let lastCardHash: { key: string; uid: string; hash: CardHash } | null = null;

@@ -1,3 +1,4 @@
+import { residentAccount } from '../protocol/ledger.js';
 import {
   DAY_MS,
   lastDayOfPeriodCode,
@@ -218,7 +219,7 @@ export function lotsOf(s: ResidentState | undefined): Lot[] {
 export function newResidentState(ref: string): ResidentState {
   return {
     ref,
-    account: `resident:${ref}`,
+    account: residentAccount(ref),
     clock: 0,
     clockDay: 0,
     lastAt: -1,
@@ -446,7 +447,7 @@ function mapOrNull<V>(entries: [string, V][]): Map<string, V> | null {
 export function residentStateFromJson(j: ResidentStateJson): ResidentState {
   return {
     ref: j.ref,
-    account: `resident:${j.ref}`,
+    account: residentAccount(j.ref),
     clock: j.clock,
     clockDay: londonDay(j.clock),
     lastAt: j.last ? j.last.at : -1,
