@@ -38,6 +38,9 @@ const WRITE_RESIDENT = `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c)
 /** Keys bound per statement when many rows are read by key (as a JSON array). */
 const IN_CHUNK = 1000;
 
+/** Resident ids added per statement to those awaiting re-scoring (as a JSON array). */
+const RESCORE_CHUNK = 10_000;
+
 /** The analytics_meta counter bumped by every change to the usage tables. */
 export const USAGE_VERSION = 'usage_version';
 
@@ -535,6 +538,39 @@ export class AnalyticsDb {
     const c = this.#rowCache;
     const ref = c?.refOf[id];
     if (c && ref !== undefined) c.put(ref, id, c.age[id] ?? 0, c.ward[id] ?? 0, row, at, blob);
+  }
+
+  // ── residents awaiting re-scoring ─────────────────────────────────────────────
+
+  /**
+   * Adds residents (distinct analytics ids) to those awaiting re-scoring (migration 014),
+   * `RESCORE_CHUNK` ids per statement; the caller holds the transaction that writes
+   * their rows out.
+   */
+  markForRescore(ids: readonly number[]): void {
+    const st = this.s(
+      'INSERT OR IGNORE INTO analytics_rescore (resident_id) SELECT value FROM json_each(?)',
+    );
+    for (let lo = 0; lo < ids.length; lo += RESCORE_CHUNK) {
+      st.run(JSON.stringify(ids.slice(lo, lo + RESCORE_CHUNK)));
+    }
+  }
+
+  /**
+   * The residents awaiting re-scoring, in id order, and clears them; call it inside the
+   * transaction that re-scores them, so that a step that fails leaves them awaiting.
+   */
+  takeRescore(): number[] {
+    const ids = this.s('SELECT resident_id FROM analytics_rescore ORDER BY resident_id')
+      .pluck()
+      .all() as number[];
+    this.clearRescore();
+    return ids;
+  }
+
+  /** Forgets who awaits re-scoring (everyone was scored, or every row was rebuilt). */
+  clearRescore(): void {
+    this.s('DELETE FROM analytics_rescore').run();
   }
 
   // ── rollup ───────────────────────────────────────────────────────────────────

@@ -65,7 +65,8 @@ export class Analytics {
     this.adb.forgetResidents();
     this.listener.rebuilt(upTo);
     this.queries.invalidate();
-    this.queries.takeTouched();
+    // Every row was rebuilt: a full segmentation run follows, not re-scoring.
+    this.adb.clearRescore();
     return r;
   }
 
@@ -82,23 +83,23 @@ export class Analytics {
   /** Recomputes and publishes RFM and behavioural segments. */
   segment(o: SegmentationOptions = {}): SegmentationSummary {
     this.listener.flush();
-    const s = runSegmentation(this.adb, o);
-    this.queries.takeTouched();
-    return s;
+    // Publishing clears the residents awaiting re-scoring (everyone was scored).
+    return runSegmentation(this.adb, o);
   }
 
   /**
    * The daily step: moves the feature window to end on `analysisDay` (expiring the days
    * that fall out) and re-scores the residents whose features changed since the last
    * run with the latest model, in one transaction (one commit: readers never see the
-   * window moved without the segments that follow from it). Returns how many residents
-   * were re-scored.
+   * window moved without the segments that follow from it). Who awaits re-scoring is
+   * read from SQL (written with the rows), so any process can run it, and a step that
+   * fails leaves them awaiting. Returns how many residents were re-scored.
    */
   advanceDay(analysisDay: number): { expired: number; rescored: number } {
     return this.adb.db.transaction(() => {
       // What the listener holds is written out in the same transaction (one commit).
       const expired = this.listener.advanceWindow(analysisDay);
-      const rescored = updateSegments(this.adb, this.queries.takeTouched(), analysisDay);
+      const rescored = updateSegments(this.adb, this.adb.takeRescore(), analysisDay);
       this.listener.noteChange();
       return { expired, rescored };
     })();

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runClubcard } from '../cli/test-cli.js';
 import type { ServiceKind } from '@clubcard/shared';
 import { openBackendDb, type Db } from '../db/open.js';
 import { generateCounty } from '../demo/county.js';
@@ -9,7 +10,7 @@ import { Analytics } from './analytics.js';
 import { HEALTH_SEGMENTATION } from './analytics-db.js';
 import { LOG_FEATURES, ND, residentVector } from './features.js';
 import { applyStandardisation, nearest } from './kmeans.js';
-import { packedLondonSlot, parseInstant } from './london-slots.js';
+import { isoDateOfDay, packedLondonSlot, parseInstant } from './london-slots.js';
 import { APPLIED_EVENT_KEY, type WriteOutThresholds } from './listener.js';
 import { FEATURE_COLUMNS, WINDOW_DAYS } from './model.js';
 import { RESIDENT_SET_CAP, decodeResidentSet } from './privacy.js';
@@ -392,5 +393,153 @@ describe('incremental day', () => {
     expect(during).not.toEqual(before);
     // The same as another instance reading the tables from SQL afresh.
     expect(new Analytics(db).queries.weeklyTrend()).toEqual(during);
+  });
+
+  describe('residents awaiting re-scoring are kept in SQL with their rows', () => {
+    /** Everything the day leaves, and how many residents it re-scored. */
+    interface DayResult {
+      tables: ReturnType<typeof tables>;
+      rescored: number;
+    }
+
+    /**
+     * The county's next day in a database file: ingested and written out by one
+     * Analytics instance, then `advance` runs the daily step on the same file (returning
+     * how many it re-scored).
+     */
+    async function dayInFile(
+      advance: (db: Db, file: string, day: number, writer: Analytics) => Promise<number>,
+    ): Promise<DayResult> {
+      const dir = mkdtempSync(join(tmpdir(), 'analytics-rescore-'));
+      try {
+        const file = join(dir, 'county.sqlite');
+        const db = openBackendDb(file);
+        const county = await countyBeforeNextDay(db);
+        ingest(county.analytics, county.payloads);
+        county.analytics.listener.flush();
+        expect(county.analytics.listener.heldVisits).toBe(0);
+        const pending = db.prepare('SELECT COUNT(*) FROM analytics_rescore').pluck().get();
+        expect(pending).toBeGreaterThan(0);
+        const rescored = await advance(db, file, county.last + 1, county.analytics);
+        const check = openBackendDb(file);
+        try {
+          // Nobody awaits re-scoring once the day is done.
+          expect(check.prepare('SELECT COUNT(*) FROM analytics_rescore').pluck().get()).toBe(0);
+          return { tables: tables(check), rescored };
+        } finally {
+          check.close();
+          if (db.open) db.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    /** The day in one instance, as the first test checks it against a rebuild. */
+    let reference: Promise<DayResult> | null = null;
+    const oneInstance = (): Promise<DayResult> =>
+      (reference ??= dayInFile((_db, _file, day, writer) =>
+        Promise.resolve(writer.advanceDay(day).rescored),
+      ));
+
+    /** The daily step in a new Analytics instance over the file, as the CLI opens it. */
+    const advanceInNewInstance = (file: string, day: number): Promise<number> => {
+      const db = openBackendDb(file);
+      try {
+        const analytics = new Analytics(db);
+        // Nothing is left to apply again from the event log: everything was written out.
+        expect(analytics.listener.heldVisits).toBe(0);
+        return Promise.resolve(analytics.advanceDay(day).rescored);
+      } finally {
+        db.close();
+      }
+    };
+
+    /** The same residents re-scored, and the same tables, as in one instance. */
+    const expectAsInOneInstance = async (day: DayResult): Promise<void> => {
+      const ref = await oneInstance();
+      expect(ref.rescored).toBeGreaterThan(0);
+      expect(day.rescored).toBe(ref.rescored);
+      expect(day.tables).toEqual(ref.tables);
+    };
+
+    it('re-scores them when another instance over the database runs the daily step', async () => {
+      // The backend keeps running; the daily step runs in a process of its own.
+      await expectAsInOneInstance(
+        await dayInFile((_db, file, day) => advanceInNewInstance(file, day)),
+      );
+    });
+
+    it('re-scores them after the process stopped between a write-out and the daily step', async () => {
+      await expectAsInOneInstance(
+        await dayInFile((db, file, day) => {
+          // Stopped without the daily step or closing analytics (a crash).
+          db.close();
+          return advanceInNewInstance(file, day);
+        }),
+      );
+    });
+
+    it('keeps them awaiting when the daily step fails, and re-scores them on the next', async () => {
+      const retried = await dayInFile((db, _file, day, writer) => {
+        const awaiting = db
+          .prepare('SELECT resident_id FROM analytics_rescore ORDER BY resident_id')
+          .pluck()
+          .all();
+        const segments = db.prepare(SEGMENTS_SQL).all();
+        // Publishing a segment fails part-way through the step.
+        db.exec(`CREATE TEMP TRIGGER fail_publish BEFORE INSERT ON analytics_segments
+                 BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+        expect(() => writer.advanceDay(day)).toThrow('disk full');
+        db.exec('DROP TRIGGER fail_publish');
+        expect(
+          db
+            .prepare('SELECT resident_id FROM analytics_rescore ORDER BY resident_id')
+            .pluck()
+            .all(),
+        ).toEqual(awaiting);
+        expect(db.prepare(SEGMENTS_SQL).all()).toEqual(segments);
+        return Promise.resolve(writer.advanceDay(day).rescored);
+      });
+      await expectAsInOneInstance(retried);
+    });
+
+    it('re-scores them when `clubcard analytics advance` runs the daily step', async () => {
+      const cli = await dayInFile(async (db, file, day, writer) => {
+        writer.close();
+        db.close();
+        const r = await runClubcard(
+          '--db',
+          file,
+          'analytics',
+          'advance',
+          '--date',
+          isoDateOfDay(day),
+        );
+        expect(r.code).toBe(0);
+        const out = JSON.parse(r.stdout) as { expired: number; rescored: number };
+        expect(out.expired).toBeGreaterThan(0);
+        return out.rescored;
+      });
+      await expectAsInOneInstance(cli);
+    });
+
+    it('are cleared by a full segmentation run and by a rebuild', async () => {
+      const db = openBackendDb(':memory:');
+      const { analytics, payloads } = await countyBeforeNextDay(db);
+      const awaiting = (): unknown =>
+        db.prepare('SELECT COUNT(*) FROM analytics_rescore').pluck().get();
+      const half = Math.floor(payloads.length / 2 / BATCH) * BATCH;
+      ingest(analytics, payloads.slice(0, half));
+      analytics.listener.flush();
+      expect(awaiting()).toBeGreaterThan(0);
+      analytics.segment({ fitSample: 700, silhouetteSample: 300, kMin: 3, kMax: 5 });
+      expect(awaiting()).toBe(0);
+      ingest(analytics, payloads.slice(half));
+      analytics.listener.flush();
+      expect(awaiting()).toBeGreaterThan(0);
+      await analytics.rebuildFeatures({ workers: 0 });
+      expect(awaiting()).toBe(0);
+    });
   });
 });

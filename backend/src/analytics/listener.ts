@@ -26,12 +26,10 @@ export interface CubeFact {
   residentId: number;
 }
 
-/** What the listener tells the rest of analytics (cache, incremental segments). */
+/** What the listener tells the rest of analytics (the dashboard's in-memory copies). */
 export interface AnalyticsChangeSink {
   /** Called with the new usage version and the visits it added (inside the transaction). */
   usageChanged(version: number, facts: readonly CubeFact[]): void;
-  /** Residents whose feature rows changed since the last segmentation. */
-  touched(residentId: number): void;
 }
 
 interface Pending {
@@ -323,10 +321,14 @@ export class AnalyticsIngestionListener implements IngestionListener {
    * Writes what this listener holds (rows in id order, then rollup cells) with the
    * event-log position it reaches, and forgets it; the caller holds the transaction (if
    * it rolls back, the usage version goes back and the next call applies the log again).
+   * The residents whose rows it writes await re-scoring from the same commit on (see
+   * `AnalyticsDb.markForRescore`): whichever process runs the daily step, and after any
+   * restart, finds them.
    */
   #writeOut(): void {
     const held = [...this.#held.values()].sort((a, b) => a.dims.id - b.dims.id);
     for (const h of held) this.adb.writeResident(h.dims.id, h.row, 0, h.usage);
+    this.adb.markForRescore(held.map((h) => h.dims.id));
     this.#writeCells();
     const stored = this.adb.storedMeta(APPLIED_EVENT_KEY) ?? 0;
     this.adb.setMeta(APPLIED_EVENT_KEY, Math.max(stored, this.#applied));
@@ -415,7 +417,6 @@ export class AnalyticsIngestionListener implements IngestionListener {
         });
       }
       this.setDistinct(row, usage);
-      this.sink.touched(dims.id);
     }
     return facts;
   }
@@ -500,7 +501,6 @@ export class AnalyticsIngestionListener implements IngestionListener {
             expired++;
           }
           this.setDistinct(h.row, h.usage);
-          this.sink.touched(h.dims.id);
         }
         this.#writeOut();
         this.adb.setMeta('window_start', newStart);

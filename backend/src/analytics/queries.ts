@@ -154,7 +154,6 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   #usage: ResidentUsage | null = null;
   #version = -1;
   #segments: { version: number; data: SegmentData } | null = null;
-  readonly #touched = new Set<number>();
 
   constructor(private readonly adb: AnalyticsDb) {}
 
@@ -182,17 +181,6 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
     } else {
       this.invalidate();
     }
-  }
-
-  touched(residentId: number): void {
-    this.#touched.add(residentId);
-  }
-
-  /** Residents whose feature rows changed since the last call (for incremental segments). */
-  takeTouched(): number[] {
-    const ids = [...this.#touched].sort((a, b) => a - b);
-    this.#touched.clear();
-    return ids;
   }
 
   invalidate(): void {

@@ -216,6 +216,8 @@ export function runSegmentation(
         'INSERT INTO analytics_segment_runs (computed_at, analysis_day, model) VALUES (?, ?, ?)',
       )
       .run(Date.now(), analysisDay, JSON.stringify(json));
+    // Everyone was scored by this run: nobody awaits re-scoring.
+    adb.clearRescore();
     adb.bump('segments_version');
   })();
   o.progress?.('publish', n, n);
