@@ -4,12 +4,16 @@ import { fromHex, toHex } from '../pcsc/bytes.js';
 import { readType4Sun, readUid, type Transmit } from '../pcsc/card-reads.js';
 import {
   authenticateEv2First,
+  changeFileSettings,
+  ForeignCardKeysError,
+  getKeyVersion,
   getNtag424Version,
   Ntag424CommandError,
   personaliseNtag424,
   selectNdefApplication,
   sunFileSettings,
   writeNdefFile,
+  type PersonalisationPlan,
 } from '../pcsc/ntag424-commands.js';
 import {
   buildSunTemplate,
@@ -22,6 +26,17 @@ import { VirtualNtag424 } from './virtual-ntag424.js';
 const UID = '04DE5F1EACC040';
 const K = (n: number): Uint8Array => new Uint8Array(16).fill(0x10 + n);
 const KEYS = [K(0), K(1), K(2), K(3), K(4)];
+
+/** Keys K(0)-K(4) with one version, the default SUN template, from a factory-fresh card. */
+function planFor(version: number): PersonalisationPlan {
+  const template = buildSunTemplate();
+  return {
+    currentAppMasterKey: new Uint8Array(16),
+    keys: [1, 2, 3, 4, 0].map((keyNo) => ({ keyNo, key: K(keyNo), version })),
+    ndefFile: template.ndefFile,
+    ndefFileSettings: sunFileSettings(template),
+  };
+}
 
 function channel(card: VirtualNtag424): Transmit {
   return (apdu) => card.transceive(apdu);
@@ -157,6 +172,45 @@ describe('VirtualNtag424 personalisation', () => {
     await expect(writeNdefFile(channel(card), template.ndefFile)).rejects.toThrow(/6982/);
   });
 
+  it('run again on a card it finished, leaves keys, versions, settings and URL as they were', async () => {
+    const card = VirtualNtag424.blank(UID);
+    const plan = planFor(7);
+    await personaliseNtag424(channel(card), plan);
+    const state = (): unknown => ({
+      keys: [0, 1, 2, 3, 4].map((n) => [toHex(card.key(n)), card.keyVersion(n)]),
+      settings: card.fileSettings(2),
+      ndef: toHex(card.storedNdefFile()),
+      counter: card.readCounter,
+    });
+    const before = state();
+    card.fieldReset();
+    expect(await personaliseNtag424(channel(card), plan)).toEqual({
+      keysAlreadyChanged: [1, 2, 3, 4, 0],
+    });
+    expect(state()).toEqual(before);
+  });
+
+  it('refuses a card whose key versions are neither the factory nor the plan, writing nothing', async () => {
+    const other = new VirtualNtag424({ uid: UID, keyVersions: [0, 0, 5] });
+    const writes: number[] = [];
+    other.on('apdu', (x) => {
+      if ([0xd6, 0x5f, 0xc4].includes(x.command[1] ?? 0)) writes.push(x.command[1] ?? 0);
+    });
+    const plan = planFor(7);
+    await expect(personaliseNtag424(channel(other), plan)).rejects.toBeInstanceOf(
+      ForeignCardKeysError,
+    );
+    expect(toHex(other.storedNdefFile())).toBe('00'.repeat(256));
+    expect(other.fileSettings(2)?.sdm).toBeNull();
+    expect(writes).toEqual([]);
+    await expect(
+      personaliseNtag424(channel(VirtualNtag424.blank(UID)), {
+        ...plan,
+        keys: [{ keyNo: 1, key: K(1), version: 0 }],
+      }),
+    ).rejects.toThrow(/factory version/);
+  });
+
   it('refuses key changes without authentication and tampered secure messages', async () => {
     const card = VirtualNtag424.blank(UID);
     const t = channel(card);
@@ -183,9 +237,72 @@ describe('VirtualNtag424 personalisation', () => {
     const session = await authenticateEv2First(t, 0, new Uint8Array(16));
     const settings = sunFileSettings(buildSunTemplate());
     if (settings.sdm) settings.sdm.macOffset = 250;
-    const { changeFileSettings } = await import('../pcsc/ntag424-commands.js');
     await expect(changeFileSettings(t, session, 2, settings)).rejects.toBeInstanceOf(
       Ntag424CommandError,
     );
+  });
+});
+
+describe('VirtualNtag424 GetKeyVersion', () => {
+  it('answers plain without a session: 00h on a blank card, the given versions otherwise', async () => {
+    const blank = VirtualNtag424.blank(UID);
+    await selectNdefApplication(channel(blank));
+    for (const n of [0, 1, 2, 3, 4]) {
+      expect(await getKeyVersion(channel(blank), n)).toEqual({ keyVersion: 0 });
+    }
+    const card = VirtualNtag424.personalised({ uid: UID, keys: KEYS, keyVersions: [9, 3, 3] });
+    await selectNdefApplication(channel(card));
+    const versions = [];
+    for (const n of [0, 1, 2, 3, 4])
+      versions.push((await getKeyVersion(channel(card), n)).keyVersion);
+    expect(versions).toEqual([9, 3, 3, 0, 0]);
+  });
+
+  it('reports the versions ChangeKey wrote', async () => {
+    const card = VirtualNtag424.blank(UID);
+    const template = buildSunTemplate();
+    const progress = await personaliseNtag424(channel(card), {
+      currentAppMasterKey: new Uint8Array(16),
+      keys: [1, 2, 3, 4, 0].map((keyNo) => ({ keyNo, key: K(keyNo), version: 0x20 + keyNo })),
+      ndefFile: template.ndefFile,
+      ndefFileSettings: sunFileSettings(template),
+    });
+    expect(progress).toEqual({ keysAlreadyChanged: [] });
+    card.fieldReset();
+    await selectNdefApplication(channel(card));
+    for (const n of [0, 1, 2, 3, 4]) {
+      expect((await getKeyVersion(channel(card), n)).keyVersion).toBe(0x20 + n);
+    }
+  });
+
+  it('within a session it is MAC-protected both ways and the session carries on', async () => {
+    const card = VirtualNtag424.blank(UID);
+    const t = channel(card);
+    await selectNdefApplication(t);
+    const session = await authenticateEv2First(t, 0, new Uint8Array(16));
+    const answered = await getKeyVersion(t, 1, session);
+    expect(answered.keyVersion).toBe(0);
+    expect(answered.session?.cmdCtr).toBe(1);
+    // The next secure command is accepted under the advanced counter.
+    const settings = sunFileSettings(buildSunTemplate());
+    await expect(changeFileSettings(t, answered.session!, 2, settings)).resolves.toMatchObject({
+      cmdCtr: 2,
+    });
+    expect(card.fileSettings(2)?.sdm).not.toBeNull();
+  });
+
+  it('refuses an unMACed command within a session (ending it), an unknown key, and no application', async () => {
+    const card = VirtualNtag424.blank(UID);
+    const t = channel(card);
+    expect(toHex(await t(fromHex('9064000001000000').subarray(0, 7)))).toBe('919D');
+    await selectNdefApplication(t);
+    expect(toHex(await t(fromHex('90640000010500')))).toBe('9140');
+    expect(toHex(await t(fromHex('906400000000')))).toBe('917E');
+    const session = await authenticateEv2First(t, 0, new Uint8Array(16));
+    expect(toHex(await t(fromHex('90640000010100')))).toBe('917E');
+    // The session is gone: a secure command under it finds none.
+    const settings = sunFileSettings(buildSunTemplate());
+    await expect(changeFileSettings(t, session, 2, settings)).rejects.toThrow(/919D/);
+    expect(card.fileSettings(2)?.sdm).toBeNull();
   });
 });

@@ -21,6 +21,7 @@ import {
 import { fromHex, toHex } from '../pcsc/bytes.js';
 import {
   NDEF_FILE_NO,
+  GET_KEY_VERSION_INS,
   sunFileSettings,
   DEFAULT_SUN_KEY_NUMBERS,
   type SunKeyNumbers,
@@ -82,6 +83,8 @@ export interface VirtualNtag424Options {
   uid: string;
   /** Application keys 0–4 (AES-128); missing ones are the factory all-zero key. */
   keys?: readonly KeyInput[];
+  /** KeyVer of keys 0–4 (0-255); missing ones are the factory version 00h. */
+  keyVersions?: readonly number[];
   /** NDEF file content (NLEN ‖ message); default the factory content (all zero). */
   ndefFile?: Uint8Array;
   /** Settings of the NDEF file; default the factory plain file with SUN off. */
@@ -94,6 +97,8 @@ export interface PersonalisedNtag424Options {
   uid: string;
   /** Keys 0–4. Give *other* keys with a victim's UID to model a clone without keys. */
   keys: readonly KeyInput[];
+  /** KeyVer of keys 0–4 (default 00h, as written by no ChangeKey). */
+  keyVersions?: readonly number[];
   layout?: SunUrlLayout;
   keyNumbers?: SunKeyNumbers;
   mirror?: SunTemplateOptions['mirror'];
@@ -113,8 +118,10 @@ export interface PersonalisedNtag424Options {
  *   later reads reuse that image, so the NLEN read and the content read of one tap see
  *   one counter value (as phones observe: one increment per tap).
  * - Native commands, ISO wrapped (90 INS 00 00 Lc data 00): GetVersion,
- *   AuthenticateEV2First (+ AF), and in EV2 secure messaging (CommMode.Full) ChangeKey and
- *   ChangeFileSettings – enough for an enrolment desk to personalise a blank card.
+ *   AuthenticateEV2First (+ AF), GetKeyVersion (plain without a session, CommMode.MAC
+ *   within one), and in EV2 secure messaging (CommMode.Full) ChangeKey and
+ *   ChangeFileSettings – enough for an enrolment desk to personalise a blank card, or
+ *   finish one an earlier run left partly personalised.
  * - PC/SC part 3 GET DATA `FF CA 00 00 00` (the UID, answered by the reader firmware).
  *
  * Not modelled: Random ID, LRP mode, ReadData/WriteData, GetFileSettings, counter limits,
@@ -124,7 +131,7 @@ export class VirtualNtag424 extends VirtualCard {
   readonly atr = NTAG424_ATR;
   readonly uid: Uint8Array;
   readonly #keys: Uint8Array[];
-  readonly #keyVersions: number[] = [0, 0, 0, 0, 0];
+  readonly #keyVersions: number[];
   readonly #files: Map<number, EmulatedFile>;
   #readCounter: number;
 
@@ -149,6 +156,11 @@ export class VirtualNtag424 extends VirtualCard {
       const key = k === undefined ? new Uint8Array(16) : typeof k === 'string' ? fromHex(k) : k;
       if (key.length !== 16) throw new Error(`key ${i} must be 16 bytes`);
       return new Uint8Array(key);
+    });
+    this.#keyVersions = [0, 1, 2, 3, 4].map((i) => {
+      const v = options.keyVersions?.[i] ?? 0;
+      if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new Error(`key ${i}: version 0-255`);
+      return v;
     });
     this.#readCounter = options.readCounter ?? 0;
     const ndef = new Uint8Array(256);
@@ -204,6 +216,7 @@ export class VirtualNtag424 extends VirtualCard {
     return new VirtualNtag424({
       uid: options.uid,
       keys: options.keys,
+      ...(options.keyVersions ? { keyVersions: options.keyVersions } : {}),
       ndefFile: template.ndefFile,
       ndefFileSettings: sunFileSettings(template, options.keyNumbers ?? DEFAULT_SUN_KEY_NUMBERS),
       readCounter: options.readCounter ?? 0,
@@ -452,6 +465,8 @@ export class VirtualNtag424 extends VirtualCard {
         return this.#changeKey(command.data);
       case EV2_INS.changeFileSettings:
         return this.#changeFileSettings(command.data);
+      case GET_KEY_VERSION_INS:
+        return this.#getKeyVersion(command.data);
       default:
         return nativeResponse(ST.ILLEGAL_COMMAND);
     }
@@ -510,16 +525,8 @@ export class VirtualNtag424 extends VirtualCard {
     const session = this.#auth;
     if (!session) return nativeResponse(ST.PERMISSION_DENIED);
     if (session.keyNo !== 0) return nativeResponse(ST.PERMISSION_DENIED);
-    const opened = openSecureCommand(session, {
-      ins: EV2_INS.changeKey,
-      body,
-      headerLength: 1,
-      mode: 'full',
-    });
-    if (!opened.ok)
-      return this.#integrityError(
-        opened.reason === 'bad-length' ? ST.LENGTH_ERROR : ST.INTEGRITY_ERROR,
-      );
+    const opened = this.#openSecure(session, EV2_INS.changeKey, body, 'full');
+    if (opened instanceof Uint8Array) return opened;
     const keyNo = (opened.header[0] ?? 0xff) & 0x3f;
     const current = this.#keys[keyNo];
     if (!current) return this.#integrityError(ST.NO_SUCH_KEY);
@@ -537,6 +544,31 @@ export class VirtualNtag424 extends VirtualCard {
     return this.#secureOk(session);
   }
 
+  /**
+   * GetKeyVersion (NT4H2421Gx §10.6.2): KeyNo → the KeyVer its last ChangeKey stored. Free
+   * (no access condition), CommMode.MAC: in plain while not authenticated; within a
+   * session the command must carry its MAC (KeyNo is the header) and the answer carries
+   * one, a failure ending the session as for any secure command.
+   */
+  #getKeyVersion(body: Uint8Array): Uint8Array {
+    if (!this.#appSelected) return nativeResponse(ST.PERMISSION_DENIED);
+    const session = this.#auth;
+    if (!session) {
+      if (body.length !== 1) return nativeResponse(ST.LENGTH_ERROR);
+      const version = this.#keyVersions[body[0] ?? 0xff];
+      if (version === undefined) return nativeResponse(ST.NO_SUCH_KEY);
+      return nativeResponse(ST.OK, Uint8Array.of(version));
+    }
+    const opened = this.#openSecure(session, GET_KEY_VERSION_INS, body, 'mac');
+    if (opened instanceof Uint8Array) return opened;
+    if (opened.data.length !== 0) return this.#integrityError(ST.LENGTH_ERROR);
+    const version = this.#keyVersions[opened.header[0] ?? 0xff];
+    if (version === undefined) return this.#integrityError(ST.NO_SUCH_KEY);
+    const response = buildSecureResponse(session, { data: Uint8Array.of(version), mode: 'mac' });
+    this.#auth = response.session;
+    return nativeResponse(ST.OK, response.body);
+  }
+
   /** ChangeFileSettings (NT4H2421Gx §10.7.1): needs the file's Change access key. */
   #changeFileSettings(body: Uint8Array): Uint8Array {
     const session = this.#auth;
@@ -550,16 +582,8 @@ export class VirtualNtag424 extends VirtualCard {
     ) {
       return nativeResponse(ST.PERMISSION_DENIED);
     }
-    const opened = openSecureCommand(session, {
-      ins: EV2_INS.changeFileSettings,
-      body,
-      headerLength: 1,
-      mode: 'full',
-    });
-    if (!opened.ok)
-      return this.#integrityError(
-        opened.reason === 'bad-length' ? ST.LENGTH_ERROR : ST.INTEGRITY_ERROR,
-      );
+    const opened = this.#openSecure(session, EV2_INS.changeFileSettings, body, 'full');
+    if (opened instanceof Uint8Array) return opened;
     const decoded = decodeFileSettings(opened.data);
     if (!decoded.ok)
       return this.#integrityError(
@@ -574,6 +598,23 @@ export class VirtualNtag424 extends VirtualCard {
     file.settings = decoded.settings;
     this.#sdmView = undefined;
     return this.#secureOk(session);
+  }
+
+  /**
+   * Opens a secure command with a one-byte header (KeyNo, FileNo): its header and data,
+   * or the error answer (length or integrity error, which ends the session).
+   */
+  #openSecure(
+    session: Ev2Session,
+    ins: number,
+    body: Uint8Array,
+    mode: 'mac' | 'full',
+  ): { header: Buffer; data: Buffer } | Uint8Array {
+    const opened = openSecureCommand(session, { ins, body, headerLength: 1, mode });
+    if (opened.ok) return opened;
+    return this.#integrityError(
+      opened.reason === 'bad-length' ? ST.LENGTH_ERROR : ST.INTEGRITY_ERROR,
+    );
   }
 
   /** 9100 with the response MAC (CommMode.Full, no data); advances CmdCtr. */

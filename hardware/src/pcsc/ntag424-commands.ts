@@ -2,6 +2,7 @@ import {
   ACCESS_FREE,
   buildChangeFileSettings,
   buildChangeKey,
+  buildSecureCommand,
   EV2_INS,
   ev2FirstCommandData,
   ev2FirstPcdAnswer,
@@ -40,7 +41,7 @@ export const NDEF_FILE_NO = 0x02;
 
 /** A native command answered with an error status (91xx other than 00 / AF). */
 export class Ntag424CommandError extends CardProtocolError {
-  override readonly name = 'Ntag424CommandError';
+  override readonly name: string = 'Ntag424CommandError';
 }
 
 /** NT4H2421Gx §10.2 Table 23: native status codes (SW2 after 91). */
@@ -110,13 +111,18 @@ export async function selectNdefApplication(transmit: Transmit): Promise<void> {
 }
 
 /**
- * Writes the NDEF file with ISOUpdateBinary (NT4H2421Gx §10.9.4) while its write access
- * is free (Eh, the factory setting): the enrolment desk does this before switching SUN
- * on and locking writes to the application master key. Chunks of 128 bytes keep each
- * frame within what the card accepts in one ISO-DEP frame without chaining.
+ * Writes the NDEF file with ISOUpdateBinary (NT4H2421Gx §10.9.4) where its write access
+ * is met: free (Eh, the factory setting), or the key of an EV2 session still open on the
+ * card (`keepSession`: the application is not selected again, which would end it, and
+ * ISOUpdateBinary on a CommMode.Plain file is sent as it is). Chunks of 128 bytes keep
+ * each frame within what the card accepts in one ISO-DEP frame without chaining.
  */
-export async function writeNdefFile(transmit: Transmit, file: Uint8Array): Promise<void> {
-  await selectNdefApplication(transmit);
+export async function writeNdefFile(
+  transmit: Transmit,
+  file: Uint8Array,
+  options: { keepSession?: boolean } = {},
+): Promise<void> {
+  if (!options.keepSession) await selectNdefApplication(transmit);
   await expectOk(transmit, selectFileApdu(NDEF_FILE_ID), 'SELECT NDEF file');
   for (let at = 0; at < file.length; at += 128) {
     const chunk = file.subarray(at, Math.min(at + 128, file.length));
@@ -151,6 +157,46 @@ export async function authenticateEv2First(
   const done = ev2FirstPcdFinish(key, answer.pending, final);
   if (!done.ok) throw new Ntag424CommandError(`AuthenticateEV2First: ${done.message}`);
   return done.session;
+}
+
+/** GetKeyVersion's instruction code (NT4H2421Gx §10.6.2; not among the shared EV2_INS). */
+export const GET_KEY_VERSION_INS = 0x64;
+
+/** KeyVer of every key of a factory-fresh card (keys 0-4 are delivered all zero, KeyVer 00h). */
+export const FACTORY_KEY_VERSION = 0x00;
+
+/**
+ * GetKeyVersion (NT4H2421Gx §10.6.2): the KeyVer stored with key `keyNo` by its last
+ * ChangeKey. CommMode.MAC: sent plain while no session is open (the command needs no
+ * authentication), MAC'd both ways within one; pass the session to get the next one.
+ */
+export async function getKeyVersion(
+  transmit: Transmit,
+  keyNo: number,
+  session?: Ev2Session,
+): Promise<{ keyVersion: number; session?: Ev2Session }> {
+  const what = `GetKeyVersion ${keyNo}`;
+  if (!session) {
+    const data = await native(
+      transmit,
+      wrapNativeCommand(GET_KEY_VERSION_INS, Uint8Array.of(keyNo)),
+      what,
+    );
+    if (data.length !== 1) throw new Ntag424CommandError(`${what}: ${data.length}-byte answer`);
+    return { keyVersion: data[0] ?? 0 };
+  }
+  const command = buildSecureCommand(session, {
+    ins: GET_KEY_VERSION_INS,
+    header: Uint8Array.of(keyNo),
+    mode: 'mac',
+  });
+  const body = await native(transmit, command.apdu, what);
+  const opened = openSecureResponse(session, { body, mode: 'mac' });
+  if (!opened.ok) throw new Ntag424CommandError(`${what}: ${opened.message}`);
+  if (opened.data.length !== 1) {
+    throw new Ntag424CommandError(`${what}: ${opened.data.length}-byte answer`);
+  }
+  return { keyVersion: opened.data[0] ?? 0, session: opened.session };
 }
 
 /** Checks the response MAC of a CommMode.Full command without response data. */
@@ -239,11 +285,15 @@ export function sunFileSettings(
 }
 
 export interface PersonalisationPlan {
-  /** The card's application master key now (all zeros on a factory-fresh card). */
+  /** The card's application master key before personalisation (factory: all zeros). */
   currentAppMasterKey: Uint8Array;
-  /** Current values of keys 1-4 (zeros when fresh), for ChangeKey's XOR proof. */
+  /** Values of keys 1-4 before personalisation (zeros when fresh), for ChangeKey's XOR proof. */
   currentKeys?: Partial<Record<number, Uint8Array>>;
-  /** Keys to write, in order; key 0 must come last (changing it ends the session). */
+  /**
+   * Keys to write, in order; key 0 must come last (changing it ends the session). Each
+   * version must differ from the factory KeyVer 00h: the version is how a later run tells
+   * a key already written from one still to write.
+   */
   keys: ReadonlyArray<{ keyNo: number; key: Uint8Array; version: number }>;
   /** NDEF file content (NLEN ‖ message), e.g. buildSunTemplate().ndefFile. */
   ndefFile: Uint8Array;
@@ -251,30 +301,68 @@ export interface PersonalisationPlan {
   ndefFileSettings: FileSettings;
 }
 
+/** What a personalisation found on the card before it wrote anything. */
+export interface PersonalisationProgress {
+  /** Keys that already carried the plan's version (an earlier run changed them): left alone. */
+  keysAlreadyChanged: number[];
+}
+
 /**
- * Personalises a card in the field: writes the NDEF template, authenticates with the
- * current application master key, switches SUN on (ChangeFileSettings), then changes
- * the keys, key 0 last. Any failure throws; the card is then partly personalised, and
- * running the plan again with the keys it now holds completes it.
+ * The card's keys are neither factory-fresh nor the plan's (someone else's card, or keys
+ * of another key-set version). Nothing was written.
+ */
+export class ForeignCardKeysError extends Ntag424CommandError {
+  override readonly name = 'ForeignCardKeysError';
+}
+
+/**
+ * Personalises a card in the field, resuming where an earlier run was interrupted. It
+ * first reads every plan key's KeyVer (GetKeyVersion, plain): the plan's version means an
+ * earlier run changed that key, the factory's (00h) that it is still to change; any
+ * other version refuses the card before anything is written. It then authenticates with
+ * key 0 as the card holds it (the plan's key once key 0 carries the plan's version,
+ * otherwise `currentAppMasterKey`; a card holding neither refuses it, again before any
+ * write), and within that session writes the NDEF template (ISOUpdateBinary: free on a
+ * fresh card, key 0 once SUN is on), switches SUN on (ChangeFileSettings), and changes
+ * the keys still at the factory version, key 0 last. Writing the same template and
+ * settings again leaves them as they were, so every step is safe to repeat and a card
+ * taken away at any point ends, after one more run, as one personalised in one go.
  */
 export async function personaliseNtag424(
   transmit: Transmit,
   plan: PersonalisationPlan,
-): Promise<void> {
+): Promise<PersonalisationProgress> {
   const zero = new Uint8Array(16);
   const masterIndex = plan.keys.findIndex((k) => k.keyNo === 0);
   if (masterIndex >= 0 && masterIndex !== plan.keys.length - 1) {
     throw new RangeError('key 0 must be changed last: changing it ends the session');
   }
-  await writeNdefFile(transmit, plan.ndefFile);
+  if (plan.keys.some((k) => k.version === FACTORY_KEY_VERSION)) {
+    throw new RangeError('a key version must differ from the factory version 00h');
+  }
   await selectNdefApplication(transmit);
+  const pending: PersonalisationPlan['keys'][number][] = [];
+  const keysAlreadyChanged: number[] = [];
+  for (const k of plan.keys) {
+    const { keyVersion } = await getKeyVersion(transmit, k.keyNo);
+    if (keyVersion === k.version) keysAlreadyChanged.push(k.keyNo);
+    else if (keyVersion === FACTORY_KEY_VERSION) pending.push(k);
+    else {
+      throw new ForeignCardKeysError(
+        `key ${k.keyNo} carries version ${keyVersion}, neither the factory's nor the plan's`,
+      );
+    }
+  }
+  const master = plan.keys[masterIndex];
+  const masterChanged = master !== undefined && keysAlreadyChanged.includes(0);
   let session: Ev2Session | undefined = await authenticateEv2First(
     transmit,
     0,
-    plan.currentAppMasterKey,
+    masterChanged ? master.key : plan.currentAppMasterKey,
   );
+  await writeNdefFile(transmit, plan.ndefFile, { keepSession: true });
   session = await changeFileSettings(transmit, session, NDEF_FILE_NO, plan.ndefFileSettings);
-  for (const k of plan.keys) {
+  for (const k of pending) {
     if (!session) throw new Error('session ended before all keys were changed');
     session = await changeKey(transmit, session, {
       keyNo: k.keyNo,
@@ -283,4 +371,5 @@ export async function personaliseNtag424(
       ...(k.keyNo === 0 ? {} : { oldKey: plan.currentKeys?.[k.keyNo] ?? zero }),
     });
   }
+  return { keysAlreadyChanged };
 }
