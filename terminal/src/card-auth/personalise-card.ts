@@ -2,6 +2,8 @@ import {
   buildSunTemplate,
   CardProtocolError,
   DEFAULT_SUN_URL_LAYOUT,
+  FACTORY_KEY_VERSION,
+  ForeignCardKeysError,
   personaliseNtag424,
   readType4Sun,
   sunFileSettings,
@@ -20,15 +22,26 @@ import { deriveIssuedCardKeys, type IssuingKeys } from './card-keys.js';
  * Why a blank card was not made a Clubcard. Nothing is issued in any of these cases.
  *
  * - `card-personalisation-interrupted`: the card left the reader (or stopped answering)
- *   part-way: it may be partly personalised.
- * - `card-personalisation-failed`: the card refused a step (not a factory-fresh NTAG 424
- *   DNA, e.g. someone else's keys), or did not read back as a genuine card afterwards.
+ *   part-way: it may be partly personalised. Personalising it again (at any desk with the
+ *   same issuing and read keys) finishes it.
+ * - `card-personalisation-failed`: the card refused a step (neither a factory-fresh NTAG
+ *   424 DNA nor one this desk's keys partly or fully personalised, e.g. someone else's
+ *   keys: such a card is refused before anything is written to it), or did not read back
+ *   as a genuine card afterwards.
  */
 export type PersonaliseRefusal = 'card-personalisation-interrupted' | 'card-personalisation-failed';
 
+/**
+ * Which of the desk's keys the card already carried (by key version) when it was
+ * presented: none (`factory`: a blank card, or one taken away before its first key
+ * changed), some (`partly-ours`: an interrupted personalisation, now finished), or all
+ * (`ours`: personalised before, left as it was and only read back).
+ */
+export type KeysFound = 'factory' | 'partly-ours' | 'ours';
+
 /** The card personalised and read back as genuine (with its UID and SUN proof), or why not. */
 export type PersonaliseResult =
-  | Extract<TapAuthResult, { ok: true }>
+  | (Extract<TapAuthResult, { ok: true }> & { keysFound?: KeysFound })
   | {
       ok: false;
       code: PersonaliseRefusal;
@@ -62,12 +75,23 @@ const UID7_HEX = new RegExp(`^[0-9A-F]{${NTAG424_UID_LENGTH * 2}}$`);
  * SUN card under the desk's read keys before anything is bound to it. Only a kiosk
  * configured as an enrolment desk (holding the issuing keys) builds one.
  *
+ * A card taken away part-way is finished when it is presented again: the key versions on
+ * the card tell which keys were already changed (see personaliseNtag424), so the issuing
+ * and read key versions must not be the factory version 00h.
+ *
  * It never logs; its reasons carry no UID or key.
  */
 export class CardPersonaliser {
   readonly #d: Required<CardPersonaliserDeps>;
 
   constructor(deps: CardPersonaliserDeps) {
+    const { issuingKeyVersion, readKeyVersion } = deps.issuing;
+    if (issuingKeyVersion === FACTORY_KEY_VERSION || readKeyVersion === FACTORY_KEY_VERSION) {
+      throw new RangeError(
+        'an enrolment desk needs issuing and read key versions 1-255: version 0 is the ' +
+          'factory one, and a card taken away part-way could not be told from a blank one',
+      );
+    }
     this.#d = { sunLayout: DEFAULT_SUN_URL_LAYOUT, removalGraceMs: 1500, ...deps };
   }
 
@@ -82,14 +106,23 @@ export class CardPersonaliser {
 
     const keys = deriveIssuedCardKeys(this.#d.issuing, hexToBytes(uid));
     const template = buildSunTemplate(this.#d.sunLayout);
+    let keysFound: KeysFound;
     try {
-      await personaliseNtag424(transmit, {
+      const progress = await personaliseNtag424(transmit, {
         currentAppMasterKey: new Uint8Array(16),
         keys: keys.changeOrder,
         ndefFile: template.ndefFile,
         ndefFileSettings: sunFileSettings(template),
       });
+      const changed = progress.keysAlreadyChanged.length;
+      keysFound =
+        changed === 0 ? 'factory' : changed === keys.changeOrder.length ? 'ours' : 'partly-ours';
     } catch (e) {
+      if (e instanceof ForeignCardKeysError) {
+        return failed(
+          'the card carries keys of another issuer or key version: nothing was written',
+        );
+      }
       return this.#exchangeFailed(channel, e, 'personalisation');
     }
 
@@ -107,7 +140,7 @@ export class CardPersonaliser {
     if (auth.method !== 'sun' || auth.keyVersion !== this.#d.issuing.readKeyVersion) {
       return failed('the card reads back under another read-key version');
     }
-    return { ok: true, uid, auth };
+    return { ok: true, uid, auth, keysFound };
   }
 
   /** A failed exchange: the card gone (or silent) is an interruption, a refusal a failure. */
