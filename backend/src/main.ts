@@ -60,11 +60,16 @@ export async function startBackend(
   const url = `http://${config.host}:${port}`;
   log.info({ url }, 'backend listening');
   // The dashboard's in-memory usage copies and the residents' rows the listener reads,
-  // loaded once now rather than on the first query or batch.
-  const warming = setImmediate(() => {
-    const t = performance.now();
-    analytics.warm();
-    log.info({ ms: Math.round(performance.now() - t) }, 'analytics warmed');
+  // loaded now rather than on the first query or batch: a few thousand rows per step,
+  // so that pushes and dashboard requests are served meanwhile.
+  const warming = analytics.warmUp({
+    progress: (p) => {
+      log.info(p, p.phase === 'total' ? 'analytics warmed' : 'analytics warm-up phase done');
+    },
+  });
+  warming.done.catch((err: unknown) => {
+    // Queries and batches load what they need on demand, as before the warm-up.
+    log.error({ err }, 'analytics warm-up failed');
   });
   // Scheduled allowances, once the backend serves (idempotent per resident and period).
   const allowanceOptions = options.allowances ?? {};
@@ -86,7 +91,7 @@ export async function startBackend(
     port,
     close: async () => {
       clearInterval(pruner);
-      clearImmediate(warming);
+      warming.stop();
       allowances?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -12,6 +12,7 @@ import {
   type UsageRow,
 } from './model.js';
 import { RESIDENT_SET_CAP, residentSetWith } from './privacy.js';
+import type { WarmStep } from './queries.js';
 
 /**
  * SQL access for the analytics tables (migration 003): prepared statements only, plain
@@ -37,6 +38,9 @@ const WRITE_RESIDENT = `UPDATE analytics_residents SET ${FEATURE_COLUMNS.map((c)
 
 /** Keys bound per statement when many rows are read by key (as a JSON array). */
 const IN_CHUNK = 1000;
+
+/** Residents read per page when every row is loaded at once. */
+const WARM_PAGE_ROWS = 50_000;
 
 /** Resident ids added per statement to those awaiting re-scoring (as a JSON array). */
 const RESCORE_CHUNK = 10_000;
@@ -178,6 +182,8 @@ export class AnalyticsDb {
   readonly #residents = new Map<string, ResidentDims>();
   readonly #services = new Map<string, ServiceDims>();
   #rowCache: RowCache | null = null;
+  /** Rows being loaded a page at a time (see warmingRows), not used until complete. */
+  #rowsWarming: RowCache | null = null;
 
   constructor(readonly db: Db) {
     // Used by the rollup upsert: adds a resident id to a cell's capped set in SQL.
@@ -320,10 +326,11 @@ export class AnalyticsDb {
     ).get(ref, age, ward) as { id: number };
     const dims = { id: ins.id, age, ward };
     this.#residents.set(ref, dims);
-    if (this.#rowCache) {
+    const c = this.#rowCache ?? this.#rowsWarming;
+    if (c) {
       const empty = new Float64Array(NF);
       emptyFeatureRow(empty);
-      this.#rowCache.put(ref, ins.id, age, ward, empty, 0, Buffer.alloc(0));
+      c.put(ref, ins.id, age, ward, empty, 0, Buffer.alloc(0));
     }
     return dims;
   }
@@ -401,32 +408,66 @@ export class AnalyticsDb {
     return found;
   }
 
-  /** Forgets cached resident dims and rows (after a rebuild may have changed them). */
+  /**
+   * Forgets cached resident dims and rows (after a rebuild may have changed them); rows
+   * being warmed are read again from the start.
+   */
   forgetResidents(): void {
     this.#residents.clear();
     this.#rowCache = null;
+    this.#rowsWarming = null;
   }
 
   /** Loads every resident's row into memory (see RowCache), unless loaded. */
   warmRows(): void {
-    if (this.#rowCache) return;
-    const c = new RowCache();
-    for (const r of this.s(
-      `SELECT id, resident_ref, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents`,
-    )
-      .raw(true)
-      .iterate() as Iterable<(string | number | Buffer)[]>) {
-      c.put(
-        r[1] as string,
-        r[0] as number,
-        r[2] as number,
-        r[3] as number,
-        r as number[],
-        4,
-        r[NF + 4] as Buffer,
-      );
+    for (const _ of this.warmingRows(WARM_PAGE_ROWS)) {
+      // every page at once
     }
-    this.#rowCache = c;
+  }
+
+  /**
+   * warmRows() a page of `pageRows` residents per step, for a caller that yields to the
+   * event loop between steps. Until the last page the rows are not used: reads go to
+   * SQL as without them. Rows written or created meanwhile are kept current in the pages
+   * already read (later pages read them as committed); if residents are forgotten
+   * meanwhile (a rolled-back batch, a rebuild), reading starts again.
+   */
+  *warmingRows(pageRows: number): Generator<WarmStep> {
+    const page = this.s(
+      `SELECT id, resident_ref, age, ward, ${FEATURE_SELECT}, usage FROM analytics_residents
+       WHERE id > ? ORDER BY id LIMIT ?`,
+    ).raw(true);
+    while (!this.#rowCache) {
+      const c = new RowCache();
+      this.#rowsWarming = c;
+      try {
+        for (let after = -1; this.#rowsWarming === c;) {
+          const rows = page.all(after, pageRows) as (string | number | Buffer)[][];
+          for (const r of rows) {
+            after = r[0] as number;
+            // A row written or created since this warm-up began is already here, current.
+            if (c.has(after)) continue;
+            c.put(
+              r[1] as string,
+              after,
+              r[2] as number,
+              r[3] as number,
+              r as number[],
+              4,
+              r[NF + 4] as Buffer,
+            );
+          }
+          if (rows.length < pageRows) this.#rowCache = c;
+          yield { phase: 'rows', rows: rows.length };
+          if (this.#rowCache === c) return;
+        }
+      } finally {
+        // Done, stopped or forgotten: these rows are no longer being warmed.
+        if (this.#rowsWarming === c) this.#rowsWarming = null;
+      }
+      // Forgotten meanwhile: read again, unless another warm-up has taken over.
+      if (this.#rowsWarming !== null) return;
+    }
   }
 
   get rowsWarm(): boolean {
@@ -535,7 +576,8 @@ export class AnalyticsDb {
     for (let j = 0; j < NF; j++) args.push(row[at + j] ?? 0);
     const blob = encodeUsage(usage);
     this.s(WRITE_RESIDENT).run(...args, blob, id);
-    const c = this.#rowCache;
+    // Rows being warmed are kept current too (those not read yet are read as written).
+    const c = this.#rowCache ?? this.#rowsWarming;
     const ref = c?.refOf[id];
     if (c && ref !== undefined) c.put(ref, id, c.age[id] ?? 0, c.ward[id] ?? 0, row, at, blob);
   }

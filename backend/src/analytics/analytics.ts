@@ -5,7 +5,7 @@ import {
   DEFAULT_WRITE_OUT,
   type WriteOutThresholds,
 } from './listener.js';
-import { AnalyticsQueries } from './queries.js';
+import { AnalyticsQueries, type WarmStep } from './queries.js';
 import {
   rebuildFeatures,
   rebuildRollups,
@@ -20,6 +20,116 @@ import {
   type SegmentationSummary,
 } from './segmentation.js';
 
+/** Rows read per warm-up step (a few milliseconds each at county scale). */
+const WARM_UP_PAGE_ROWS = 5_000;
+
+export interface WarmUpOptions {
+  /** Rows read per step. */
+  pageRows?: number;
+  /** Told when each phase ends, then the total (phase 'total'). */
+  progress?: (p: WarmUpProgress) => void;
+}
+
+/** What a warm-up phase (or the whole warm-up) read and took; no resident data. */
+export interface WarmUpProgress {
+  phase: WarmStep['phase'] | 'total';
+  rows: number;
+  steps: number;
+  /** Wall time from the phase's first step to its last. */
+  ms: number;
+  /** The longest step: how long the event loop waited for it at most. */
+  longestStepMs: number;
+}
+
+export interface WarmUp {
+  /** True once everything is warm; false if stopped first. Rejects if a step failed. */
+  readonly done: Promise<boolean>;
+  stop(): void;
+}
+
+/**
+ * Runs steps one per event-loop turn (setImmediate), never inside a transaction (a
+ * step waits for the next turn), reporting each phase's end and the total.
+ */
+function stepByStep(
+  steps: Generator<WarmStep>,
+  db: Db,
+  progress?: (p: WarmUpProgress) => void,
+): WarmUp {
+  let stopped = false;
+  let next: NodeJS.Immediate | null = null;
+  let settle: (warm: boolean) => void = () => undefined;
+  let fail: (e: unknown) => void = () => undefined;
+  const done = new Promise<boolean>((resolve, reject) => {
+    settle = resolve;
+    fail = reject;
+  });
+  const start = performance.now();
+  const total: WarmUpProgress = { phase: 'total', rows: 0, steps: 0, ms: 0, longestStepMs: 0 };
+  let phase: WarmUpProgress | null = null;
+  let phaseStart = start;
+  const end = (p: WarmUpProgress): void => {
+    p.ms = Math.round(p.ms);
+    p.longestStepMs = Math.round(p.longestStepMs);
+    progress?.(p);
+  };
+  const tick = (): void => {
+    next = null;
+    if (stopped) return;
+    if (!db.open) {
+      stopped = true;
+      settle(false);
+      return;
+    }
+    if (db.inTransaction) {
+      next = setImmediate(tick);
+      return;
+    }
+    const t = performance.now();
+    let r: IteratorResult<WarmStep>;
+    try {
+      r = steps.next();
+    } catch (e) {
+      stopped = true;
+      fail(e);
+      return;
+    }
+    const now = performance.now();
+    const ms = now - t;
+    if (!r.done && r.value.phase !== phase?.phase) {
+      if (phase) end(phase);
+      phase = { phase: r.value.phase, rows: 0, steps: 0, ms: 0, longestStepMs: 0 };
+      phaseStart = t;
+    }
+    for (const p of phase ? [phase, total] : [total]) {
+      p.rows += r.done ? 0 : r.value.rows;
+      p.steps += 1;
+      p.longestStepMs = Math.max(p.longestStepMs, ms);
+    }
+    if (phase) phase.ms = now - phaseStart;
+    if (r.done) {
+      stopped = true;
+      if (phase) end(phase);
+      total.ms = now - start;
+      end(total);
+      settle(true);
+      return;
+    }
+    next = setImmediate(tick);
+  };
+  next = setImmediate(tick);
+  return {
+    done,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (next) clearImmediate(next);
+      steps.return(undefined);
+      settle(false);
+    },
+  };
+}
+
 /**
  * Analytics for one backend database: the ingestion listener, the dashboard queries and
  * the maintenance jobs, sharing one AnalyticsDb (prepared statements, caches). Wire it in
@@ -33,6 +143,7 @@ export class Analytics {
   readonly adb: AnalyticsDb;
   readonly queries: AnalyticsQueries;
   readonly listener: AnalyticsIngestionListener;
+  #warmUp: WarmUp | null = null;
 
   constructor(db: Db, writeOut: WriteOutThresholds = DEFAULT_WRITE_OUT) {
     this.adb = new AnalyticsDb(db);
@@ -42,18 +153,46 @@ export class Analytics {
     this.listener.catchUp();
   }
 
-  /** Writes out what the listener holds in memory (the database stays open). */
+  /** Stops a warm-up and writes out what the listener holds (the database stays open). */
   close(): void {
+    this.#warmUp?.stop();
+    this.#warmUp = null;
     this.listener.close();
   }
 
   /**
    * Loads the in-memory copies the dashboard queries and the listener read (at start, so
-   * that first queries and batches do not pay for them).
+   * that first queries and batches do not pay for them), all at once.
    */
   warm(): void {
     this.queries.warm();
     this.adb.warmRows();
+  }
+
+  /**
+   * warm() in steps of `pageRows` rows, yielding to the event loop between steps, so
+   * that a backend serves batches and queries while a county's copies load (a minute
+   * and more at once). Until a copy is complete its readers load what they need as
+   * without it; a copy a query or batch loaded or changed meanwhile wins. The listener
+   * holds write-outs back while the usage copies load (they must read unchanged tables).
+   * `progress` hears each phase's end and the total; `stop()` (or close) ends it.
+   */
+  warmUp(o: WarmUpOptions = {}): WarmUp {
+    this.#warmUp?.stop();
+    const steps = this.#warmingSteps(o.pageRows ?? WARM_UP_PAGE_ROWS);
+    const w = stepByStep(steps, this.adb.db, o.progress);
+    this.#warmUp = w;
+    return w;
+  }
+
+  *#warmingSteps(pageRows: number): Generator<WarmStep> {
+    const resume = this.listener.pauseWriteOuts();
+    try {
+      yield* this.queries.warming(pageRows);
+    } finally {
+      resume();
+    }
+    yield* this.adb.warmingRows(pageRows);
   }
 
   /** Rebuilds every feature row from the event log (and forgets in-memory copies). */

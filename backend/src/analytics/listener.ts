@@ -68,6 +68,9 @@ export interface WriteOutThresholds {
 
 export const DEFAULT_WRITE_OUT: WriteOutThresholds = { visits: 100_000, ms: 20_000 };
 
+/** While write-outs are paused, visits held before one is forced (times the threshold). */
+const PAUSED_HOLD_FACTOR = 4;
+
 /**
  * Keeps the usage rollup, the per-resident usage counters and the feature rows up to
  * date as visits are ingested. Called inside each ingestion batch's transaction, it
@@ -98,6 +101,8 @@ export class AnalyticsIngestionListener implements IngestionListener {
   #version: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #writingOut = false;
+  /** Callers holding write-outs back (see pauseWriteOuts). */
+  #paused = 0;
   readonly #release: () => void;
 
   constructor(
@@ -123,8 +128,26 @@ export class AnalyticsIngestionListener implements IngestionListener {
     if (byResident.size === 0) return;
     const facts = this.apply(byResident);
     this.#changed(facts);
-    if (this.#heldVisits >= this.thresholds.visits) this.flush();
+    const limit = this.thresholds.visits * (this.#paused > 0 ? PAUSED_HOLD_FACTOR : 1);
+    if (this.#heldVisits >= limit) this.flush();
     else this.#writeOutLater();
+  }
+
+  /**
+   * Holds back write-outs by time and by count (up to `PAUSED_HOLD_FACTOR` times the
+   * count) until the returned function is called: the warm-up reads the usage tables a
+   * page at a time and must see them unchanged. Explicit write-outs (a dashboard read,
+   * the daily step, close) still run.
+   */
+  pauseWriteOuts(): () => void {
+    this.#paused++;
+    let resumed = false;
+    return () => {
+      if (resumed) return;
+      resumed = true;
+      this.#paused--;
+      this.#writeOutLater();
+    };
   }
 
   /** Groups one visit by resident (skipped if its time does not parse or its day is not kept). */
@@ -274,6 +297,10 @@ export class AnalyticsIngestionListener implements IngestionListener {
       this.#timer = null;
       // Between batches, outside any transaction; a closed database has nothing to take it.
       if (!this.adb.db.open || this.adb.db.inTransaction) return;
+      if (this.#paused > 0) {
+        this.#writeOutLater();
+        return;
+      }
       try {
         this.flush();
       } catch {

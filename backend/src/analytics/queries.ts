@@ -6,7 +6,7 @@ import {
   type VolunteeredAttribute,
 } from '@clubcard/shared';
 import { weekOfDay } from '@clubcard/shared/rules/london-time';
-import type { AnalyticsDb } from './analytics-db.js';
+import { USAGE_VERSION, type AnalyticsDb } from './analytics-db.js';
 import type { AnalyticsChangeSink, CubeFact } from './listener.js';
 import { dayOfIsoDate, firstDayOfWeek, isoDateOfDay } from './london-slots.js';
 import { AGE_BANDS, ageIndex } from './model.js';
@@ -21,7 +21,7 @@ import {
 import { RFM_SEGMENT_NAMES } from './rfm.js';
 import type { SegmentModelJson } from './segmentation.js';
 import type { SegmentProfile } from './describe.js';
-import { ResidentUsage, UsageCube, WeekRangeMasks } from './usage-cube.js';
+import { ResidentUsage, UsageCube, WeekRangeMasks, type Loading } from './usage-cube.js';
 
 /**
  * The dashboard's analytics queries. Every answer is k-anonymised by the rules in
@@ -143,6 +143,27 @@ interface Resolved {
   toWeek: number;
 }
 
+/** One step of the warm-up: its phase and the rows (or items) it read. */
+export interface WarmStep {
+  phase: 'usage' | 'projections' | 'population' | 'segments' | 'rows';
+  rows: number;
+}
+
+/** Rows per page when the usage copies are loaded at once. */
+const USAGE_PAGE_ROWS = 100_000;
+
+/** Loads of the usage copies a warm-up starts before loading them at once. */
+const WARM_ATTEMPTS = 3;
+
+interface UsageLoading {
+  cube: Loading<UsageCube>;
+  usage: Loading<ResidentUsage>;
+  /** The usage version the pages plus `facts` reach. */
+  version: number;
+  facts: CubeFact[];
+  spoiled: boolean;
+}
+
 /**
  * Query functions over the analytics tables. One instance per backend process; also the
  * listener's change sink, so that its in-memory copies follow ingestion.
@@ -154,12 +175,25 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   #usage: ResidentUsage | null = null;
   #version = -1;
   #segments: { version: number; data: SegmentData } | null = null;
+  /** The usage copies being loaded a page at a time (see warming), if they are. */
+  #loading: UsageLoading | null = null;
 
   constructor(private readonly adb: AnalyticsDb) {}
 
   // ── change sink ─────────────────────────────────────────────────────────────────
 
   usageChanged(version: number, facts: readonly CubeFact[]): void {
+    const l = this.#loading;
+    if (l) {
+      // Visits the listener holds are not in SQL: added once the copies are loaded. A
+      // write-out (no visits) or any other gap changes the tables under the warm-up.
+      if (!l.spoiled && version === l.version + 1 && facts.length > 0) {
+        for (const f of facts) l.facts.push(f);
+        l.version = version;
+      } else {
+        l.spoiled = true;
+      }
+    }
     if (this.#cube && this.#usage && this.#version === version - 1) {
       for (const f of facts) {
         this.#cube.append(f);
@@ -179,11 +213,17 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       }
       this.#version = version;
     } else {
-      this.invalidate();
+      this.#forget();
     }
   }
 
+  /** The tables changed outside the listener (a rebuild): every copy is read again. */
   invalidate(): void {
+    this.#forget();
+    if (this.#loading) this.#loading.spoiled = true;
+  }
+
+  #forget(): void {
     this.#projections.clear();
     this.#cube = null;
     this.#usage = null;
@@ -196,15 +236,83 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
    * usual questions), so that first queries do not pay for them.
    */
   warm(): void {
-    this.#current();
+    for (const _ of this.warming(USAGE_PAGE_ROWS)) {
+      // every step at once
+    }
+  }
+
+  /**
+   * warm() a step at a time, for a caller that yields to the event loop between steps:
+   * the usage copies `pageRows` rows per step (with the visits the listener applies
+   * meanwhile added at the end), then one step per cube projection, the population and
+   * the segments. Whatever a query needs before it is warmed, it loads on demand as
+   * without a warm-up; copies a query loaded are kept.
+   */
+  *warming(pageRows: number): Generator<WarmStep> {
+    yield* this.#warmingUsage(pageRows);
     const subsets: Dim[][] = [[]];
     for (let i = 0; i < DIMS.length; i++) {
       subsets.push([DIMS[i] as Dim]);
       for (let j = i + 1; j < DIMS.length; j++) subsets.push([DIMS[i] as Dim, DIMS[j] as Dim]);
     }
-    for (const s of subsets) this.#cubeFor(s);
+    for (const s of subsets) {
+      this.#cubeFor(s);
+      yield { phase: 'projections', rows: 1 };
+    }
     this.#population(AGE_BANDS.length, this.adb.keys('ward').length);
+    yield { phase: 'population', rows: 1 };
     this.#segmentData();
+    yield { phase: 'segments', rows: 1 };
+  }
+
+  /**
+   * The usage cube and residents' usage entries, a page per step. The tables must not
+   * change under the pages: the listener's visits arrive as facts (kept, added at the
+   * end); a write-out or another writer spoils the load, which starts again (after
+   * `WARM_ATTEMPTS`, the rest is loaded at once).
+   */
+  *#warmingUsage(pageRows: number): Generator<WarmStep> {
+    for (let attempt = 1; ; attempt++) {
+      // Writes out what listeners hold, so that SQL has every visit applied so far.
+      const version = this.adb.meta(USAGE_VERSION) ?? 0;
+      if (this.#cube && this.#usage && this.#version === version) return;
+      if (attempt > WARM_ATTEMPTS) {
+        this.#current();
+        return;
+      }
+      const l: UsageLoading = {
+        cube: UsageCube.loading(this.adb, pageRows),
+        usage: ResidentUsage.loading(this.adb, pageRows),
+        version,
+        facts: [],
+        spoiled: false,
+      };
+      this.#loading = l;
+      try {
+        for (const part of [l.cube, l.usage]) {
+          while (!part.done && !l.spoiled && !this.#cube) {
+            yield { phase: 'usage', rows: part.step() };
+          }
+        }
+      } finally {
+        this.#loading = null;
+      }
+      // A query loaded the copies on demand meanwhile: they are current.
+      if (this.#cube) return;
+      if (!l.spoiled && (this.adb.storedMeta(USAGE_VERSION) ?? 0) === l.version) {
+        const cube = l.cube.finish();
+        const usage = l.usage.finish();
+        for (const f of l.facts) {
+          cube.append(f);
+          usage.append(f);
+        }
+        this.#projections.clear();
+        this.#cube = cube;
+        this.#usage = usage;
+        this.#version = l.version;
+        return;
+      }
+    }
   }
 
   #cubeFor(filtered: readonly Dim[]): UsageCube {
@@ -221,7 +329,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   }
 
   #current(): { cube: UsageCube; usage: ResidentUsage } {
-    const v = this.adb.meta('usage_version') ?? 0;
+    const v = this.adb.meta(USAGE_VERSION) ?? 0;
     if (!this.#cube || !this.#usage || v !== this.#version) {
       this.#projections.clear();
       this.#cube = UsageCube.load(this.adb);

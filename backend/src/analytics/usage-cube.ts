@@ -21,6 +21,19 @@ function grow<T extends Int32Array | Uint8Array | Uint16Array | Uint32Array>(
   return b;
 }
 
+/** A table read into memory a page per `step` (rows read; 0 once done), then `finish`ed. */
+export interface Loading<T> {
+  step(): number;
+  readonly done: boolean;
+  finish(): T;
+}
+
+/** Every page of a loading at once. */
+function loadAll<T>(l: Loading<T>): T {
+  while (!l.done) l.step();
+  return l.finish();
+}
+
 /**
  * In-memory copies of the analytics tables that dashboard queries scan: the usage
  * rollup (one row per week × hour-of-week × venue × service × age band × ward, with its
@@ -49,6 +62,15 @@ export class UsageCube {
   idsN = 0;
 
   static load(adb: AnalyticsDb): UsageCube {
+    return loadAll(UsageCube.loading(adb, 100_000));
+  }
+
+  /**
+   * The rollup read `pageRows` rows per step, in primary-key order (by week first); each
+   * step is one bounded statement, so a caller may yield between steps. The steps must
+   * see the table unchanged (see AnalyticsQueries' warm-up).
+   */
+  static loading(adb: AnalyticsDb, pageRows: number): Loading<UsageCube> {
     const c = new UsageCube();
     const total = (
       adb.db.prepare('SELECT COUNT(*) AS n FROM analytics_usage').get() as { n: number }
@@ -59,36 +81,45 @@ export class UsageCube {
       .prepare(
         `SELECT week, how, venue, service, age, ward, visits, residents FROM analytics_usage
          WHERE (week, how, venue, service, age, ward) > (?, ?, ?, ?, ?, ?)
-         ORDER BY week, how, venue, service, age, ward LIMIT 100000`,
+         ORDER BY week, how, venue, service, age, ward LIMIT ?`,
       )
       .raw(true);
     let key: number[] = [-1e9, -1, -1, -1, -1, -1];
     const set = new Int32Array(RESIDENT_SET_CAP * 4);
-    for (;;) {
-      const rows = page.all(...key) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        Buffer,
-      ][];
-      if (rows.length === 0) break;
-      for (const r of rows) {
-        // The stored set (int32 little-endian ids), read in place.
-        const m = Math.min(set.length, r[7].byteLength >>> 2);
-        for (let j = 0; j < m; j++) set[j] = r[7].readInt32LE(j * 4);
-        c.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], set, m);
-      }
-      const last = rows[rows.length - 1];
-      if (!last) break;
-      key = [last[0], last[1], last[2], last[3], last[4], last[5]];
-    }
-    c.sortedEnd = c.n;
-    c.#roomToAppend();
-    return c;
+    let done = false;
+    return {
+      step: () => {
+        if (done) return 0;
+        const rows = page.all(...key, pageRows) as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          Buffer,
+        ][];
+        for (const r of rows) {
+          // The stored set (int32 little-endian ids), read in place.
+          const m = Math.min(set.length, r[7].byteLength >>> 2);
+          for (let j = 0; j < m; j++) set[j] = r[7].readInt32LE(j * 4);
+          c.push(r[0], r[1], r[2], r[3], r[4], r[5], r[6], set, m);
+        }
+        const last = rows[rows.length - 1];
+        if (last) key = [last[0], last[1], last[2], last[3], last[4], last[5]];
+        done = rows.length < pageRows;
+        return rows.length;
+      },
+      get done() {
+        return done;
+      },
+      finish: () => {
+        c.sortedEnd = c.n;
+        c.#roomToAppend();
+        return c;
+      },
+    };
   }
 
   /** Room for `rows` rows and `ids` resident ids (doubling, unless `exact`). */
@@ -316,6 +347,11 @@ export class ResidentUsage {
   wardOf = new Int32Array(0);
 
   static load(adb: AnalyticsDb): ResidentUsage {
+    return loadAll(ResidentUsage.loading(adb, 100_000));
+  }
+
+  /** Residents' usage entries read `pageRows` residents per step, in id order (see UsageCube.loading). */
+  static loading(adb: AnalyticsDb, pageRows: number): Loading<ResidentUsage> {
     const u = new ResidentUsage();
     const maxId = (
       adb.db.prepare('SELECT COALESCE(MAX(id), 0) AS m FROM analytics_residents').get() as {
@@ -325,26 +361,42 @@ export class ResidentUsage {
     u.ageOf = new Uint8Array(maxId + 1);
     u.wardOf = new Int32Array(maxId + 1).fill(-1);
     const E = USAGE_INTS * 4;
-    // Usage entries [venue, service, visits, lastDay, ringWeek, lo, hi], read in place.
-    for (const [id, age, ward, blob] of adb.db
-      .prepare('SELECT id, age, ward, usage FROM analytics_residents')
-      .raw(true)
-      .iterate() as Iterable<[number, number, number, Buffer]>) {
-      if (id >= u.ageOf.length) u.#growResidents(id);
-      u.ageOf[id] = age;
-      u.wardOf[id] = ward;
-      for (let o = 0; o + E <= blob.byteLength; o += E) {
-        u.push(
-          id,
-          blob.readInt32LE(o),
-          blob.readInt32LE(o + 4),
-          blob.readInt32LE(o + 16),
-          blob.readInt32LE(o + 20),
-          blob.readInt32LE(o + 24),
-        );
-      }
-    }
-    return u;
+    const page = adb.db
+      .prepare(
+        'SELECT id, age, ward, usage FROM analytics_residents WHERE id > ? ORDER BY id LIMIT ?',
+      )
+      .raw(true);
+    let after = -1;
+    let done = false;
+    return {
+      step: () => {
+        if (done) return 0;
+        const rows = page.all(after, pageRows) as [number, number, number, Buffer][];
+        // Usage entries [venue, service, visits, lastDay, ringWeek, lo, hi], read in place.
+        for (const [id, age, ward, blob] of rows) {
+          if (id >= u.ageOf.length) u.#growResidents(id);
+          u.ageOf[id] = age;
+          u.wardOf[id] = ward;
+          for (let o = 0; o + E <= blob.byteLength; o += E) {
+            u.push(
+              id,
+              blob.readInt32LE(o),
+              blob.readInt32LE(o + 4),
+              blob.readInt32LE(o + 16),
+              blob.readInt32LE(o + 20),
+              blob.readInt32LE(o + 24),
+            );
+          }
+          after = id;
+        }
+        done = rows.length < pageRows;
+        return rows.length;
+      },
+      get done() {
+        return done;
+      },
+      finish: () => u,
+    };
   }
 
   reserve(size: number): void {
