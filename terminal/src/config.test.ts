@@ -39,6 +39,28 @@ describe('kiosk configuration: enrolment desks and issuing keys', () => {
     );
   });
 
+  it('refuses key version 0 (the factory one) for the keys an enrolment desk writes', () => {
+    expect(() =>
+      loadKioskConfig({
+        overrides: { enrolmentDesk: true, issuingKey: { ...KEY, version: 0 }, readKeys: READ_KEYS },
+      }),
+    ).toThrow(/issuingKey\.version: an enrolment desk’s issuing key version must not be 0/);
+    expect(() =>
+      loadKioskConfig({
+        overrides: {
+          enrolmentDesk: true,
+          issuingKey: KEY,
+          readKeys: { current: { ...READ_KEYS.current, version: 0 }, previous: null },
+        },
+      }),
+    ).toThrow(/readKeys\.current\.version: an enrolment desk’s current read-key version/);
+    // An unattended kiosk may still read cards of read-key version 0.
+    const kiosk = loadKioskConfig({
+      overrides: { readKeys: { current: { ...READ_KEYS.current, version: 0 }, previous: null } },
+    });
+    expect(kiosk.readKeys?.current.version).toBe(0);
+  });
+
   it('refuses a malformed issuing key', () => {
     expect(() =>
       loadKioskConfig({

@@ -80,6 +80,16 @@ export const KioskConfigSchema = z
       'an enrolment desk with a PC/SC reader needs the read keys (readKeys) to check the cards it personalises',
     path: ['readKeys'],
   })
+  // KeyVer 00h is the factory's: a desk that wrote it could not tell the keys it has
+  // changed from those it has not, and so could not finish a card taken away part-way.
+  .refine((c) => !c.enrolmentDesk || c.issuingKey === null || c.issuingKey.version !== 0, {
+    message: 'an enrolment desk’s issuing key version must not be 0 (the factory key version)',
+    path: ['issuingKey', 'version'],
+  })
+  .refine((c) => !c.enrolmentDesk || c.readKeys === null || c.readKeys.current.version !== 0, {
+    message: 'an enrolment desk’s current read-key version must not be 0 (the factory key version)',
+    path: ['readKeys', 'current', 'version'],
+  })
   .refine((c) => c.enrolmentDesk || c.issuingKey === null, {
     message: 'issuing keys belong on an enrolment desk only, never on an unattended kiosk',
     path: ['issuingKey'],

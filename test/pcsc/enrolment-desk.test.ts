@@ -292,9 +292,19 @@ describe('an enrolment desk personalises blank NTAG 424 DNA cards', () => {
     const screen = await screenSignedIn(desk);
     desk.services.staffCard({ purpose: 'enrol', firstName: 'Dai', ageBand: '30-44' });
     const before = kioskOutbox(desk, 'enrolment').length;
-    const card = VirtualNtag424.personalised({ uid: OTHERS_UID, keys: keysFor(OTHERS_UID) });
+    // As a desk leaves it: our keys, carrying our key versions (KeyVer of keys 0-4).
+    const v = [ISSUING.issuingKeyVersion, ISSUING.readKeyVersion, ISSUING.readKeyVersion];
+    const card = VirtualNtag424.personalised({
+      uid: OTHERS_UID,
+      keys: keysFor(OTHERS_UID),
+      keyVersions: [...v, ISSUING.issuingKeyVersion, ISSUING.issuingKeyVersion],
+    });
+    const sent: number[] = [];
+    card.on('apdu', (x) => sent.push(x.command[1]!));
     const { view } = await tapAtDesk(desk, card);
     expect(view).toMatchObject({ status: 'refused', code: 'card-already-issued' });
+    // Opened with our key 0 (proof it is ours), and nothing written to it.
+    expect(sent.filter((ins) => PERSONALISING_INS.has(ins) && ins !== 0x71)).toEqual([]);
     await screen.page
       .locator('#desk-status', {
         hasText:
@@ -307,7 +317,7 @@ describe('an enrolment desk personalises blank NTAG 424 DNA cards', () => {
     await screen.close();
   });
 
-  it('a card pulled mid-personalisation leaves nothing issued, and staff are told what to do with it', async () => {
+  it('a card pulled mid-personalisation leaves nothing issued, and is finished when tapped again', async () => {
     const screen = await screenSignedIn(desk);
     desk.services.staffCard({ purpose: 'enrol', firstName: 'Eli', ageBand: '45-64' });
     const before = kioskOutbox(desk, 'enrolment').length;
@@ -326,16 +336,27 @@ describe('an enrolment desk personalises blank NTAG 424 DNA cards', () => {
       .locator('#desk-status', { hasText: 'The card was taken off the reader before it was ready' })
       .waitFor();
     expect(await screen.page.locator('#desk-status').innerText()).toContain(
-      'put it aside for the back office to reset, and use a new blank card',
+      'start again and tap the same card',
     );
     await screen.page.screenshot({ path: artifactPath('desk-personalisation-interrupted.png') });
     expect(await axeViolations(screen.page)).toEqual([]);
     expect(kioskOutbox(desk, 'enrolment').length).toBe(before);
     expect(desk.store.getCard(cardHashOf(cardKey, PULLED_UID))).toBeNull();
-    // The desk is not stuck: the next blank card is issued.
+    // Half-made (SUN on, some keys changed): tapped again, the desk finishes it and it
+    // reads back as genuine before it is issued.
+    card.clearFaults();
+    const sent: number[] = [];
+    card.on('apdu', (x) => sent.push(x.command[1]!));
     desk.services.staffCard({ purpose: 'enrol', firstName: 'Eli', ageBand: '45-64' });
-    const next = await tapAtDesk(desk, VirtualNtag424.blank('04D1E5C0000007'));
-    expect(next.view).toMatchObject({ status: 'done', firstName: 'Eli' });
+    const again = await tapAtDesk(desk, card);
+    expect(again.view).toMatchObject({ status: 'done', action: 'enrol', firstName: 'Eli' });
+    expect(sent).toContain(0x64); // GetKeyVersion: where it stopped
+    expect(desk.store.getCard(cardHashOf(cardKey, PULLED_UID))).toMatchObject({
+      status: 'active',
+    });
+    expect(kioskOutbox(desk, 'enrolment').length).toBe(before + 1);
+    // And it taps as a resident's card anywhere.
+    expect(await residentTap(desk, card)).toMatchObject({ kind: 'recorded', firstName: 'Eli' });
     desk.services.staffSignOut();
     await screen.close();
   });

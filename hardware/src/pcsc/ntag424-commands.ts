@@ -326,7 +326,9 @@ export class ForeignCardKeysError extends Ntag424CommandError {
  * fresh card, key 0 once SUN is on), switches SUN on (ChangeFileSettings), and changes
  * the keys still at the factory version, key 0 last. Writing the same template and
  * settings again leaves them as they were, so every step is safe to repeat and a card
- * taken away at any point ends, after one more run, as one personalised in one go.
+ * taken away at any point ends, after one more run, as one personalised in one go. A
+ * card whose key 0 already carries the plan's version (and opens with it) is complete:
+ * nothing is written.
  */
 export async function personaliseNtag424(
   transmit: Transmit,
@@ -360,6 +362,9 @@ export async function personaliseNtag424(
     0,
     masterChanged ? master.key : plan.currentAppMasterKey,
   );
+  // Key 0 is changed last: opened by the plan's key 0, the card is complete (template,
+  // settings and every key written). Nothing more is written to it.
+  if (masterChanged) return { keysAlreadyChanged };
   await writeNdefFile(transmit, plan.ndefFile, { keepSession: true });
   session = await changeFileSettings(transmit, session, NDEF_FILE_NO, plan.ndefFileSettings);
   for (const k of pending) {

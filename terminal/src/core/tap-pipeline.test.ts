@@ -1,6 +1,7 @@
 import { MemoryEngineState, type CardAuth } from '@clubcard/shared';
 import type { TapRead } from '@clubcard/hardware';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { TapAuthResult } from '../card-auth/authenticate-tap.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import { handleTap } from './tap-pipeline.js';
 import { ASHA, BLANK_NTAG424, SIMULATED, hashOf, testKiosk } from './test-kiosk.js';
@@ -71,7 +72,16 @@ describe('tap pipeline: blank NTAG 424 DNA cards offered to an enrolment desk fi
   const blank = BLANK_NTAG424;
   const sun: TapRead = { ...blank, proof: { kind: 'sun', cmac: '00'.repeat(8) } };
 
-  function runBlank(tap: TapRead, offerBlankCard: ((t: TapRead) => boolean) | null) {
+  function runBlank(
+    tap: TapRead,
+    offerBlankCard: ((t: TapRead) => boolean) | null,
+    // As at a venue that refuses cards proving nothing.
+    authenticate: (t: TapRead) => TapAuthResult = () => ({
+      ok: false,
+      code: 'uid-only-not-allowed',
+      reason: 'refused here',
+    }),
+  ) {
     const { store } = testKiosk();
     open.push(store);
     const offered: TapRead[] = [];
@@ -80,8 +90,7 @@ describe('tap pipeline: blank NTAG 424 DNA cards offered to an enrolment desk fi
       {
         store,
         identity: () => store.identity(),
-        // As at a venue that refuses cards proving nothing.
-        authenticate: (t) => (judged.push(t), { ok: false, code: 'uid-only-not-allowed' }),
+        authenticate: (t) => (judged.push(t), authenticate(t)),
         now: () => Date.UTC(2026, 5, 1, 10),
         engine: new MemoryEngineState(),
         offerBlankCard: offerBlankCard ? (t) => (offered.push(t), offerBlankCard(t)) : null,
@@ -99,16 +108,63 @@ describe('tap pipeline: blank NTAG 424 DNA cards offered to an enrolment desk fi
     expect(r.events).toBe(0);
   });
 
-  it('a blank card not taken (or with no desk) is judged as before; SUN cards are never offered', () => {
+  it('a blank card not taken (or with no desk) is judged as before; plain UID cards are never offered', () => {
     for (const offer of [() => false, null]) {
       const r = runBlank(blank, offer);
       expect(r.result).toMatchObject({ kind: 'refused', code: 'uid-only-not-allowed' });
       expect(r.judged).toEqual([blank]);
     }
-    const s = runBlank(sun, () => true);
-    expect(s.offered).toEqual([]);
-    expect(s.judged).toEqual([sun]);
     const plain = runBlank({ ...blank, technology: 'ntag21x' }, () => true);
     expect(plain.offered).toEqual([]);
+  });
+
+  // Cards a desk may have left half-made, offered once judged (so that nothing else is).
+  const notGenuine = (): TapAuthResult => ({
+    ok: false,
+    code: 'card-not-genuine',
+    reason: 'SUN does not verify',
+  });
+  const genuine = (uid: string) => (): TapAuthResult => ({
+    ok: true,
+    uid,
+    auth: { method: 'sun', keyVersion: 1, counter: 3 },
+  });
+
+  it('a SUN card that does not verify (SUN on, read keys not yet set) is offered to the desk', () => {
+    const taken = runBlank(sun, () => true, notGenuine);
+    expect(taken.result).toEqual({ kind: 'taken' });
+    expect(taken.judged).toEqual([sun]);
+    expect(taken.offered).toEqual([sun]);
+    expect(taken.events).toBe(0);
+    for (const offer of [() => false, null]) {
+      const r = runBlank(sun, offer, notGenuine);
+      expect(r.result).toMatchObject({ kind: 'refused', code: 'card-not-genuine' });
+    }
+    // Not for a replay, nor for a plain UID card refused here.
+    const replay = runBlank(
+      sun,
+      () => true,
+      () => ({
+        ok: false,
+        code: 'card-replayed',
+        reason: 'counter repeated',
+      }),
+    );
+    expect(replay.offered).toEqual([]);
+    expect(replay.result).toMatchObject({ kind: 'refused', code: 'card-replayed' });
+    const plain = runBlank({ ...sun, technology: 'ntag21x' }, () => true, notGenuine);
+    expect(plain.offered).toEqual([]);
+  });
+
+  it('a genuine SUN card bound to no one here is offered to the desk; a resident’s card never is', () => {
+    const unknown = runBlank(sun, () => true, genuine('04BEEF00000001'));
+    expect(unknown.result).toEqual({ kind: 'taken' });
+    expect(unknown.offered).toEqual([sun]);
+    const declined = runBlank(sun, () => false, genuine('04BEEF00000001'));
+    expect(declined.result).toMatchObject({ kind: 'refused', code: 'card-not-registered' });
+    const asha = runBlank(sun, () => true, genuine(ASHA.uid));
+    expect(asha.offered).toEqual([]);
+    expect(asha.result).toMatchObject({ kind: 'recorded', residentRef: ASHA.residentRef });
+    expect(asha.events).toBe(1);
   });
 });

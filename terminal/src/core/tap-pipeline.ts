@@ -63,9 +63,12 @@ export interface TapPipelineDeps {
    */
   offerTap?: ((cardHash: CardHash, auth: CardAuth) => boolean) | null;
   /**
-   * Offered a blank NTAG 424 DNA (a secure card that reads without SUN) before it is
-   * judged: true when an enrolment desk waiting for a new card took it to personalise
-   * it (it is then not a visit). Only an enrolment desk sets it.
+   * Offered an NTAG 424 DNA that is blank (reads without SUN), or may be one a desk left
+   * half-made (its SUN does not verify, or it verifies but no card of ours is bound to
+   * it), before it is judged: true when an enrolment desk waiting for a new card took it
+   * to personalise it, or finish doing so (it is then not a visit). The personaliser
+   * refuses, writing nothing, a card whose keys are not factory or ours. Only an
+   * enrolment desk sets it.
    */
   offerBlankCard?: ((tap: TapRead) => boolean) | null;
 }
@@ -94,11 +97,23 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
   if (blank && deps.offerBlankCard?.(tap)) return { kind: 'taken' };
 
   const auth = deps.authenticate(tap, venue);
-  if (!auth.ok) return refusal(auth.code);
+  if (!auth.ok) {
+    // Taken off the reader after SUN was switched on but before its read keys were set.
+    if (auth.code === 'card-not-genuine' && tap.technology === 'ntag424') {
+      if (deps.offerBlankCard?.(tap)) return { kind: 'taken' };
+    }
+    return refusal(auth.code);
+  }
 
   const cardHash = cardHashOf(id.cardHashKey, auth.uid);
-  if (deps.offerTap?.(cardHash, auth.auth)) return { kind: 'taken' };
   const card = deps.store.getCard(cardHash);
+  // Genuine but bound to no one here: taken off the reader after its read keys were set
+  // (before key 0, or during the read-back). The desk finishes it; binding it is refused
+  // here and at the backend if it was issued after all.
+  if (!card && tap.technology === 'ntag424' && auth.auth.method === 'sun') {
+    if (deps.offerBlankCard?.(tap)) return { kind: 'taken' };
+  }
+  if (deps.offerTap?.(cardHash, auth.auth)) return { kind: 'taken' };
   if (!card) return refusal('card-not-registered');
   if (card.status === 'blocked') return refusal('card-blocked');
 

@@ -110,7 +110,7 @@ export const EN = {
   'refusal.card-personalisation-interrupted':
     'The card was taken off the reader before it was ready. No card was issued.',
   'refusal.card-personalisation-interrupted.help':
-    'The card may be half-prepared: put it aside for the back office to reset, and use a new blank card.',
+    'Keep this card: start again and tap the same card, holding it on the reader until it is ready. It will be finished.',
   'refusal.card-personalisation-failed': 'This card could not be prepared. No card was issued.',
   'refusal.card-personalisation-failed.help':
     'It may not be a new blank Clubcard: put it aside for the back office, and use a new blank card.',
@@ -293,7 +293,7 @@ export const CY: Record<MessageKey, string> = {
   'refusal.card-personalisation-interrupted':
     'Cafodd y cerdyn ei dynnu oddi ar y darllenydd cyn iddo fod yn barod. Chafodd dim cerdyn ei roi.',
   'refusal.card-personalisation-interrupted.help':
-    'Efallai fod y cerdyn wedi’i baratoi’n rhannol: rhowch e o’r neilltu i’r swyddfa gefn ei ailosod, a defnyddiwch gerdyn newydd, gwag.',
+    'Cadwch y cerdyn hwn: dechreuwch eto a thapiwch yr un cerdyn, gan ei ddal ar y darllenydd nes ei fod yn barod. Caiff ei orffen.',
   'refusal.card-personalisation-failed':
     'Doedd dim modd paratoi’r cerdyn hwn. Chafodd dim cerdyn ei roi.',
   'refusal.card-personalisation-failed.help':

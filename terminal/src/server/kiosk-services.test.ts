@@ -233,6 +233,48 @@ describe('kiosk screen services', () => {
       status: 'refused',
       code: 'card-already-issued',
     });
+
+    // Complete with our keys: someone's card (issued elsewhere, perhaps not yet known
+    // here), never bound again …
+    const other: TapRead = { ...BLANK_NTAG424, identifier: '04AA11BB22CC55' };
+    enrol();
+    expect(services.offerBlankCard(other)).toBe(true);
+    answers[2]!({ ok: true, uid: other.identifier, auth: sun, keysFound: 'ours' });
+    await tick();
+    expect(issued).toHaveLength(1);
+    expect(services.staffView().desk).toMatchObject({
+      status: 'refused',
+      code: 'card-already-issued',
+    });
+    // … unless this desk was interrupted while making it (taken away during the read-back):
+    // tapped again, it is issued, once.
+    const pulled: TapRead = { ...BLANK_NTAG424, identifier: '04aa11bb22cc66' };
+    enrol();
+    expect(services.offerBlankCard(pulled)).toBe(true);
+    answers[3]!({ ok: false, code: 'card-personalisation-interrupted', reason: 'gone' });
+    await tick();
+    enrol();
+    expect(services.offerBlankCard(pulled)).toBe(true);
+    answers[4]!({ ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
+    await tick();
+    expect(issued.at(-1)).toEqual({
+      cardHash: cardHashOf('00'.repeat(32), '04AA11BB22CC66'),
+      auth: sun,
+    });
+    expect(services.staffView().desk).toMatchObject({ status: 'done', firstName: 'Cat' });
+    enrol();
+    expect(services.offerBlankCard(pulled)).toBe(true);
+    answers[5]!({ ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
+    await tick();
+    expect(issued).toHaveLength(2);
+    expect(services.staffView().desk).toMatchObject({ code: 'card-already-issued' });
+    // Finished from part-way (some keys still factory): never issued before, so issued.
+    const half: TapRead = { ...BLANK_NTAG424, identifier: '04AA11BB22CC77' };
+    enrol();
+    expect(services.offerBlankCard(half)).toBe(true);
+    answers[6]!({ ok: true, uid: half.identifier, auth: sun, keysFound: 'partly-ours' });
+    await tick();
+    expect(issued).toHaveLength(3);
   });
 
   it('a desk without a personaliser (simulated reader) and a kiosk that is not a desk never personalise', () => {

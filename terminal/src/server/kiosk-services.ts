@@ -139,6 +139,26 @@ const refused = (code: ErrorCode): BridgeResult => ({ ok: false, code });
  * Re-emits the core's messages with what the screen adds to a recorded tap. The
  * renderer never names a resident: calls act on the resident of the last tap.
  */
+/** A set that forgets its oldest entries beyond `cap`. */
+class BoundedSet<T> {
+  readonly #items = new Set<T>();
+  constructor(readonly cap: number) {}
+  add(x: T): void {
+    this.#items.delete(x);
+    this.#items.add(x);
+    for (const oldest of this.#items) {
+      if (this.#items.size <= this.cap) break;
+      this.#items.delete(oldest);
+    }
+  }
+  has(x: T): boolean {
+    return this.#items.has(x);
+  }
+  delete(x: T): void {
+    this.#items.delete(x);
+  }
+}
+
 export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
   readonly #o: Required<Omit<KioskServicesOptions, 'staffPolicy'>>;
   readonly #staff: StaffSessions;
@@ -147,6 +167,8 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
   #approvalSeq = 0;
   #desk: StaffDeskView = { status: 'idle', action: null, code: null, firstName: null };
   #capture: (StaffCardRequest & { until: number }) | null = null;
+  /** Hashes of cards whose personalisation here was interrupted and not yet issued. */
+  readonly #unfinished = new BoundedSet<string>(256);
   #timer: NodeJS.Timeout | null = null;
   readonly #listener = (m: CoreMessage): void => this.#fromCore(m);
 
@@ -337,11 +359,25 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
     this.#desk = { status: 'personalising', action: cap.purpose, code: null, firstName: null };
     this.#emitStaff();
     void this.#deskTask(cap.purpose, async () => {
-      const made = await personaliser.personalise(tap);
-      if (!made.ok) return { ok: false, code: made.code };
       const id = this.#o.store.identity();
       if (!id) return { ok: false, code: 'unknown-kiosk' };
-      return this.#issue(cap, staffRef, cardHashOf(id.cardHashKey, made.uid), made.auth);
+      const made = await personaliser.personalise(tap);
+      if (!made.ok) {
+        if (made.code === 'card-personalisation-interrupted') {
+          this.#unfinished.add(cardHashOf(id.cardHashKey, tap.identifier.toUpperCase()));
+        }
+        return { ok: false, code: made.code };
+      }
+      const cardHash = cardHashOf(id.cardHashKey, made.uid);
+      // Complete with our keys: someone's card, unless this desk was stopped while reading
+      // it back (then it was never issued). One issued elsewhere and not yet known here
+      // would otherwise be bound twice (the backend refuses that, but only later).
+      if (made.keysFound === 'ours' && !this.#unfinished.has(cardHash)) {
+        return { ok: false, code: 'card-already-issued' };
+      }
+      const r = await this.#issue(cap, staffRef, cardHash, made.auth);
+      if (r.ok) this.#unfinished.delete(cardHash);
+      return r;
     });
     return true;
   }
