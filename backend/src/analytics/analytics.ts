@@ -21,7 +21,7 @@ import {
 } from './segmentation.js';
 
 /** Rows read per warm-up step (a few milliseconds each at county scale). */
-const WARM_UP_PAGE_ROWS = 5_000;
+const WARM_UP_PAGE_ROWS = 2_000;
 
 export interface WarmUpOptions {
   /** Rows read per step. */

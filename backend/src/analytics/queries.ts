@@ -149,6 +149,11 @@ export interface WarmStep {
   rows: number;
 }
 
+/** The key of the projection filtered on some dimensions. */
+function projectionKey(filtered: readonly Dim[]): string {
+  return [...filtered].sort().join(',');
+}
+
 /** Rows per page when the usage copies are loaded at once. */
 const USAGE_PAGE_ROWS = 100_000;
 
@@ -255,10 +260,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       subsets.push([DIMS[i] as Dim]);
       for (let j = i + 1; j < DIMS.length; j++) subsets.push([DIMS[i] as Dim, DIMS[j] as Dim]);
     }
-    for (const s of subsets) {
-      this.#cubeFor(s);
-      yield { phase: 'projections', rows: 1 };
-    }
+    for (const s of subsets) yield* this.#projecting(s, pageRows);
     this.#population(AGE_BANDS.length, this.adb.keys('ward').length);
     yield { phase: 'population', rows: 1 };
     this.#segmentData();
@@ -318,7 +320,7 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   #cubeFor(filtered: readonly Dim[]): UsageCube {
     const { cube } = this.#current();
     if (filtered.length === DIMS.length) return cube;
-    const key = [...filtered].sort().join(',');
+    const key = projectionKey(filtered);
     let p = this.#projections.get(key);
     if (!p) {
       const keep = new Set(filtered);
@@ -326,6 +328,22 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       this.#projections.set(key, p);
     }
     return p.cube;
+  }
+
+  /**
+   * A projection built a page of rows per step (see UsageCube.projecting), unless built
+   * already; dropped if the cube is reloaded meanwhile (a query builds it on demand).
+   */
+  *#projecting(filtered: readonly Dim[], pageRows: number): Generator<WarmStep> {
+    const key = projectionKey(filtered);
+    const cube = this.#cube ?? this.#current().cube;
+    if (filtered.length === DIMS.length || this.#projections.has(key)) return;
+    const keep = new Set(filtered);
+    const p = cube.projecting(keep, pageRows);
+    while (!p.done && this.#cube === cube) yield { phase: 'projections', rows: p.step() };
+    if (this.#cube === cube && !this.#projections.has(key)) {
+      this.#projections.set(key, { keep, cube: p.finish() });
+    }
   }
 
   #current(): { cube: UsageCube; usage: ResidentUsage } {

@@ -190,6 +190,18 @@ export class UsageCube {
    * are unioned (capped).
    */
   project(keep: ReadonlySet<'venue' | 'service' | 'age' | 'ward'>): UsageCube {
+    return loadAll(this.projecting(keep, Number.POSITIVE_INFINITY));
+  }
+
+  /**
+   * project() a step at a time: whole weeks per step, until at least `pageRows` rows are
+   * read. Rows appended to this cube meanwhile (the listener's) are added to the
+   * projection at the end, as rows of their own.
+   */
+  projecting(
+    keep: ReadonlySet<'venue' | 'service' | 'age' | 'ward'>,
+    pageRows: number,
+  ): Loading<UsageCube> {
     const out = new UsageCube();
     const kv = keep.has('venue');
     const ks = keep.has('service');
@@ -229,66 +241,90 @@ export class UsageCube {
       ids = g(ids, (m) => new Int32Array(m), RESIDENT_SET_CAP);
     };
     let i = 0;
-    while (i < order.length) {
-      const week = this.week[order[i] ?? 0] ?? 0;
-      cellOf.clear();
-      let cells = 0;
-      for (; i < order.length && this.week[order[i] ?? 0] === week; i++) {
-        const r = order[i] ?? 0;
-        const h = this.how[r] ?? 0;
-        const v = kv ? (this.venue[r] ?? 0) : 0;
-        const s = ks ? (this.service[r] ?? 0) : 0;
-        const a = ka ? (this.age[r] ?? 0) : 0;
-        const w = kw ? (this.ward[r] ?? 0) : 0;
-        // how (8 bits) · venue (16) · service (12) · age (4) · ward (12): exact in a double.
-        const key = (((h * 65536 + v) * 4096 + s) * 16 + a) * 4096 + w;
-        let c = cellOf.get(key);
-        if (c === undefined) {
-          c = cells++;
-          if (c >= size) grow();
-          cellOf.set(key, c);
-          how[c] = h;
-          venue[c] = v;
-          service[c] = s;
-          age[c] = a;
-          ward[c] = w;
-          visits[c] = 0;
-          setSize[c] = 0;
-        }
-        visits[c] = (visits[c] ?? 0) + (this.visits[r] ?? 0);
-        const base = c * RESIDENT_SET_CAP;
-        let n = setSize[c] ?? 0;
-        const to = this.setStart[r + 1] ?? 0;
-        for (let j = this.setStart[r] ?? 0; j < to && n < RESIDENT_SET_CAP; j++) {
-          const id = this.ids[j] ?? 0;
-          let seen = false;
-          for (let x = 0; x < n; x++) {
-            if (ids[base + x] === id) {
-              seen = true;
-              break;
-            }
+    const step = (): number => {
+      const from = i;
+      while (i < order.length && i - from < pageRows) {
+        const week = this.week[order[i] ?? 0] ?? 0;
+        cellOf.clear();
+        let cells = 0;
+        for (; i < order.length && this.week[order[i] ?? 0] === week; i++) {
+          const r = order[i] ?? 0;
+          const h = this.how[r] ?? 0;
+          const v = kv ? (this.venue[r] ?? 0) : 0;
+          const s = ks ? (this.service[r] ?? 0) : 0;
+          const a = ka ? (this.age[r] ?? 0) : 0;
+          const w = kw ? (this.ward[r] ?? 0) : 0;
+          // how (8 bits) · venue (16) · service (12) · age (4) · ward (12): exact in a double.
+          const key = (((h * 65536 + v) * 4096 + s) * 16 + a) * 4096 + w;
+          let c = cellOf.get(key);
+          if (c === undefined) {
+            c = cells++;
+            if (c >= size) grow();
+            cellOf.set(key, c);
+            how[c] = h;
+            venue[c] = v;
+            service[c] = s;
+            age[c] = a;
+            ward[c] = w;
+            visits[c] = 0;
+            setSize[c] = 0;
           }
-          if (!seen) ids[base + n++] = id;
+          visits[c] = (visits[c] ?? 0) + (this.visits[r] ?? 0);
+          const base = c * RESIDENT_SET_CAP;
+          let n = setSize[c] ?? 0;
+          const to = this.setStart[r + 1] ?? 0;
+          for (let j = this.setStart[r] ?? 0; j < to && n < RESIDENT_SET_CAP; j++) {
+            const id = this.ids[j] ?? 0;
+            let seen = false;
+            for (let x = 0; x < n; x++) {
+              if (ids[base + x] === id) {
+                seen = true;
+                break;
+              }
+            }
+            if (!seen) ids[base + n++] = id;
+          }
+          setSize[c] = n;
         }
-        setSize[c] = n;
+        for (let c = 0; c < cells; c++) {
+          const base = c * RESIDENT_SET_CAP;
+          out.push(
+            week,
+            how[c] ?? 0,
+            venue[c] ?? 0,
+            service[c] ?? 0,
+            age[c] ?? 0,
+            ward[c] ?? 0,
+            visits[c] ?? 0,
+            ids.subarray(base, base + (setSize[c] ?? 0)),
+          );
+        }
       }
-      for (let c = 0; c < cells; c++) {
-        const base = c * RESIDENT_SET_CAP;
-        out.push(
-          week,
-          how[c] ?? 0,
-          venue[c] ?? 0,
-          service[c] ?? 0,
-          age[c] ?? 0,
-          ward[c] ?? 0,
-          visits[c] ?? 0,
-          ids.subarray(base, base + (setSize[c] ?? 0)),
-        );
-      }
-    }
-    out.sortedEnd = out.n;
-    out.#roomToAppend();
-    return out;
+      return i - from;
+    };
+    return {
+      step,
+      get done() {
+        return i >= order.length;
+      },
+      finish: () => {
+        out.sortedEnd = out.n;
+        for (let r = order.length; r < this.n; r++) {
+          out.push(
+            this.week[r] ?? 0,
+            this.how[r] ?? 0,
+            kv ? (this.venue[r] ?? 0) : 0,
+            ks ? (this.service[r] ?? 0) : 0,
+            ka ? (this.age[r] ?? 0) : 0,
+            kw ? (this.ward[r] ?? 0) : 0,
+            this.visits[r] ?? 0,
+            this.ids.subarray(this.setStart[r] ?? 0, this.setStart[r + 1] ?? 0),
+          );
+        }
+        out.#roomToAppend();
+        return out;
+      },
+    };
   }
 
   /** Row indices in week order (the loaded rows already are; appended rows are merged in). */

@@ -7,7 +7,7 @@ import { generateCounty } from '../demo/county.js';
 import { AnalyticsDb } from './analytics-db.js';
 import { Analytics, type WarmUpProgress } from './analytics.js';
 import type { WriteOutThresholds } from './listener.js';
-import { FEATURE_COLUMNS, NF } from './model.js';
+import { AGE_BANDS, FEATURE_COLUMNS, NF } from './model.js';
 import { newestEventDay } from './rebuild.js';
 import { insertWeekLater, visitPayloadsOfDay } from './test-day.js';
 
@@ -71,6 +71,8 @@ function answers(analytics: Analytics): unknown {
   return {
     heatmap: q.usageHeatmap(),
     trend: q.weeklyTrend(),
+    // A projection of the cube (filtered on one dimension).
+    trendOfAge: q.weeklyTrend({ ageBand: AGE_BANDS[2] }),
     takeUp: q.takeUp(),
     segments: q.segmentSizes(),
   };
