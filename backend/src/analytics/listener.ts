@@ -13,6 +13,7 @@ import {
   type VisitFact,
 } from './model.js';
 import { encodeResidentSet } from './privacy.js';
+import { stepByStep, type WarmUp } from './warm-up.js';
 import { HOUR_MS, startOfLondonDay, weekOfDay } from '@clubcard/shared/rules/london-time';
 
 /** One visit as the in-memory query cache sees it. */
@@ -68,6 +69,9 @@ export interface WriteOutThresholds {
 
 export const DEFAULT_WRITE_OUT: WriteOutThresholds = { visits: 100_000, ms: 20_000 };
 
+/** Residents' rows read per step when they are loaded again. */
+const REWARM_PAGE_ROWS = 2_000;
+
 /** While write-outs are paused, visits held before one is forced (times the threshold). */
 const PAUSED_HOLD_FACTOR = 4;
 
@@ -103,6 +107,8 @@ export class AnalyticsIngestionListener implements IngestionListener {
   #writingOut = false;
   /** Callers holding write-outs back (see pauseWriteOuts). */
   #paused = 0;
+  /** Residents' rows being loaded again after they were forgotten (see #drop). */
+  #rewarm: WarmUp | null = null;
   readonly #release: () => void;
 
   constructor(
@@ -276,13 +282,16 @@ export class AnalyticsIngestionListener implements IngestionListener {
     this.#applied = 0;
     this.#clearTimer();
     // Ids of residents first seen in a rolled-back batch may be stale, and so may the rows
-    // in memory: they are loaded again between batches.
+    // in memory: they are loaded again, a page per event-loop turn between batches (a
+    // warm-up under way starts its rows again by itself).
     const warm = this.adb.rowsWarm;
     this.adb.forgetResidents();
     if (warm) {
-      setImmediate(() => {
-        if (this.adb.db.open && !this.adb.db.inTransaction) this.adb.warmRows();
-      }).unref();
+      this.#rewarm?.stop();
+      const w = stepByStep(this.adb.warmingRows(REWARM_PAGE_ROWS), this.adb.db);
+      // A failed step leaves rows to be read on demand, as without them.
+      w.done.catch(() => undefined);
+      this.#rewarm = w;
     }
   }
 
@@ -366,8 +375,9 @@ export class AnalyticsIngestionListener implements IngestionListener {
     this.#clearTimer();
   }
 
-  /** Stops the write-out timer after writing out (the database stays open). */
+  /** Stops the write-out timer and reloading rows after writing out (the database stays open). */
   close(): void {
+    this.#rewarm?.stop();
     this.flush();
     this.#clearTimer();
     this.#release();

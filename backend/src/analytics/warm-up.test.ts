@@ -245,6 +245,33 @@ describe('analytics warm-up in steps', () => {
     db.close();
   });
 
+  it("loads residents' rows again a page per turn after a batch rolled back", async () => {
+    const copies = twoCopies('rolled-back');
+    const { warm } = copies;
+    warm.warm();
+    copies.ingest(week.slice(0, BATCH));
+    // A batch whose transaction rolls back after the listener has seen it.
+    const db = warm.adb.db;
+    expect(() =>
+      db.transaction(() => {
+        warm.listener.onAccepted(insertWeekLater(db, week.slice(BATCH, BATCH * 2)), 0);
+        throw new Error('push failed');
+      })(),
+    ).toThrow('push failed');
+    // The next batch finds it out: what the listener held and the rows in memory go.
+    copies.ingest(week.slice(BATCH, BATCH * 2));
+    expect(warm.adb.rowsWarm).toBe(false);
+    let turns = 0;
+    while (!warm.adb.rowsWarm && turns < 1000) {
+      await turn();
+      turns++;
+    }
+    expect(warm.adb.rowsWarm).toBe(true);
+    copies.ingest(week.slice(BATCH * 2, BATCH * 3));
+    copies.expectSame();
+    copies.close();
+  });
+
   it('stops when the database is closed under it', async () => {
     const db = copyOfCounty('closed');
     const analytics = new Analytics(db);
