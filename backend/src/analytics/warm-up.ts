@@ -53,7 +53,9 @@ export function stepByStep(
     next = null;
     if (stopped) return;
     if (!db.open) {
+      // Closed under it: the steps' cleanup runs (what they paused resumes).
       stopped = true;
+      steps.return(undefined);
       settle(false);
       return;
     }
