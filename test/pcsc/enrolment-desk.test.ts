@@ -233,9 +233,18 @@ describe('an enrolment desk personalises blank NTAG 424 DNA cards', () => {
       cardHash: cardHashOf(cardKey, CAT_UID),
       technology: 'ntag424',
       keyVersion: 1,
+      counter: card.readCounter, // the read-back's
     });
-    // Staff signed out, the card is a genuine SUN card: Cat's tap is a visit.
     desk.services.staffSignOut();
+    // The read-back's SUN message, played back (a recording of the desk's exchange), is
+    // already spent.
+    card.replaySun();
+    expect(await residentTap(desk, card)).toMatchObject({
+      kind: 'refused',
+      code: 'card-replayed',
+    });
+    card.stopReplay();
+    // Staff signed out, the card is a genuine SUN card: Cat's tap is a visit.
     const visit = await residentTap(desk, card);
     expect(visit).toMatchObject({ kind: 'recorded', authMethod: 'sun', firstName: 'Cat' });
     // A copy of its UID on a card without the keys proves nothing.

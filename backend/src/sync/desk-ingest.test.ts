@@ -167,6 +167,36 @@ describe('enrolment desk events at the backend', () => {
     expect(replayCheck(store).mismatches).toEqual([]);
   });
 
+  it('a secure card issued with its read-back counter: that counter is the highest seen, sent to kiosks', () => {
+    const e = enrolment(desk, {
+      residentRef: 'r-0196f0c1a2b37c4d8e9f0a1b2c3d4e61',
+      cardHash: hash('04BEEF00000011'),
+      keyVersion: 2,
+      counter: 3,
+    });
+    expect(store.highestCounter(e.cardHash)).toBeNull();
+    expect(push(desk, [e])[0]?.status).toBe('accepted');
+    expect(store.highestCounter(e.cardHash)).toBe(3);
+    expect(cardChanges()).toContain(e.cardHash);
+    const r = replacement(desk, {
+      residentRef: e.residentRef,
+      cardHash: hash('04BEEF00000012'),
+      technology: 'ntag424',
+      replacedCardHashes: [e.cardHash],
+      keyVersion: 2,
+      counter: 1,
+    });
+    expect(push(desk, [r])[0]?.status).toBe('accepted');
+    expect(store.highestCounter(r.cardHash)).toBe(1);
+    // A desk that predates the field sends none: nothing is noted.
+    const old = enrolment(desk, {
+      residentRef: 'r-0196f0c1a2b37c4d8e9f0a1b2c3d4e62',
+      cardHash: hash('04BEEF00000013'),
+    });
+    expect(push(desk, [old])[0]?.status).toBe('accepted');
+    expect(store.highestCounter(old.cardHash)).toBeNull();
+  });
+
   it('a replacement blocks the old card, binds the new one, and the balance stays', () => {
     push(plain, [visit(plain, BEN_UID, ben), visit(plain, BEN_UID, ben)]);
     const balance = () => store.balancesOf(residentAccount(ben));

@@ -125,6 +125,7 @@ function applyDeskEvent(
       createdAt: now,
     });
     store.addCard(card, now);
+    if (e.counter != null) store.noteCounter(e.cardHash, e.counter, now);
     store.addChange('card', e.cardHash, now);
     return null;
   }
@@ -139,6 +140,7 @@ function applyDeskEvent(
   // (a card issued elsewhere may not have reached it yet).
   const active = store.activeCardsOfResident(e.residentRef);
   store.addCard(card, now);
+  if (e.counter != null) store.noteCounter(e.cardHash, e.counter, now);
   store.addChange('card', e.cardHash, now);
   for (const h of new Set([...e.replacedCardHashes, ...active])) {
     store.setCardStatus(h, 'blocked', now);

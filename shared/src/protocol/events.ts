@@ -282,6 +282,12 @@ const CardIssued = {
    * that proves nothing). Optional: desks that predate it do not send it.
    */
   keyVersion: z.number().int().min(0).max(255).nullable().optional(),
+  /**
+   * SUN read counter of the desk's read-back of a secure card: the highest counter seen
+   * so far, so that the read-back's SUN message cannot be replayed as a tap. Optional:
+   * desks that predate it do not send it.
+   */
+  counter: z.number().int().min(0).max(0xffffff).nullable().optional(),
 };
 
 /**

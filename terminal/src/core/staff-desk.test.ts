@@ -139,8 +139,12 @@ describe('kiosk staff desk', () => {
       ageBand: '20-29',
       cardHash: NEW_CARD,
       technology: 'ntag424',
+      keyVersion: 2,
+      // The read-back's SUN counter: spent, so that message is refused as a replay.
+      counter: 4,
       staffRef: 'st-alex',
     });
+    expect(store.highestCounter(NEW_CARD)).toBe(4);
     expect(store.getCard(NEW_CARD)).toEqual({
       cardHash: NEW_CARD,
       residentRef: e?.residentRef,

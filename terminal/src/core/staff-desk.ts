@@ -149,6 +149,7 @@ export class KioskStaffDesk implements StaffDeskPort {
           cardHash: cardHash.data,
           technology,
           keyVersion: req.auth.keyVersion,
+          counter: req.auth.counter,
           staffRef,
         };
         return { event, lines: [] };
@@ -188,6 +189,7 @@ export class KioskStaffDesk implements StaffDeskPort {
           cardHash: cardHash.data,
           technology,
           keyVersion: req.auth.keyVersion,
+          counter: req.auth.counter,
           replacedCardHashes: replaced as CardReplacementEvent['replacedCardHashes'],
           staffRef,
         };

@@ -396,6 +396,9 @@ export class KioskStore {
     this.#insertLines(built.lines, e.residentRef, false);
     if (e.type === 'visit' && e.auth.counter !== null)
       this.#raiseCounter(e.cardHash, e.auth.counter);
+    // A card issued here: its read-back's SUN message is spent too.
+    else if ((e.type === 'enrolment' || e.type === 'card-replacement') && e.counter != null)
+      this.#raiseCounter(e.cardHash, e.counter);
     return built;
   };
 
