@@ -249,8 +249,8 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   /**
    * warm() a step at a time, for a caller that yields to the event loop between steps:
    * the usage copies `pageRows` rows per step (with the visits the listener applies
-   * meanwhile added at the end), then one step per cube projection, the population and
-   * the segments. Whatever a query needs before it is warmed, it loads on demand as
+   * meanwhile added at the end), then each cube projection a page of rows per step, then
+   * the population and the segments, a step each. Whatever a query needs before it is warmed, it loads on demand as
    * without a warm-up; copies a query loaded are kept.
    */
   *warming(pageRows: number): Generator<WarmStep> {
