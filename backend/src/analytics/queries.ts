@@ -21,7 +21,7 @@ import {
 import { RFM_SEGMENT_NAMES } from './rfm.js';
 import type { SegmentModelJson } from './segmentation.js';
 import type { SegmentProfile } from './describe.js';
-import { ResidentUsage, UsageCube, WeekRangeMasks, type Loading } from './usage-cube.js';
+import { ResidentUsage, UsageCube, WeekRangeMasks, loadAll, type Loading } from './usage-cube.js';
 
 /**
  * The dashboard's analytics queries. Every answer is k-anonymised by the rules in
@@ -249,8 +249,8 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
   /**
    * warm() a step at a time, for a caller that yields to the event loop between steps:
    * the usage copies `pageRows` rows per step (with the visits the listener applies
-   * meanwhile added at the end), then each cube projection a page of rows per step, then
-   * the population and the segments, a step each. Whatever a query needs before it is warmed, it loads on demand as
+   * meanwhile added at the end), then each cube projection, the population and the
+   * segment counts, a page of rows per step. Whatever a query needs before it is warmed, it loads on demand as
    * without a warm-up; copies a query loaded are kept.
    */
   *warming(pageRows: number): Generator<WarmStep> {
@@ -261,10 +261,21 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
       for (let j = i + 1; j < DIMS.length; j++) subsets.push([DIMS[i] as Dim, DIMS[j] as Dim]);
     }
     for (const s of subsets) yield* this.#projecting(s, pageRows);
-    this.#population(AGE_BANDS.length, this.adb.keys('ward').length);
-    yield { phase: 'population', rows: 1 };
-    this.#segmentData();
-    yield { phase: 'segments', rows: 1 };
+    yield* this.#populationSteps(AGE_BANDS.length, this.adb.keys('ward').length, pageRows);
+    yield* this.#segmentSteps(pageRows);
+  }
+
+  /** The published segment counts, a range of `pageIds` residents per step (see #segmentData). */
+  *#segmentSteps(pageIds: number): Generator<WarmStep> {
+    const version = this.adb.meta('segments_version') ?? 0;
+    if (this.#segments?.version === version) return;
+    const l = segmentsLoading(this.adb, undefined, pageIds);
+    const current = (): boolean => (this.adb.meta('segments_version') ?? 0) === version;
+    while (!l.done && current()) yield { phase: 'segments', rows: l.step() };
+    // Segments published meanwhile: a query loads them on demand.
+    if (current() && this.#segments?.version !== version) {
+      this.#segments = { version, data: l.finish() };
+    }
   }
 
   /**
@@ -824,21 +835,51 @@ export class AnalyticsQueries implements AnalyticsChangeSink {
 
   /** Registered residents by age band × ward (cached until residents are added). */
   #population(NA: number, NW: number): Float64Array {
-    const mark = (
+    const mark = this.#residentsMark();
+    if (this.#pop && this.#pop.mark === mark && this.#pop.wards === NW) return this.#pop.counts;
+    const counts = new Float64Array(NA * NW);
+    this.#countPopulation(counts, NW, 0, mark);
+    this.#pop = { mark, version: 0, wards: NW, counts };
+    return counts;
+  }
+
+  /** #population, a range of `pageRows` residents (by rowid) per step. */
+  *#populationSteps(NA: number, NW: number, pageRows: number): Generator<WarmStep> {
+    const mark = this.#residentsMark();
+    if (this.#pop && this.#pop.mark === mark && this.#pop.wards === NW) return;
+    const counts = new Float64Array(NA * NW);
+    for (let after = 0; after < mark; after += pageRows) {
+      this.#countPopulation(counts, NW, after, Math.min(mark, after + pageRows));
+      yield { phase: 'population', rows: Math.min(mark, after + pageRows) - after };
+    }
+    // Residents added meanwhile have later rowids: the next query counts them.
+    if (!this.#pop || this.#pop.mark < mark || this.#pop.wards !== NW) {
+      this.#pop = { mark, version: 0, wards: NW, counts };
+    }
+  }
+
+  /** The last rowid of residents (the population changes when residents are added). */
+  #residentsMark(): number {
+    return (
       this.adb.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM residents').get() as {
         m: number;
       }
     ).m;
-    if (this.#pop && this.#pop.mark === mark && this.#pop.wards === NW) return this.#pop.counts;
-    const counts = new Float64Array(NA * NW);
+  }
+
+  /** Adds the residents with rowids in (after, upTo] to counts by age band × ward. */
+  #countPopulation(counts: Float64Array, NW: number, after: number, upTo: number): void {
     for (const p of this.adb.db
-      .prepare('SELECT age_band AS a, ward AS w, COUNT(*) AS n FROM residents GROUP BY 1, 2')
-      .all() as { a: string; w: string; n: number }[]) {
+      .prepare(
+        `SELECT age_band AS a, ward AS w, COUNT(*) AS n FROM residents
+         WHERE rowid > ? AND rowid <= ? GROUP BY 1, 2`,
+      )
+      .all(after, upTo) as { a: string; w: string; n: number }[]) {
       const w = this.adb.findCode('ward', p.w);
-      if (w !== null && w < NW) counts[ageIndex(p.a) * NW + w] = p.n;
+      if (w === null || w >= NW) continue;
+      const i = ageIndex(p.a) * NW + w;
+      counts[i] = (counts[i] ?? 0) + p.n;
     }
-    this.#pop = { mark, version: 0, wards: NW, counts };
-    return counts;
   }
 
   // ── segments ────────────────────────────────────────────────────────────────────
@@ -987,6 +1028,15 @@ function cellCount(
 
 /** Published segment counts; with an attribute, of its consenting holders only. */
 function loadSegments(adb: AnalyticsDb, attribute?: VolunteeredAttribute): SegmentData {
+  return loadAll(segmentsLoading(adb, attribute, Number.POSITIVE_INFINITY));
+}
+
+/** loadSegments a range of `pageIds` resident ids per step. */
+function segmentsLoading(
+  adb: AnalyticsDb,
+  attribute: VolunteeredAttribute | undefined,
+  pageIds: number,
+): Loading<SegmentData> {
   const r = adb.db
     .prepare('SELECT model FROM analytics_segment_runs ORDER BY id DESC LIMIT 1')
     .get() as { model: string } | undefined;
@@ -995,30 +1045,46 @@ function loadSegments(adb: AnalyticsDb, attribute?: VolunteeredAttribute): Segme
   const NA = AGE_BANDS.length;
   const rfmCounts = new Float64Array(RFM_SEGMENT_NAMES.length * NA * wards);
   const clusterCounts = new Float64Array(Math.max(1, model?.k ?? 0) * NA * wards);
-  const rows = adb.db
+  const last = adb.db
+    .prepare('SELECT COALESCE(MAX(resident_id), 0) FROM analytics_segments')
+    .pluck()
+    .get() as number;
+  const st = adb.db
     .prepare(
       `SELECT s.rfm_segment, s.cluster, a.age, a.ward, COUNT(*) FROM analytics_segments s
        JOIN analytics_residents a ON a.id = s.resident_id
-       ${attribute === undefined ? '' : `WHERE a.resident_ref IN (SELECT ref FROM (${ATTRIBUTE_HOLDERS}))`}
+       WHERE s.resident_id > ? AND s.resident_id <= ?
+       ${attribute === undefined ? '' : `AND a.resident_ref IN (SELECT ref FROM (${ATTRIBUTE_HOLDERS}))`}
        GROUP BY 1, 2, 3, 4`,
     )
-    .raw(true)
-    .all(...(attribute === undefined ? [] : [attribute])) as [
-    string,
-    number,
-    number,
-    number,
-    number,
-  ][];
-  for (const [seg, cluster, age, ward, n] of rows) {
-    const si = RFM_SEGMENT_NAMES.indexOf(seg);
-    const ri = (si * NA + age) * wards + ward;
-    if (si >= 0) rfmCounts[ri] = (rfmCounts[ri] ?? 0) + n;
-    const ci = (cluster * NA + age) * wards + ward;
-    if (model && cluster >= 0 && cluster < model.k)
-      clusterCounts[ci] = (clusterCounts[ci] ?? 0) + n;
-  }
-  return { model, wards, rfmCounts, clusterCounts };
+    .raw(true);
+  let after = -1;
+  return {
+    step: () => {
+      const to = Math.min(last, after + pageIds);
+      const rows = st.all(after, to, ...(attribute === undefined ? [] : [attribute])) as [
+        string,
+        number,
+        number,
+        number,
+        number,
+      ][];
+      after = to;
+      for (const [seg, cluster, age, ward, n] of rows) {
+        const si = RFM_SEGMENT_NAMES.indexOf(seg);
+        const ri = (si * NA + age) * wards + ward;
+        if (si >= 0) rfmCounts[ri] = (rfmCounts[ri] ?? 0) + n;
+        const ci = (cluster * NA + age) * wards + ward;
+        if (model && cluster >= 0 && cluster < model.k)
+          clusterCounts[ci] = (clusterCounts[ci] ?? 0) + n;
+      }
+      return rows.length;
+    },
+    get done() {
+      return after >= last;
+    },
+    finish: () => ({ model, wards, rfmCounts, clusterCounts }),
+  };
 }
 
 /**

@@ -29,7 +29,7 @@ export interface Loading<T> {
 }
 
 /** Every page of a loading at once. */
-function loadAll<T>(l: Loading<T>): T {
+export function loadAll<T>(l: Loading<T>): T {
   while (!l.done) l.step();
   return l.finish();
 }

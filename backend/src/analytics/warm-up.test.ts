@@ -180,14 +180,12 @@ describe('analytics warm-up in steps', () => {
       await expect(w.done).resolves.toBe(true);
       // The event loop ran timers while the warm-up went on.
       expect(timerFiredFirst).toBe(true);
-      expect(phases.map((p) => p.phase)).toEqual([
-        'usage',
-        'projections',
-        'population',
-        'segments',
-        'rows',
-        'total',
-      ]);
+      const all = ['usage', 'projections', 'population', 'segments', 'rows', 'total'];
+      // Each phase ends once, in order; a phase whose copy a query loaded first is skipped.
+      const seen = phases.map((p) => p.phase);
+      expect(seen).toEqual(all.filter((p) => seen.includes(p as WarmUpProgress['phase'])));
+      if (queryEvery === 0) expect(seen).toEqual(all);
+      else expect(seen).toEqual(expect.arrayContaining(['projections', 'rows', 'total']));
       const total = phases[phases.length - 1];
       expect(total?.steps).toBeGreaterThan(20);
       // Batches arrived in every phase that takes more than a few steps.
