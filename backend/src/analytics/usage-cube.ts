@@ -72,10 +72,19 @@ export class UsageCube {
    */
   static loading(adb: AnalyticsDb, pageRows: number): Loading<UsageCube> {
     const c = new UsageCube();
-    const total = (
-      adb.db.prepare('SELECT COUNT(*) AS n FROM analytics_usage').get() as { n: number }
-    ).n;
-    c.reserve(total + 1024, total * 2 + 1024);
+    // The rows are counted first (to size the arrays once), a few weeks per step: a
+    // county's table is read from disk by the count, which is too long for one step.
+    const [firstWeek, lastWeek] = adb.db
+      .prepare('SELECT MIN(week), MAX(week) FROM analytics_usage')
+      .raw(true)
+      .get() as [number | null, number | null];
+    const count = adb.db
+      .prepare('SELECT COUNT(*) FROM analytics_usage WHERE week >= ? AND week < ?')
+      .pluck();
+    const weeksPerCount = Math.max(1, Math.ceil(pageRows / 1000));
+    let countedTo = firstWeek ?? 0;
+    let total = 0;
+    let counted = false;
     // Page through the (WITHOUT ROWID) table in primary-key order, i.e. by week first.
     const page = adb.db
       .prepare(
@@ -90,6 +99,15 @@ export class UsageCube {
     return {
       step: () => {
         if (done) return 0;
+        if (!counted) {
+          total += count.get(countedTo, countedTo + weeksPerCount) as number;
+          countedTo += weeksPerCount;
+          if (countedTo > (lastWeek ?? -1)) {
+            c.reserve(total + 1024, total * 2 + 1024);
+            counted = true;
+          }
+          return 0;
+        }
         const rows = page.all(...key, pageRows) as [
           number,
           number,
