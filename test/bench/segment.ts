@@ -16,7 +16,9 @@
  * - api_p95_ms: p95 over the dashboard queries (county and filtered heatmaps, trends,
  *   take-up, segment sizes and profiles, neighbourhoods, offers with their take-up),
  *   after the in-memory copies (the queries' and the residents' rows the listener reads)
- *   are warm as the backend warms them at start (cache_load_s reports the warm-up);
+ *   are warm as the backend warms them at start, step by step between requests
+ *   (cache_load_s reports the warm-up, warm_up_longest_step_ms its longest step: the
+ *   longest a push or a dashboard request could wait behind it);
  * - duckdb_s: DuckDB computing the same per-resident feature table from the same visits,
  *   loaded beforehand (duckdb_load_s, not counted); ratio_vs_duckdb = rebuild_s / duckdb_s;
  * - rss_mb: peak resident set size of this process (workers included);
@@ -373,12 +375,24 @@ async function main(): Promise<void> {
 
   // The backend warms its caches at start and the listener keeps them current, so the
   // incremental step is timed with them warm (with --only too).
+  // Step by step, as the backend does at start (serving between steps): the longest step
+  // is how long a push or a dashboard request could wait behind it.
   log('warming query caches…');
   t = performance.now();
-  analytics.warm();
+  let warm_up_longest_step_ms = 0;
+  const warming = analytics.warmUp({
+    progress: (p) => {
+      warm_up_longest_step_ms = Math.max(warm_up_longest_step_ms, p.longestStepMs);
+      log(
+        `  ${p.phase}: ${p.rows} rows in ${p.steps} steps, ${(p.ms / 1000).toFixed(1)}s, longest step ${Math.round(p.longestStepMs)} ms`,
+      );
+    },
+  });
+  if (!(await warming.done)) throw new Error('the warm-up stopped before it finished');
   analytics.queries.segmentSizes();
   const cache_load_s = secs(t);
-  log(`caches ${cache_load_s}s`);
+  warm_up_longest_step_ms = Math.round(warm_up_longest_step_ms);
+  log(`caches ${cache_load_s}s, longest step ${warm_up_longest_step_ms} ms`);
   const api_p95_ms = ONLY === undefined ? dashboardQueries(db, analytics) : null;
 
   log('incremental day…');
@@ -431,6 +445,7 @@ async function main(): Promise<void> {
     api_p95_ms,
     heatmap_after_incremental_ms: after_ms,
     cache_load_s,
+    warm_up_longest_step_ms,
     duckdb_s: duck?.duckdb_s ?? null,
     duckdb_load_s: duck?.duckdb_load_s ?? null,
     duckdb_same_totals: duck?.duckdb_same ?? null,
