@@ -12,7 +12,7 @@ import {
   type UsageRow,
 } from './model.js';
 import { RESIDENT_SET_CAP, residentSetWith } from './privacy.js';
-import type { WarmStep } from './queries.js';
+import type { WarmStep } from './warm-up.js';
 
 /**
  * SQL access for the analytics tables (migration 003): prepared statements only, plain

@@ -5,8 +5,8 @@ import {
   DEFAULT_WRITE_OUT,
   type WriteOutThresholds,
 } from './listener.js';
-import { AnalyticsQueries, type WarmStep } from './queries.js';
-import { stepByStep, type WarmUp, type WarmUpProgress } from './warm-up.js';
+import { AnalyticsQueries } from './queries.js';
+import { stepByStep, type WarmStep, type WarmUp, type WarmUpProgress } from './warm-up.js';
 import {
   rebuildFeatures,
   rebuildRollups,

@@ -8,6 +8,7 @@ import {
 import { weekOfDay } from '@clubcard/shared/rules/london-time';
 import { USAGE_VERSION, type AnalyticsDb } from './analytics-db.js';
 import type { AnalyticsChangeSink, CubeFact } from './listener.js';
+import type { WarmStep } from './warm-up.js';
 import { dayOfIsoDate, firstDayOfWeek, isoDateOfDay } from './london-slots.js';
 import { AGE_BANDS, ageIndex } from './model.js';
 import {
@@ -141,12 +142,6 @@ interface Resolved {
   codes: Record<Dim, number>;
   fromWeek: number;
   toWeek: number;
-}
-
-/** One step of the warm-up: its phase and the rows (or items) it read. */
-export interface WarmStep {
-  phase: 'usage' | 'projections' | 'population' | 'segments' | 'rows';
-  rows: number;
 }
 
 /** The key of the projection filtered on some dimensions. */

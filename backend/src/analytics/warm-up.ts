@@ -1,10 +1,15 @@
 import type { Db } from '../db/open.js';
-import type { WarmStep } from './queries.js';
 
 /**
  * Warming analytics copies a step at a time (see Analytics.warmUp): steps are run one
  * per event-loop turn, so that the backend serves requests between them.
  */
+
+/** One step of the warm-up: its phase and the rows (or items) it read. */
+export interface WarmStep {
+  phase: 'usage' | 'projections' | 'population' | 'segments' | 'rows';
+  rows: number;
+}
 
 /** What a warm-up phase (or the whole warm-up) read and took; no resident data. */
 export interface WarmUpProgress {

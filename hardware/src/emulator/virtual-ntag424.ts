@@ -21,7 +21,6 @@ import {
 import { fromHex, toHex } from '../pcsc/bytes.js';
 import {
   NDEF_FILE_NO,
-  GET_KEY_VERSION_INS,
   sunFileSettings,
   DEFAULT_SUN_KEY_NUMBERS,
   type SunKeyNumbers,
@@ -465,7 +464,7 @@ export class VirtualNtag424 extends VirtualCard {
         return this.#changeKey(command.data);
       case EV2_INS.changeFileSettings:
         return this.#changeFileSettings(command.data);
-      case GET_KEY_VERSION_INS:
+      case EV2_INS.getKeyVersion:
         return this.#getKeyVersion(command.data);
       default:
         return nativeResponse(ST.ILLEGAL_COMMAND);
@@ -559,7 +558,7 @@ export class VirtualNtag424 extends VirtualCard {
       if (version === undefined) return nativeResponse(ST.NO_SUCH_KEY);
       return nativeResponse(ST.OK, Uint8Array.of(version));
     }
-    const opened = this.#openSecure(session, GET_KEY_VERSION_INS, body, 'mac');
+    const opened = this.#openSecure(session, EV2_INS.getKeyVersion, body, 'mac');
     if (opened instanceof Uint8Array) return opened;
     if (opened.data.length !== 0) return this.#integrityError(ST.LENGTH_ERROR);
     const version = this.#keyVersions[opened.header[0] ?? 0xff];

@@ -159,9 +159,6 @@ export async function authenticateEv2First(
   return done.session;
 }
 
-/** GetKeyVersion's instruction code (NT4H2421Gx §10.6.2; not among the shared EV2_INS). */
-export const GET_KEY_VERSION_INS = 0x64;
-
 /** KeyVer of every key of a factory-fresh card (keys 0-4 are delivered all zero, KeyVer 00h). */
 export const FACTORY_KEY_VERSION = 0x00;
 
@@ -179,14 +176,14 @@ export async function getKeyVersion(
   if (!session) {
     const data = await native(
       transmit,
-      wrapNativeCommand(GET_KEY_VERSION_INS, Uint8Array.of(keyNo)),
+      wrapNativeCommand(EV2_INS.getKeyVersion, Uint8Array.of(keyNo)),
       what,
     );
     if (data.length !== 1) throw new Ntag424CommandError(`${what}: ${data.length}-byte answer`);
     return { keyVersion: data[0] ?? 0 };
   }
   const command = buildSecureCommand(session, {
-    ins: GET_KEY_VERSION_INS,
+    ins: EV2_INS.getKeyVersion,
     header: Uint8Array.of(keyNo),
     mode: 'mac',
   });

@@ -29,6 +29,7 @@ export const EV2_INS = {
   changeFileSettings: 0x5f,
   getCardUid: 0x51,
   getFileSettings: 0xf5,
+  getKeyVersion: 0x64,
 } as const;
 
 /** An authenticated EV2 session: what both sides hold after AuthenticateEV2First. */

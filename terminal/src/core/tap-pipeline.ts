@@ -92,27 +92,26 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
   const service = deps.store.getService(id.serviceId);
   if (!venue || !service) return refusal('reader-error');
 
-  // Before the venue's policy refuses it: a blank card is what an enrolment desk issues.
-  const blank = tap.technology === 'ntag424' && tap.proof.kind === 'none';
-  if (blank && deps.offerBlankCard?.(tap)) return { kind: 'taken' };
+  // An NTAG 424 an enrolment desk may personalise, or finish personalising: taken there
+  // (when the desk waits for a new card) before it is judged as a visit.
+  const toDesk = (): boolean => tap.technology === 'ntag424' && deps.offerBlankCard?.(tap) === true;
+
+  // Blank (reads without SUN), before the venue's policy refuses it.
+  if (tap.proof.kind === 'none' && toDesk()) return { kind: 'taken' };
 
   const auth = deps.authenticate(tap, venue);
   if (!auth.ok) {
     // Taken off the reader after SUN was switched on but before its read keys were set.
-    if (auth.code === 'card-not-genuine' && tap.technology === 'ntag424') {
-      if (deps.offerBlankCard?.(tap)) return { kind: 'taken' };
-    }
+    if (auth.code === 'card-not-genuine' && toDesk()) return { kind: 'taken' };
     return refusal(auth.code);
   }
 
   const cardHash = cardHashOf(id.cardHashKey, auth.uid);
   const card = deps.store.getCard(cardHash);
   // Genuine but bound to no one here: taken off the reader after its read keys were set
-  // (before key 0, or during the read-back). The desk finishes it; binding it is refused
-  // here and at the backend if it was issued after all.
-  if (!card && tap.technology === 'ntag424' && auth.auth.method === 'sun') {
-    if (deps.offerBlankCard?.(tap)) return { kind: 'taken' };
-  }
+  // (before key 0, or during the read-back). Binding it is refused here and at the
+  // backend if it was issued after all.
+  if (!card && auth.auth.method === 'sun' && toDesk()) return { kind: 'taken' };
   if (deps.offerTap?.(cardHash, auth.auth)) return { kind: 'taken' };
   if (!card) return refusal('card-not-registered');
   if (card.status === 'blocked') return refusal('card-blocked');

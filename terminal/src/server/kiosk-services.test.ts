@@ -193,6 +193,13 @@ describe('kiosk screen services', () => {
         code: null,
       });
     };
+    /** Staff wait for a card, the card is tapped, and the personaliser answers. */
+    const present = async (tap: TapRead, answer: PersonaliseResult): Promise<void> => {
+      enrol();
+      expect(services.offerBlankCard(tap)).toBe(true);
+      answers.at(-1)!(answer);
+      await tick();
+    };
     // Not waiting for a new card: the BLANK_NTAG424 card is left to the tap pipeline.
     expect(services.offerBlankCard(BLANK_NTAG424)).toBe(false);
     expect(answers).toHaveLength(0);
@@ -214,10 +221,11 @@ describe('kiosk screen services', () => {
     expect(services.staffView().desk).toMatchObject({ status: 'done', firstName: 'Cat' });
 
     // Pulled part-way: nothing is bound, and the desk says so.
-    enrol();
-    expect(services.offerBlankCard(BLANK_NTAG424)).toBe(true);
-    answers[1]!({ ok: false, code: 'card-personalisation-interrupted', reason: 'gone' });
-    await tick();
+    await present(BLANK_NTAG424, {
+      ok: false,
+      code: 'card-personalisation-interrupted',
+      reason: 'gone',
+    });
     expect(issued).toHaveLength(1);
     expect(services.staffView().desk).toMatchObject({
       status: 'refused',
@@ -237,10 +245,7 @@ describe('kiosk screen services', () => {
     // Complete with our keys: someone's card (issued elsewhere, perhaps not yet known
     // here), never bound again …
     const other: TapRead = { ...BLANK_NTAG424, identifier: '04AA11BB22CC55' };
-    enrol();
-    expect(services.offerBlankCard(other)).toBe(true);
-    answers[2]!({ ok: true, uid: other.identifier, auth: sun, keysFound: 'ours' });
-    await tick();
+    await present(other, { ok: true, uid: other.identifier, auth: sun, keysFound: 'ours' });
     expect(issued).toHaveLength(1);
     expect(services.staffView().desk).toMatchObject({
       status: 'refused',
@@ -249,31 +254,19 @@ describe('kiosk screen services', () => {
     // … unless this desk was interrupted while making it (taken away during the read-back):
     // tapped again, it is issued, once.
     const pulled: TapRead = { ...BLANK_NTAG424, identifier: '04aa11bb22cc66' };
-    enrol();
-    expect(services.offerBlankCard(pulled)).toBe(true);
-    answers[3]!({ ok: false, code: 'card-personalisation-interrupted', reason: 'gone' });
-    await tick();
-    enrol();
-    expect(services.offerBlankCard(pulled)).toBe(true);
-    answers[4]!({ ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
-    await tick();
+    await present(pulled, { ok: false, code: 'card-personalisation-interrupted', reason: 'gone' });
+    await present(pulled, { ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
     expect(issued.at(-1)).toEqual({
       cardHash: cardHashOf('00'.repeat(32), '04AA11BB22CC66'),
       auth: sun,
     });
     expect(services.staffView().desk).toMatchObject({ status: 'done', firstName: 'Cat' });
-    enrol();
-    expect(services.offerBlankCard(pulled)).toBe(true);
-    answers[5]!({ ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
-    await tick();
+    await present(pulled, { ok: true, uid: '04AA11BB22CC66', auth: sun, keysFound: 'ours' });
     expect(issued).toHaveLength(2);
     expect(services.staffView().desk).toMatchObject({ code: 'card-already-issued' });
     // Finished from part-way (some keys still factory): never issued before, so issued.
     const half: TapRead = { ...BLANK_NTAG424, identifier: '04AA11BB22CC77' };
-    enrol();
-    expect(services.offerBlankCard(half)).toBe(true);
-    answers[6]!({ ok: true, uid: half.identifier, auth: sun, keysFound: 'partly-ours' });
-    await tick();
+    await present(half, { ok: true, uid: half.identifier, auth: sun, keysFound: 'partly-ours' });
     expect(issued).toHaveLength(3);
   });
 

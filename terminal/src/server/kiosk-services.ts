@@ -133,12 +133,6 @@ const ok: BridgeResult = { ok: true, code: null };
 const SIMULATED_AUTH: CardAuth = { method: 'simulated', keyVersion: null, counter: null };
 const refused = (code: ErrorCode): BridgeResult => ({ ok: false, code });
 
-/**
- * What the kiosk screen can ask beyond taps, over either transport (the browser bridge
- * and Electron IPC): language memory, GP drop-in queue numbers, redemption, staff mode.
- * Re-emits the core's messages with what the screen adds to a recorded tap. The
- * renderer never names a resident: calls act on the resident of the last tap.
- */
 /** A set that forgets its oldest entries beyond `cap`. */
 class BoundedSet<T> {
   readonly #items = new Set<T>();
@@ -159,6 +153,12 @@ class BoundedSet<T> {
   }
 }
 
+/**
+ * What the kiosk screen can ask beyond taps, over either transport (the browser bridge
+ * and Electron IPC): language memory, GP drop-in queue numbers, redemption, staff mode.
+ * Re-emits the core's messages with what the screen adds to a recorded tap. The
+ * renderer never names a resident: calls act on the resident of the last tap.
+ */
 export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
   readonly #o: Required<Omit<KioskServicesOptions, 'staffPolicy'>>;
   readonly #staff: StaffSessions;
