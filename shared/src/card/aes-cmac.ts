@@ -1,4 +1,4 @@
-import { AES_BLOCK_SIZE, aesCbcEncrypt, aesEcbEncrypt, ZERO_IV } from './aes.js';
+import { AES_BLOCK_SIZE, type Aes128, aesOf, ZERO_IV } from './aes.js';
 import type { Bytes } from './bytes.js';
 
 /** AES-CMAC (RFC 4493) and the NXP truncation of it. */
@@ -21,8 +21,8 @@ function shiftLeftOne(block: Buffer): Buffer {
 }
 
 /** RFC 4493 §2.3 Generate_Subkey: L = AES(K, 0^128); K1 = L·x; K2 = K1·x in GF(2^128). */
-export function cmacSubkeys(key: Bytes): CmacSubkeys {
-  const l = aesEcbEncrypt(key, ZERO_IV);
+export function cmacSubkeys(key: Bytes | Aes128): CmacSubkeys {
+  const l = aesOf(key).encryptBlocks(ZERO_IV);
   const k1 = shiftLeftOne(l);
   return { k1, k2: shiftLeftOne(k1) };
 }
@@ -33,30 +33,36 @@ export function cmacSubkeys(key: Bytes): CmacSubkeys {
  * RFC 4493 does the padding itself; AN10922 key diversification pads to 32 bytes its own
  * way and then needs exactly this step with K2, so it is exposed.
  */
-export function cmacOverBlocks(key: Bytes, blocks: Bytes, subkey: 'k1' | 'k2'): Buffer {
+export function cmacOverBlocks(key: Bytes | Aes128, blocks: Bytes, subkey: 'k1' | 'k2'): Buffer {
   if (blocks.length === 0 || blocks.length % AES_BLOCK_SIZE !== 0) {
     throw new RangeError('CMAC input must be one or more whole 16-byte blocks here');
   }
-  const keys = cmacSubkeys(key);
-  const m = Buffer.from(blocks);
-  const lastStart = m.length - AES_BLOCK_SIZE;
-  const k = keys[subkey];
-  for (let i = 0; i < AES_BLOCK_SIZE; i++) {
-    m[lastStart + i] = (m[lastStart + i] ?? 0) ^ (k[i] ?? 0);
+  const aes = aesOf(key);
+  const k = cmacSubkeys(aes)[subkey];
+  // CBC-MAC with a zero IV, through the key's one ECB context: the last block is the tag.
+  const lastStart = blocks.length - AES_BLOCK_SIZE;
+  let x: Buffer = Buffer.alloc(AES_BLOCK_SIZE);
+  for (let at = 0; at < blocks.length; at += AES_BLOCK_SIZE) {
+    for (let i = 0; i < AES_BLOCK_SIZE; i++) {
+      let b = (x[i] as number) ^ (blocks[at + i] as number);
+      if (at === lastStart) b ^= k[i] as number;
+      x[i] = b;
+    }
+    x = aes.encryptBlocks(x);
   }
-  // CBC-MAC with a zero IV: the last ciphertext block is the tag.
-  return aesCbcEncrypt(key, ZERO_IV, m).subarray(lastStart);
+  return x;
 }
 
 /** AES-CMAC per RFC 4493 §2.4: a 16-byte tag over a message of any length (even empty). */
-export function aesCmac(key: Bytes, message: Bytes): Buffer {
+export function aesCmac(key: Bytes | Aes128, message: Bytes): Buffer {
   const complete = message.length > 0 && message.length % AES_BLOCK_SIZE === 0;
-  if (complete) return cmacOverBlocks(key, message, 'k1');
+  const aes = aesOf(key);
+  if (complete) return cmacOverBlocks(aes, message, 'k1');
   // Incomplete last block (or empty message): pad with 10^i to a whole block, use K2.
   const padded = Buffer.alloc((Math.floor(message.length / AES_BLOCK_SIZE) + 1) * AES_BLOCK_SIZE);
   Buffer.from(message).copy(padded);
   padded[message.length] = 0x80;
-  return cmacOverBlocks(key, padded, 'k2');
+  return cmacOverBlocks(aes, padded, 'k2');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { AES_BLOCK_SIZE, AES_KEY_SIZE } from './aes.js';
+import { AES_BLOCK_SIZE, AES_KEY_SIZE, Aes128 } from './aes.js';
 import { cmacOverBlocks } from './aes-cmac.js';
 import type { Bytes } from './bytes.js';
 
@@ -50,8 +50,10 @@ export function diversificationInput(parts: DiversificationInput): Buffer {
  * 32 bytes it is padded with 0x80 00… to 32 bytes — two blocks even when it would fit in
  * one — and the last block is then masked with K2; only a full 32-byte input uses K1.
  */
-export function diversifyAes128Key(masterKey: Bytes, parts: DiversificationInput): Buffer {
-  if (masterKey.length !== AES_KEY_SIZE) throw new RangeError('the master key must be 16 bytes');
+export function diversifyAes128Key(masterKey: Bytes | Aes128, parts: DiversificationInput): Buffer {
+  if (!(masterKey instanceof Aes128) && masterKey.length !== AES_KEY_SIZE) {
+    throw new RangeError('the master key must be 16 bytes');
+  }
   const m = diversificationInput(parts);
   const d = Buffer.alloc(PADDED_LENGTH);
   d[0] = DIV_CONSTANT_AES128;

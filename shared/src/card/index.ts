@@ -25,6 +25,7 @@ export * from './ct.js';
 export {
   AES_BLOCK_SIZE,
   AES_KEY_SIZE,
+  Aes128,
   aesCbcDecrypt,
   aesCbcEncrypt,
   aesEcbEncrypt,

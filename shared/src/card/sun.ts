@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { AES_BLOCK_SIZE, aesCbcDecrypt, aesCbcEncrypt, aesEcbEncrypt, ZERO_IV } from './aes.js';
+import {
+  AES_BLOCK_SIZE,
+  type Aes128,
+  aesCbcDecrypt,
+  aesCbcEncrypt,
+  aesEcbEncrypt,
+  aesOf,
+  ZERO_IV,
+} from './aes.js';
 import { aesCmac, truncateMac } from './aes-cmac.js';
 import { type Bytes, counterFromLsb, counterToLsb, MAX_SDM_READ_COUNTER } from './bytes.js';
 import { constantTimeEqual } from './ct.js';
@@ -52,7 +60,7 @@ export type PiccDataResult =
  * AN12196 §3.4.2.1), giving PICCDataTag ‖ UID ‖ SDMReadCtr (LSB first) ‖ random padding.
  * A malformed tag is the only sign of a wrong key available before the MAC check.
  */
-export function decryptPiccData(metaReadKey: Bytes, encPiccData: Bytes): PiccDataResult {
+export function decryptPiccData(metaReadKey: Bytes | Aes128, encPiccData: Bytes): PiccDataResult {
   if (encPiccData.length !== PICC_DATA_LENGTH) {
     return {
       ok: false,
@@ -60,7 +68,7 @@ export function decryptPiccData(metaReadKey: Bytes, encPiccData: Bytes): PiccDat
       message: `encrypted PICCData must be ${PICC_DATA_LENGTH} bytes; got ${encPiccData.length}`,
     };
   }
-  const plain = aesCbcDecrypt(metaReadKey, ZERO_IV, encPiccData);
+  const plain = aesOf(metaReadKey).cbcDecrypt(ZERO_IV, encPiccData);
   const tag = plain[0] ?? 0;
   const uidMirrored = (tag & TAG_UID_MIRRORED) !== 0;
   const counterMirrored = (tag & TAG_COUNTER_MIRRORED) !== 0;
@@ -137,21 +145,31 @@ export function sdmSessionKeys(
   uid: Bytes | null,
   counter: number | null,
 ): SdmSessionKeys {
-  if (uid !== null) checkUid(uid);
-  const tail = Buffer.concat([
-    uid === null ? Buffer.alloc(0) : Buffer.from(uid),
-    counter === null ? Buffer.alloc(0) : counterToLsb(counter),
-  ]);
-  const sv = (label: number[]): Buffer => {
-    const raw = Buffer.concat([Buffer.from(label), tail]);
-    const padded = Buffer.alloc(Math.ceil(raw.length / AES_BLOCK_SIZE) * AES_BLOCK_SIZE);
-    raw.copy(padded);
-    return padded;
-  };
+  const key = aesOf(fileReadKey);
   return {
-    encKey: aesCmac(fileReadKey, sv([0xc3, 0x3c, 0x00, 0x01, 0x00, 0x80])),
-    macKey: aesCmac(fileReadKey, sv([0x3c, 0xc3, 0x00, 0x01, 0x00, 0x80])),
+    encKey: sdmSessionKey(key, SV1_LABEL, uid, counter),
+    macKey: sdmSessionKey(key, SV2_LABEL, uid, counter),
   };
+}
+
+const SV1_LABEL = [0xc3, 0x3c, 0x00, 0x01, 0x00, 0x80] as const;
+const SV2_LABEL = [0x3c, 0xc3, 0x00, 0x01, 0x00, 0x80] as const;
+
+/** One of the two session keys: CMAC(K_SDMFileRead, SV) for the label given. */
+function sdmSessionKey(
+  fileReadKey: Aes128,
+  label: readonly number[],
+  uid: Bytes | null,
+  counter: number | null,
+): Buffer {
+  if (uid !== null) checkUid(uid);
+  // 6 + 7 + 3 bytes at most: one block, zero-padded (full with both mirrored).
+  const sv = Buffer.alloc(AES_BLOCK_SIZE);
+  let at = 0;
+  for (const b of label) sv[at++] = b;
+  if (uid !== null) at += Buffer.from(uid).copy(sv, at);
+  if (counter !== null) counterToLsb(counter).copy(sv, at);
+  return aesCmac(fileReadKey, sv);
 }
 
 /**
@@ -161,12 +179,13 @@ export function sdmSessionKeys(
  * the MAC (e.g. `…&cmac=`); empty when the two offsets coincide.
  */
 export function computeSdmMac(
-  fileReadKey: Bytes,
+  fileReadKey: Bytes | Aes128,
   uid: Bytes | null,
   counter: number | null,
   macInput: Bytes = Buffer.alloc(0),
 ): Buffer {
-  const { macKey } = sdmSessionKeys(fileReadKey, uid, counter);
+  // Only the MAC session key: the ENC one is derived when there is file data to decrypt.
+  const macKey = sdmSessionKey(aesOf(fileReadKey), SV2_LABEL, uid, counter);
   return truncateMac(aesCmac(macKey, macInput));
 }
 

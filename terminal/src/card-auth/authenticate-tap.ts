@@ -12,7 +12,7 @@ import {
   verifySun,
 } from '@clubcard/shared';
 import type { CardProof, TapRead } from '@clubcard/hardware';
-import { type ReadKeyRing, readKeyVersions, sdmFileReadKey, sdmMetaReadKey } from './card-keys.js';
+import { heldReadKeys, type ReadKeyRing, readKeyVersions, sdmFileReadKey } from './card-keys.js';
 
 /**
  * The kiosk's authenticate step, as a pure decision: is this tap a genuine card, and may
@@ -149,10 +149,11 @@ function authenticateSun(tap: TapRead, proof: SunProof, deps: CardAuthDeps): Tap
 
   let lastReason = 'SDMMAC does not verify under any held read-key version';
   for (const version of readKeyVersions(deps.keyRing)) {
+    const held = heldReadKeys(version.masterKey);
     let uid = parsed.uid;
     let counter = parsed.counter;
     if (parsed.piccData) {
-      const picc = decryptPiccData(sdmMetaReadKey(version.masterKey), parsed.piccData);
+      const picc = decryptPiccData(held.metaRead, parsed.piccData);
       if (!picc.ok) {
         lastReason = 'PICCData does not decrypt under any held read-key version';
         continue;
@@ -168,7 +169,7 @@ function authenticateSun(tap: TapRead, proof: SunProof, deps: CardAuthDeps): Tap
       continue;
     }
     const result = verifySun(
-      { fileReadKey: sdmFileReadKey(version.masterKey, uid) },
+      { fileReadKey: sdmFileReadKey(held.master, uid) },
       {
         uid,
         counter,

@@ -1,10 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { bytesToHex, cardHashOf, diversifyAes128Key, generateSun } from '@clubcard/shared';
+import {
+  aesEcbEncrypt,
+  bytesToHex,
+  cardHashOf,
+  diversifyAes128Key,
+  generateSun,
+} from '@clubcard/shared';
 import { describe, expect, it } from 'vitest';
 import { authenticateTap } from './authenticate-tap.js';
 import {
   CARD_KEY_NO,
   deriveIssuedCardKeys,
+  heldReadKeys,
   type IssuingKeys,
   readKeyRingFromConfig,
   readKeyVersions,
@@ -80,6 +87,23 @@ describe('deriveIssuedCardKeys', () => {
     expect(sdmMetaReadKey(master)).toEqual(expected(master));
     master[0] = (master[0] ?? 0) ^ 0xff; // the same buffer holding another master
     expect(sdmMetaReadKey(master)).toEqual(expected(master));
+  });
+
+  it('holds the AES contexts of a read master, yet always those of the master it is given', () => {
+    const master = Buffer.from(randomBytes(16));
+    const block = randomBytes(16);
+    const check = (): void => {
+      const held = heldReadKeys(master);
+      expect(held.master.encryptBlocks(block)).toEqual(aesEcbEncrypt(master, block));
+      expect(held.metaRead.encryptBlocks(block)).toEqual(
+        aesEcbEncrypt(sdmMetaReadKey(master), block),
+      );
+      expect(sdmFileReadKey(held.master, UID)).toEqual(sdmFileReadKey(master, UID));
+    };
+    check();
+    expect(heldReadKeys(master)).toBe(heldReadKeys(master)); // made once, not per tap
+    master[0] = (master[0] ?? 0) ^ 0xff; // the same buffer holding another master
+    check();
   });
 
   it('makes a card that a kiosk holding only the read master verifies', () => {

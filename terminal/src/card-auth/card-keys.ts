@@ -1,4 +1,4 @@
-import { type Bytes, diversifyAes128Key, hexToBytes } from '@clubcard/shared';
+import { Aes128, type Bytes, diversifyAes128Key, hexToBytes } from '@clubcard/shared';
 import { z } from 'zod';
 
 /**
@@ -114,8 +114,34 @@ export function sdmMetaReadKey(readMasterKey: Bytes): Buffer {
   return Buffer.from(held.key);
 }
 
+/** The AES contexts of one read master key, held while the key ring holds the key. */
+export interface HeldReadKeys {
+  /** The read master itself, from which each card's K_SDMFileRead is derived. */
+  master: Aes128;
+  /** K_SDMMetaRead of this version (the same for every card). */
+  metaRead: Aes128;
+}
+
+const heldReadKeysOf = new WeakMap<Bytes, HeldReadKeys>();
+
+/**
+ * A read master key's contexts, made on its first tap and kept: a tap then makes AES
+ * contexts only for its own card's keys. Re-made if the bytes were changed in place.
+ */
+export function heldReadKeys(readMasterKey: Bytes): HeldReadKeys {
+  let held = heldReadKeysOf.get(readMasterKey);
+  if (!held?.master.holds(readMasterKey)) {
+    held = {
+      master: new Aes128(readMasterKey),
+      metaRead: new Aes128(sdmMetaReadKey(readMasterKey)),
+    };
+    heldReadKeysOf.set(readMasterKey, held);
+  }
+  return held;
+}
+
 /** K_SDMFileRead of one card (7-byte UID). */
-export function sdmFileReadKey(readMasterKey: Bytes, uid: Bytes): Buffer {
+export function sdmFileReadKey(readMasterKey: Bytes | Aes128, uid: Bytes): Buffer {
   return diversifyAes128Key(readMasterKey, {
     uid,
     systemIdentifier: DIVERSIFICATION_SYSTEM_IDS.sdmFileRead,
