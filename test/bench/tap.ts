@@ -155,7 +155,13 @@ try {
           kiosk.core.once('tap-timing', onTiming);
           reader.once('error', onError);
         });
-        await tap(card, { until: timing, holdMs: 5000 });
+        try {
+          await tap(card, { until: timing, holdMs: 5000 });
+        } catch (e) {
+          // vpcd's port gone: pcscd stopped under the run. Say so, with its last words.
+          settle();
+          throw new Error(`${label} ${kind} tap ${i + 1}: ${(e as Error).message}\n${pcscd.log()}`);
+        }
         const t = await Promise.race([
           timing,
           new Promise<{ error: string }>((res) =>

@@ -94,8 +94,12 @@ class OwnedPcscd implements PcscdHandle {
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     this.#exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        if (this.#child === child) this.#child = undefined;
+      child.once('exit', (code, signal) => {
+        // Said in the log, so a run whose card taps start failing says why.
+        if (this.#child === child) {
+          this.#log.push(`pcscd exited (${signal ?? `code ${code}`})`);
+          this.#child = undefined;
+        }
         resolve();
       });
     });
