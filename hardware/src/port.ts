@@ -49,6 +49,12 @@ export interface ReaderInfo {
 export interface CardReaderEvents {
   'reader-attached': [ReaderInfo];
   'reader-detached': [ReaderInfo];
+  /**
+   * A card entered the field and its read has begun; a `tap` or an `error` follows. The
+   * kiosk uses the moments the card takes to answer to get the disk ready for the tap's
+   * commit. (Adapters whose read is instant need not send it.)
+   */
+  'card-detected': [{ readerName: string }];
   tap: [TapRead];
   /** A card left the field (after or during a read). */
   'card-removed': [{ readerName: string }];

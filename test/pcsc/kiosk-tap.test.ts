@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   personaliseNtag424,
   sunFileSettings,
@@ -111,6 +113,8 @@ describe('kiosk on the real PC/SC stack', () => {
     const row = kiosk.store.pendingBatch(1000).at(-1)!;
     expect(JSON.parse(row.payload).auth).toEqual({ method: 'sun', keyVersion: 1, counter: 1 });
     expect(code(await tapAtKiosk(card))).toBe('recorded:sun'); // counter 2
+    // The card's arrival readied the disk for the commit (one byte, flushed meanwhile).
+    expect(readFileSync(join(sys.dir, 'kiosk-0', 'kiosk.sqlite-prime'))).toHaveLength(1);
   });
 
   it('refuses a replayed SUN message, a tampered MAC and clones without keys, with the reason shown', async () => {

@@ -92,6 +92,7 @@ function rig(options: Partial<PcscReaderOptions> = {}): Rig {
     errors.push(e);
     events.push(`error:${e.code}`);
   });
+  reader.on('card-detected', () => events.push('card-detected'));
   reader.on('card-removed', () => events.push('card-removed'));
   reader.on('reader-attached', (r) => events.push(`attached:${r.name}`));
   reader.on('reader-detached', (r) => events.push(`detached:${r.name}`));
@@ -142,7 +143,13 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
     });
     raw.pull();
     await sleep(0);
-    expect(r.events).toEqual(['attached:ACME Reader 00 00', 'tap', 'card-removed']);
+    // Detection first, as the read begins (the kiosk readies its disk meanwhile).
+    expect(r.events).toEqual([
+      'attached:ACME Reader 00 00',
+      'card-detected',
+      'tap',
+      'card-removed',
+    ]);
   });
 
   it('reads an NTAG 424 SUN message into a proof that verifies', async () => {
@@ -181,7 +188,11 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
     expect(error).toMatchObject({ code: 'card-removed-mid-read', readerName: 'ACME Reader 00 00' });
     await sleep(0);
     expect(r.taps).toEqual([]);
-    expect(r.events.slice(1)).toEqual(['error:card-removed-mid-read', 'card-removed']);
+    expect(r.events.slice(1)).toEqual([
+      'card-detected',
+      'error:card-removed-mid-read',
+      'card-removed',
+    ]);
   });
 
   it('calls a failing present card unreadable after the grace period', async () => {
@@ -278,7 +289,7 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
       new Error('SCardGetStatusChange error: RPC transport error.(0x80100013)'),
     );
     await sleep(0);
-    expect(r.events.slice(2)).toEqual([
+    expect(r.events.slice(3)).toEqual([
       'detached:ACME Reader 00 00',
       'error:service-unavailable',
       'card-removed',

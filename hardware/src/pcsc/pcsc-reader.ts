@@ -288,6 +288,7 @@ export class PcscCardReader
       stalled: false,
     };
     slot.session = session;
+    this.emit('card-detected', { readerName: slot.info.name });
     const read = this.#readCard(slot, session);
     session.readDone = read;
     session.queue = read.catch(() => undefined);

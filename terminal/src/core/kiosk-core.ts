@@ -58,6 +58,8 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
       }),
     );
     r.on('error', (e: ReaderError) => this.#onReaderError(e));
+    // While the card answers the reader (milliseconds), wake the disk for the commit.
+    r.on('card-detected', () => this.#d.store.primeDisk());
     r.on('tap', (t) => {
       this.tap(t);
     });

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, fdatasync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -169,8 +169,14 @@ export class KioskStore {
   #checkpointPending = false;
   /** The last settle or pull-start time handed out (see #stamp); read when first needed. */
   #lastStamp: number | undefined;
+  /** The file primeDisk writes, beside the database; null for an in-memory store. */
+  readonly #primeFile: string | null;
+  #primeFd: number | null = null;
+  #priming = false;
+  #primeByte = 0;
 
   constructor(file: string) {
+    this.#primeFile = file === ':memory:' ? null : `${file}-prime`;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     if (file !== ':memory:') {
@@ -199,6 +205,34 @@ export class KioskStore {
 
   close(): void {
     this.db.close();
+    if (this.#primeFd !== null && !this.#priming) closeSync(this.#primeFd);
+    this.#primeFd = null;
+  }
+
+  /**
+   * Gets the disk ready for a commit about to come (a card is being read): one byte
+   * rewritten in a small file beside the database, then flushed off the main thread.
+   * After the pause between taps, the first flush is the slow one (a paced one-row commit
+   * on the development machine: p50 1.02-1.04 ms alone, 0.77-0.82 ms 2 ms after such a
+   * flush); this takes it while the card is still answering. A hint only: one at a time,
+   * and failures ignored (the commit reports its own).
+   */
+  primeDisk(): void {
+    if (this.#primeFile === null || this.#priming || !this.db.open) return;
+    try {
+      // Same size every time: the flush is of data only, never of the file's length.
+      this.#primeFd ??= openSync(this.#primeFile, 'w', 0o600);
+      writeSync(this.#primeFd, Buffer.of(++this.#primeByte & 0xff), 0, 1, 0);
+    } catch {
+      return;
+    }
+    const fd = this.#primeFd;
+    this.#priming = true;
+    fdatasync(fd, () => {
+      this.#priming = false;
+      // Closed meanwhile: close() left the descriptor to this callback.
+      if (this.#primeFd === null) closeSync(fd);
+    });
   }
 
   /**
