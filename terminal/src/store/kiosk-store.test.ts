@@ -94,12 +94,14 @@ describe('kiosk store', () => {
       const file = join(dir, 'k.sqlite');
       const store = new KioskStore(file);
       store.primeDisk();
-      store.primeDisk(); // while the first flush runs: skipped
-      expect(readFileSync(`${file}-prime`)).toEqual(Buffer.of(1));
+      store.primeDisk(); // while the first write and flush run: skipped
       await new Promise((r) => setTimeout(r, 100));
+      expect(readFileSync(`${file}-prime`)).toEqual(Buffer.of(1));
       store.primeDisk();
+      await new Promise((r) => setTimeout(r, 100));
       // The same one byte, rewritten: the file never grows.
       expect(readFileSync(`${file}-prime`)).toEqual(Buffer.of(2));
+      store.primeDisk();
       store.close(); // mid-flush: the descriptor is closed when the flush ends
       expect(() => store.primeDisk()).not.toThrow();
       await new Promise((r) => setTimeout(r, 100));
