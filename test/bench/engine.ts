@@ -14,6 +14,7 @@
  * Run: npm run bench:engine  (last line of output: one JSON object)
  */
 import { createHash } from 'node:crypto';
+import { PerformanceObserver } from 'node:perf_hooks';
 import {
   MAX_PUSH_EVENTS,
   MemoryEngineState,
@@ -423,6 +424,26 @@ function contextOf(e: EngineEvent): EvaluationContext {
 
 // ── the passes ──────────────────────────────────────────────────────────────────
 
+// Garbage collections (start, duration): the engine pass's time goes largely to them, so
+// each pass reports the pauses that fell in it.
+const collections: { start: number; ms: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) collections.push({ start: e.startTime, ms: e.duration });
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+/** Collections' count and pause in [from, to] (entries arrive a tick late: await first). */
+async function pausesIn(from: number, to: number): Promise<{ count: number; ms: number }> {
+  await new Promise((r) => setTimeout(r, 10));
+  let count = 0;
+  let ms = 0;
+  for (const g of collections) {
+    if (g.start < from || g.start > to) continue;
+    count++;
+    ms += g.ms;
+  }
+  return { count, ms };
+}
+
 const schemes = loadExampleSchemes();
 const compiled = compileSchemes(schemes);
 
@@ -440,6 +461,8 @@ function floorPass(): number {
 
 interface EngineRun {
   ms: number;
+  /** The replay's wall-clock span (timed sections and the ledger hashing between them). */
+  window: [number, number];
   cpuMs: number;
   lines: number;
   ledgerHash: string;
@@ -464,6 +487,7 @@ function enginePass(): EngineRun {
   let lines = 0;
   let ms = 0;
   let cpuMs = 0;
+  const started = performance.now();
   for (let i = 0; i < COUNT;) {
     const end = Math.min(i + CHUNK, COUNT);
     const cpu0 = process.cpuUsage();
@@ -493,9 +517,11 @@ function enginePass(): EngineRun {
     lines += chunk.length;
     chunk = [];
   }
+  const ended = performance.now();
   const stateHash = createHash('sha256').update(canonicalJson(state.snapshot())).digest('hex');
   return {
     ms,
+    window: [started, ended],
     cpuMs,
     lines,
     ledgerHash: ledger.digest('hex'),
@@ -519,6 +545,12 @@ const b = enginePass();
 console.log(
   `engine replay 2: ${(b.ms / 1000).toFixed(2)} s (cpu ${(b.cpuMs / 1000).toFixed(2)} s), ${b.lines} ledger lines, ledger ${b.ledgerHash.slice(0, 16)}…, state ${b.stateHash.slice(0, 16)}…`,
 );
+const gcA = await pausesIn(...a.window);
+const gcB = await pausesIn(...b.window);
+gcObserver.disconnect();
+console.log(
+  `garbage collection in replay 1: ${gcA.count} pauses, ${(gcA.ms / 1000).toFixed(2)} s of ${((a.window[1] - a.window[0]) / 1000).toFixed(2)} s; replay 2: ${gcB.count} pauses, ${(gcB.ms / 1000).toFixed(2)} s of ${((b.window[1] - b.window[0]) / 1000).toFixed(2)} s`,
+);
 console.log(`flags: ${JSON.stringify(a.flags)}`);
 console.log(`messages: ${JSON.stringify(a.messages)}`);
 
@@ -532,6 +564,12 @@ console.log(
     identical: a.ledgerHash === b.ledgerHash && a.stateHash === b.stateHash && a.lines === b.lines,
     runs_events_per_s: [perS(a.ms), perS(b.ms)],
     cpu_events_per_s: perS((a.cpuMs + b.cpuMs) / 2),
+    // Share of the replays' wall-clock time spent in garbage-collection pauses.
+    gc_pause_share: +(
+      (gcA.ms + gcB.ms) /
+      (a.window[1] - a.window[0] + b.window[1] - b.window[0])
+    ).toFixed(3),
+    gc_pauses: gcA.count + gcB.count,
     ledger_lines: a.lines,
     late_events: a.late,
     residents: RESIDENTS,
