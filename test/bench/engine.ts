@@ -424,8 +424,8 @@ function contextOf(e: EngineEvent): EvaluationContext {
 
 // ── the passes ──────────────────────────────────────────────────────────────────
 
-// Garbage collections (start, duration): the engine pass's time goes largely to them, so
-// each pass reports the pauses that fell in it.
+// Garbage collections (start, duration): each replay reports the pauses that fell in it,
+// a share of its time the floor's pass barely pays.
 const collections: { start: number; ms: number }[] = [];
 const gcObserver = new PerformanceObserver((list) => {
   for (const e of list.getEntries()) collections.push({ start: e.startTime, ms: e.duration });
