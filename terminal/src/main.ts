@@ -161,6 +161,8 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
   });
   // Staff cards and an enrolment desk's new cards are taken before they count as visits.
   core.setTapOffer((cardHash, auth) => services.offerTap(cardHash, auth));
+  // Spending options and offers are made while a tap's record is flushed to disk.
+  core.setScreenExtras((residentRef) => services.screenExtras(residentRef));
   if (personaliser) core.setBlankCardOffer((tap) => services.offerBlankCard(tap));
 
   const assets = await bundleUi();
@@ -196,6 +198,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
       await ui.close();
       idleGc.stop();
       core.setTapOffer(null);
+      core.setScreenExtras(null);
       core.setBlankCardOffer(null);
       services.close();
       await core.stop();

@@ -1,7 +1,7 @@
 /**
  * bench:tap — tap latency through the real stack: virtual card → vpcd → pcscd →
  * nfc-pcsc → PcscCardReader → kiosk core (authenticate, resolve, rules, ONE SQLite
- * transaction with synchronous=FULL) → UI message. Measured from the reader's card event
+ * transaction, flushed to disk before the UI hears of it) → UI message. Measured from the reader's card event
  * to the UI being told; `own` subtracts the time spent inside APDU exchanges. Detection
  * latency (card in the field → card event; pcscd polls vpcd about every 400 ms) is
  * reported separately. Debian's vpcd 3.3 adds ~40 ms to every APDU through loopback
@@ -80,9 +80,10 @@ try {
     }),
     uid: new VirtualNtag21x({ uid: PLAIN_UID }),
   };
-  // The kiosk core runs synchronously from the tap event to the UI being told, so the
-  // process's CPU time across it is the core's own work, which other load on the machine
-  // stretches far less than wall-clock time (an fsync's wait is not CPU time).
+  // The kiosk core works on the main thread from the tap event to the UI being told (the
+  // tap's flush to disk runs meanwhile in the thread pool), so the process's CPU time
+  // across it is the core's own work, which other load on the machine stretches far less
+  // than wall-clock time (an fsync's wait is not CPU time).
   // Garbage collections (the kiosk collects between taps, see idle-gc.ts): which taps'
   // spans one overlapped is reported, as `gc_in_tap`.
   const collections: { start: number; end: number }[] = [];
@@ -194,6 +195,15 @@ try {
     for (const [kind, r] of Object.entries(results)) {
       process.stderr.write(
         `${label} ${kind}: p50 ${pct(r.span, 50)} ms, p99 ${pct(r.span, 99)} ms, own p50 ${pct(r.own, 50)} ms, own p99 ${pct(r.own, 99)} ms, detect p50 ${pct(r.detect, 50)} ms, refused ${r.refused}, read errors ${r.readErrors.length}${r.readErrors.length > 0 ? ` (${[...new Set(r.readErrors)].join(', ')})` : ''}\n`,
+      );
+      // Where the tail lies: the slowest taps' own time, with their place in the run
+      // (early ones point at warm-up, spread ones at the machine or the disk).
+      const slowest = r.own
+        .map((ms, i) => ({ ms, i }))
+        .sort((a, b) => b.ms - a.ms)
+        .slice(0, Math.max(1, Math.ceil(r.own.length / 100)) + 2);
+      process.stderr.write(
+        `${label} ${kind}: slowest own: ${slowest.map((x) => `#${x.i + 1} ${x.ms.toFixed(2)} ms`).join(', ')}\n`,
       );
     }
     return { sun: results.sun!, uid: results.uid!, core: pipeline, coreCpu: pipelineCpu };

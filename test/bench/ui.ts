@@ -47,7 +47,7 @@ try {
   const rendered: number[] = [];
   for (let i = 0; i < TAPS; i++) {
     const r = residents[i % residents.length]!;
-    const outcome = k.tap(r.uid);
+    const outcome = await k.tap(r.uid);
     if (outcome.kind !== 'recorded') throw new Error(`tap ${i} refused: ${outcome.code}`);
     const id = outcome.eventId;
     await page.waitForFunction((e) => document.body.dataset.shownEvent === e, id, {

@@ -62,7 +62,7 @@ describe('GP drop-in check-in', () => {
   it('gives queue numbers in order, the same number again to someone already checked in', async () => {
     const { page, context } = await openScreen(browser, k.url);
     const [asha, ben] = sys.demo.residents;
-    k.tap(asha!.uid);
+    await k.tap(asha!.uid);
     await page.locator('#queue-number', { hasText: /^1$/ }).waitFor();
     expect(await page.locator('#result-title').innerText()).toBe('You are checked in, Asha');
     expect(await page.locator('#queue-privacy').innerText()).toBe(t('en', 'gp.privacy'));
@@ -71,9 +71,9 @@ describe('GP drop-in check-in', () => {
     expect(await page.locator('#spend').isHidden()).toBe(true);
     await expectAccessible(page, 'gp-checked-in.png');
 
-    k.tap(ben!.uid);
+    await k.tap(ben!.uid);
     await page.locator('#queue-number', { hasText: /^2$/ }).waitFor();
-    k.tap(asha!.uid);
+    await k.tap(asha!.uid);
     await page.locator('#queue-number', { hasText: /^1$/ }).waitFor();
     await page.getByRole('button', { name: 'Switch to Welsh' }).click();
     expect(await page.locator('#queue-label').innerText()).toBe('Eich rhif yw');

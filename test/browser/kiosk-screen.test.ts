@@ -68,7 +68,7 @@ describe('resident screen', () => {
   it('shows who, what and where, earnings and balances within a blink; confirmed after sync', async () => {
     const { page, context, spoken } = await openScreen(browser, k.url);
     const asha = sys.demo.residents[0]!;
-    const outcome = k.tap(asha.uid);
+    const outcome = await k.tap(asha.uid);
     // The core has answered (committed) by now: from here to the screen is the UI's share.
     const answeredAt = performance.timeOrigin + performance.now();
     expect(outcome.kind).toBe('recorded');
@@ -119,7 +119,7 @@ describe('resident screen', () => {
     ['reader-error', () => k.reader.fail('reader-error', 'card left the field')],
   ] as const)('explains the refusal %s kindly, in both languages', async (code, act) => {
     const { page, context } = await openScreen(browser, k.url);
-    act();
+    await act();
     await page.locator(`#result[data-code="${code}"]`).waitFor();
     expect(await text(page, '#result-title')).toBe('Sorry');
     expect(await text(page, '#result-detail')).toBe(t('en', `refusal.${code}`));
@@ -135,7 +135,7 @@ describe('resident screen', () => {
   it('remembers a resident’s language on this kiosk, and reads the result aloud on request', async () => {
     const ben = sys.demo.residents[1]!;
     const first = await openScreen(browser, k.url);
-    k.tap(ben.uid);
+    await k.tap(ben.uid);
     await first.page.locator('#result[data-kind="recorded"]').waitFor();
     await first.page.getByRole('button', { name: 'Switch to Welsh' }).click();
     expect(await text(first.page, '#result-title')).toBe('Croeso, Ben');
@@ -147,7 +147,7 @@ describe('resident screen', () => {
 
     const second = await openScreen(browser, k.url);
     await second.page.getByRole('button', { name: 'Read aloud' }).click();
-    k.tap(ben.uid);
+    await k.tap(ben.uid);
     await second.page.locator('#result[data-kind="recorded"]').waitFor();
     expect(await text(second.page, '#result-title')).toBe('Croeso, Ben');
     expect(await text(second.page, '#result-detail')).toContain('Rydyn ni wedi cofnodi');
@@ -159,18 +159,18 @@ describe('resident screen', () => {
 
   it('plays a rising tone for a recorded visit, a low one for a refusal, none when sounds are off', async () => {
     const { page, context, tones } = await openScreen(browser, k.url);
-    k.tap(sys.demo.residents[2]!.uid);
+    await k.tap(sys.demo.residents[2]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     await expect.poll(tones).toEqual([660, 880]);
     await page.getByRole('button', { name: 'Done' }).click();
-    k.tap(DEMO_UNKNOWN_UID);
+    await k.tap(DEMO_UNKNOWN_UID);
     await page.locator('#result[data-code="card-not-registered"]').waitFor();
     await expect.poll(tones).toEqual([660, 880, 294]);
     await page.getByRole('button', { name: 'Sounds' }).click();
     expect(await page.getByRole('button', { name: 'Sounds' }).getAttribute('aria-pressed')).toBe(
       'false',
     );
-    k.tap(sys.demo.residents[2]!.uid);
+    await k.tap(sys.demo.residents[2]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     await page.waitForTimeout(200);
     expect(await tones()).toHaveLength(3);
@@ -186,7 +186,7 @@ describe('resident screen', () => {
     expect(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize)).toBe(
       '28px',
     );
-    k.tap(sys.demo.residents[2]!.uid);
+    await k.tap(sys.demo.residents[2]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     await expectAccessible(page, 'resident-recorded-large-text.png');
     await context.close();
@@ -194,7 +194,7 @@ describe('resident screen', () => {
 
   it('works by keyboard alone, with a visible focus ring', async () => {
     const { page, context } = await openScreen(browser, k.url);
-    k.tap(sys.demo.residents[3]!.uid);
+    await k.tap(sys.demo.residents[3]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     // Focus lands on Done; Shift+Tab reaches the settings, each with a visible ring.
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('done');
@@ -216,7 +216,7 @@ describe('resident screen', () => {
   it('returns to the start only after a warning that offers more time', async () => {
     const { page, context } = await openScreen(browser, k.url);
     await page.clock.install();
-    k.tap(sys.demo.residents[4]!.uid);
+    await k.tap(sys.demo.residents[4]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     await page.clock.fastForward(21_000);
     await page.locator('#timeout').waitFor();
@@ -231,7 +231,7 @@ describe('resident screen', () => {
     await page.getByRole('button', { name: 'Done' }).click();
 
     // Without an answer to the warning, the screen goes back to the start.
-    k.tap(sys.demo.residents[4]!.uid);
+    await k.tap(sys.demo.residents[4]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     await page.clock.fastForward(31_000);
     await page.locator('#idle').waitFor();
@@ -243,7 +243,7 @@ describe('resident screen', () => {
     await sys.stopBackend();
     await k.kiosk.sync.syncOnce().catch(() => undefined);
     await page.locator('#sync[data-online="false"]').waitFor();
-    k.tap(sys.demo.residents[5]!.uid);
+    await k.tap(sys.demo.residents[5]!.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     expect(await text(page, '#result-title')).toBe('Welcome, Femi');
     expect(await text(page, '#sync')).toMatch(/^Offline\. Visits saved here: \d+$/);

@@ -119,7 +119,7 @@ async function expectAccessible(page: Page, shot: string): Promise<void> {
 async function tapAndOpenSpend(page: Page): Promise<void> {
   // The first test chose Welsh for this resident, and the kiosk remembers: start in English.
   k.staffStore.setLanguage(resident.residentRef, 'en', Date.now());
-  k.tap(resident.uid);
+  await k.tap(resident.uid);
   await page.locator('#result[data-kind="recorded"]').waitFor();
   await page.getByRole('button', { name: 'Spend credits' }).click();
   await page.locator('#spend-panel').waitFor();
@@ -128,7 +128,7 @@ async function tapAndOpenSpend(page: Page): Promise<void> {
 describe('vouchers, offers and redemption', () => {
   it('shows vouchers with what they buy here, and a targeted offer', async () => {
     const { page, context } = await openScreen(browser, k.url);
-    k.tap(resident.uid);
+    await k.tap(resident.uid);
     await page.locator('#result[data-kind="recorded"]').waitFor();
     const voucher = page.locator('#vouchers li[data-wallet="voucher:summer-swim"]');
     expect(await voucher.innerText()).toContain('Vouchers: summer swim: 2');

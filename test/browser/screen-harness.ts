@@ -11,6 +11,7 @@ import {
 } from '@clubcard/terminal/server/kiosk-services';
 import { bundleUi, type UiAssets } from '@clubcard/terminal/server/ui-bundle';
 import { startUiServer } from '@clubcard/terminal/server/ui-server';
+import { tapAndAnswer } from '../support/tap.js';
 import { StaffStore } from '@clubcard/terminal/store/staff-store';
 import type { StaffPolicy } from '@clubcard/terminal/staff/staff-session';
 import { SimulatedReader } from '@clubcard/hardware';
@@ -31,7 +32,7 @@ export interface ScreenKiosk {
   url: string;
   reader: SimulatedReader;
   /** Taps a card on the simulated reader; resolves with the kiosk's answer. */
-  tap(uid: string): TapOutcome;
+  tap(uid: string): Promise<TapOutcome>;
   close(): Promise<void>;
 }
 
@@ -61,6 +62,8 @@ export async function startScreenKiosk(
     enrolmentDesk: options.enrolmentDesk ?? false,
     ...(options.staffPolicy ? { staffPolicy: options.staffPolicy } : {}),
   });
+  // These services make what the screen shows beside a tap, as the composition root's do.
+  kiosk.core.setScreenExtras((residentRef) => services.screenExtras(residentRef));
   const reader = kiosk.reader as SimulatedReader;
   const ui = await startUiServer({
     core: kiosk.core,
@@ -79,20 +82,7 @@ export async function startScreenKiosk(
     staffStore,
     url: ui.url,
     reader,
-    tap(uid) {
-      let outcome: TapOutcome | null = null;
-      const capture = (m: { type: string; outcome?: TapOutcome }): void => {
-        if (m.type === 'outcome' && m.outcome) outcome = m.outcome;
-      };
-      kiosk.core.on('message', capture);
-      try {
-        reader.tap(uid);
-      } finally {
-        kiosk.core.off('message', capture);
-      }
-      if (!outcome) throw new Error('no outcome for tap');
-      return outcome;
-    },
+    tap: (uid) => tapAndAnswer(kiosk.core, reader, uid),
     async close() {
       services.close();
       await ui.close();

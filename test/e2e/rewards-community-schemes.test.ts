@@ -22,6 +22,7 @@ import { kioskContext } from '@clubcard/terminal/core/evaluation-context';
 import type { RunningKiosk } from '@clubcard/terminal/main';
 import { outletPost } from '../support/outlet.js';
 import { createTestSystem, type TestSystem } from '../support/system.js';
+import { tapAndAnswer } from '../support/tap.js';
 
 /**
  * The example schemes rewards-schemes.test.ts does not cover, end to end: learning
@@ -103,17 +104,10 @@ function addKioskSite(
   return s.demo.kiosks.length - 1;
 }
 
-function tap(kiosk: RunningKiosk, uid: string): TapOutcome {
+/** Taps a card and resolves with the kiosk's answer (shown once the tap is on disk). */
+function tap(kiosk: RunningKiosk, uid: string): Promise<TapOutcome> {
   if (!(kiosk.reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
-  const outcomes: TapOutcome[] = [];
-  const on = (m: { type: string; outcome?: TapOutcome }): void => {
-    if (m.type === 'outcome' && m.outcome) outcomes.push(m.outcome);
-  };
-  kiosk.core.on('message', on);
-  kiosk.reader.tap(uid);
-  kiosk.core.off('message', on);
-  if (outcomes.length !== 1) throw new Error('expected one outcome');
-  return outcomes[0]!;
+  return tapAndAnswer(kiosk.core, kiosk.reader, uid);
 }
 
 /**
@@ -259,7 +253,7 @@ describe('more example schemes end to end', () => {
       categories: ['in-education'],
       consents: [],
     });
-    const visit = tap(library, dafydd.uid);
+    const visit = await tap(library, dafydd.uid);
     expect(visit.kind).toBe('recorded');
     if (visit.kind !== 'recorded') return;
     expect(visit.earned.filter((e) => e.wallet === 'learning-points')).toEqual([

@@ -10,7 +10,9 @@ import { ContextBuilder } from '@clubcard/backend/rewards/context';
 import { redemptionOptions } from '@clubcard/shared/rules/redemption-options';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
 import { outletPost } from '../support/outlet.js';
+import type { RunningKiosk } from '@clubcard/terminal/main';
 import { createTestSystem, type TestSystem } from '../support/system.js';
+import { tapAndAnswerOrNull } from '../support/tap.js';
 
 let sys: TestSystem | null = null;
 afterEach(async () => {
@@ -31,9 +33,10 @@ function rewards<T>(s: TestSystem, fn: (r: RewardsService, key: string) => T): T
   }
 }
 
-function tap(reader: unknown, uid: string): void {
-  if (!(reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
-  reader.tap(uid);
+/** Taps a card and waits for the kiosk's answer (shown once the tap is on disk). */
+async function tap(kiosk: RunningKiosk, uid: string): Promise<void> {
+  if (!(kiosk.reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
+  await tapAndAnswerOrNull(kiosk.core, kiosk.reader, uid);
 }
 
 describe('example schemes end to end', () => {
@@ -49,7 +52,7 @@ describe('example schemes end to end', () => {
     kiosk.core.on('message', (m) => {
       if (m.type === 'outcome') outcomes.push(m.outcome);
     });
-    tap(kiosk.reader, asha.uid);
+    await tap(kiosk, asha.uid);
     const o = outcomes[0]!;
     expect(o.kind).toBe('recorded');
     if (o.kind !== 'recorded') return;

@@ -3,7 +3,9 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { SimulatedReader } from '@clubcard/hardware';
 import type { TapOutcome } from '@clubcard/terminal/bridge/kiosk-bridge';
+import type { RunningKiosk } from '@clubcard/terminal/main';
 import { createTestSystem, type TestSystem } from '../support/system.js';
+import { tapAndAnswerOrNull } from '../support/tap.js';
 
 let sys: TestSystem | null = null;
 afterEach(async () => {
@@ -31,9 +33,10 @@ function backendRows(s: TestSystem): { events: number; lines: number; credit: nu
   }
 }
 
-function tap(reader: unknown, uid: string): void {
-  if (!(reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
-  reader.tap(uid);
+/** Taps a card and waits for the kiosk's answer (shown once the tap is on disk). */
+async function tap(kiosk: RunningKiosk, uid: string): Promise<void> {
+  if (!(kiosk.reader instanceof SimulatedReader)) throw new Error('expected the simulated reader');
+  await tapAndAnswerOrNull(kiosk.core, kiosk.reader, uid);
 }
 
 describe('one tap end to end', () => {
@@ -48,7 +51,7 @@ describe('one tap end to end', () => {
     kiosk.core.on('message', (m) => {
       if (m.type === 'outcome') outcomes.push(m.outcome);
     });
-    tap(kiosk.reader, asha.uid);
+    await tap(kiosk, asha.uid);
 
     expect(outcomes).toHaveLength(1);
     const o = outcomes[0]!;
@@ -70,7 +73,7 @@ describe('one tap end to end', () => {
     ]);
 
     // A second tap builds on the pulled, confirmed balance.
-    tap(kiosk.reader, asha.uid);
+    await tap(kiosk, asha.uid);
     await kiosk.sync.syncOnce();
     expect(kiosk.store.balancesFor(asha.residentRef)).toEqual([
       { wallet: 'living-credit', amount: 20, provisional: 0 },
@@ -96,8 +99,8 @@ describe('one tap end to end', () => {
     kiosk.core.on('message', (m) => {
       if (m.type === 'outcome') outcomes.push(m.outcome);
     });
-    tap(kiosk.reader, '04A1B2C3D4E5FF');
-    tap(kiosk.reader, '04DEADBEEF0001');
+    await tap(kiosk, '04A1B2C3D4E5FF');
+    await tap(kiosk, '04DEADBEEF0001');
     expect(outcomes.map((o) => (o.kind === 'refused' ? o.code : o.kind))).toEqual([
       'card-blocked',
       'card-not-registered',
@@ -114,7 +117,7 @@ describe('one tap end to end', () => {
     await sys.stopBackend();
 
     const residents = sys.demo.residents;
-    for (let i = 0; i < 30; i++) tap(kiosk.reader, residents[i % residents.length]!.uid);
+    for (let i = 0; i < 30; i++) await tap(kiosk, residents[i % residents.length]!.uid);
     expect(kiosk.store.stats().backlog).toBe(30);
     await expect(kiosk.sync.syncOnce()).rejects.toMatchObject({ code: 'backend-unreachable' });
     expect(kiosk.sync.state().online).toBe(false);

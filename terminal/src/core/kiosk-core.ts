@@ -1,11 +1,17 @@
 import { EventEmitter } from 'node:events';
 import type { CardReader, ReaderError, TapRead } from '@clubcard/hardware';
-import { MemoryEngineState } from '@clubcard/shared';
-import type { CoreMessage, KioskState, ReaderState } from '../bridge/kiosk-bridge.js';
+import { AppError, MemoryEngineState } from '@clubcard/shared';
+import type {
+  CoreMessage,
+  KioskState,
+  ReaderState,
+  ResidentExtras,
+  TapOutcome,
+} from '../bridge/kiosk-bridge.js';
 import type { KioskStore } from '../store/kiosk-store.js';
 import type { SyncClient } from '../sync/sync-client.js';
 import {
-  handleTap,
+  handleTapFlushLater,
   refusal,
   type Authenticator,
   type TapPipelineDeps,
@@ -41,6 +47,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   #lastResident: string | null = null;
   #offerTap: TapPipelineDeps['offerTap'] = null;
   #offerBlankCard: TapPipelineDeps['offerBlankCard'] = null;
+  #extras: ((residentRef: string) => ResidentExtras) | null = null;
 
   constructor(deps: KioskCoreDeps) {
     super();
@@ -61,7 +68,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     // While the card answers the reader (milliseconds), wake the disk for the commit.
     r.on('card-detected', () => this.#d.store.primeDisk());
     r.on('tap', (t) => {
-      this.tap(t);
+      void this.tap(t);
     });
     this.#d.sync.on('state', () => this.#emitState());
     this.#d.sync.on('balances', (refs) => {
@@ -105,11 +112,27 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     this.#offerBlankCard = offer;
   }
 
-  /** Handles one tap; the answer is committed before it is returned or shown. */
-  tap(t: TapRead): TapResult {
+  /**
+   * What the screen shows beside a recorded tap (the screen services' extras: spending,
+   * an offer, a queue number), made while the tap's record is flushed to disk. Null: the
+   * message goes without, and whoever relays it may add them.
+   */
+  setScreenExtras(extras: ((residentRef: string) => ResidentExtras) | null): void {
+    this.#extras = extras;
+  }
+
+  /**
+   * Handles one tap. The record is committed at once and flushed to disk in the thread
+   * pool while the screen's message is made; the answer is shown, and returned, only
+   * once the record is on disk. A flush that fails turns the answer into a refusal. A tap
+   * that records nothing, or whose record SQLite flushed itself (inside a caller's
+   * transaction, a store in memory), is shown before this returns.
+   */
+  async tap(t: TapRead): Promise<TapResult> {
     let outcome: TapResult;
+    let durable: Promise<void> | null = null;
     try {
-      outcome = handleTap(
+      ({ result: outcome, durable } = handleTapFlushLater(
         {
           store: this.#d.store,
           identity: () => this.#d.store.identity(),
@@ -120,13 +143,23 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
           offerBlankCard: this.#offerBlankCard,
         },
         t,
-      );
+      ));
     } catch {
       outcome = refusal('reader-error');
     }
-    if (outcome.kind === 'recorded') this.#lastResident = outcome.residentRef;
     // A card taken by staff mode or the desk is not the resident screen's business.
-    if (outcome.kind !== 'taken') this.#send({ type: 'outcome', outcome });
+    let message: CoreMessage | null = outcome.kind === 'taken' ? null : this.#outcome(outcome);
+    if (durable !== null) {
+      try {
+        await durable;
+      } catch (e) {
+        // Committed, but perhaps not on disk: the resident is not told it counted.
+        outcome = refusal(e instanceof AppError ? e.code : 'storage-error');
+        message = { type: 'outcome', outcome };
+      }
+    }
+    if (outcome.kind === 'recorded') this.#lastResident = outcome.residentRef;
+    if (message !== null) this.#send(message);
     // Committed and the UI told: the end of the span the tap benchmark measures.
     const notifiedAt = performance.now();
     this.emit('tap-timing', {
@@ -137,6 +170,17 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     });
     if (outcome.kind === 'recorded') this.#d.sync.touch();
     return outcome;
+  }
+
+  /** The UI message for a tap's outcome, with the screen's extras for a recorded one. */
+  #outcome(outcome: TapOutcome): CoreMessage {
+    if (outcome.kind !== 'recorded' || this.#extras === null) return { type: 'outcome', outcome };
+    try {
+      return { type: 'outcome', outcome, resident: this.#extras(outcome.residentRef) };
+    } catch {
+      // Left to whoever relays the message (the screen services try again there).
+      return { type: 'outcome', outcome };
+    }
   }
 
   #onReaderError(e: ReaderError): void {

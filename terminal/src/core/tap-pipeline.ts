@@ -9,6 +9,7 @@ import {
   type CardHash,
   type ErrorCode,
   type KioskEvent,
+  type LedgerLine,
 } from '@clubcard/shared';
 import type { TapRead } from '@clubcard/hardware';
 import type { TapOutcome } from '../bridge/kiosk-bridge.js';
@@ -81,29 +82,49 @@ export interface TakenTap {
 /** What one tap came to: the resident's answer, or taken by staff mode or the desk. */
 export type TapResult = TapOutcome | TakenTap;
 
+/** A tap's answer, and when its record is on disk (tell the resident only then). */
+export interface TapHandled {
+  result: TapResult;
+  /** Settles when the record is on disk; null: on disk already, or nothing recorded. */
+  durable: Promise<void> | null;
+}
+
 /**
  * One tap: authenticate → resolve → decide → record (ONE transaction) → tell.
- * Never waits for the network. Returns the answer for the resident.
+ * Never waits for the network. Returns the answer for the resident, committed and on disk.
  */
 export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
+  return runTap(deps, tap, false).result;
+}
+
+/**
+ * handleTap, with the record's flush to disk left running (KioskStore.appendEventFlushLater):
+ * the caller prepares what it shows meanwhile, and shows it once `durable` settles.
+ */
+export function handleTapFlushLater(deps: TapPipelineDeps, tap: TapRead): TapHandled {
+  return runTap(deps, tap, true);
+}
+
+function runTap(deps: TapPipelineDeps, tap: TapRead, flushLater: boolean): TapHandled {
+  const done = (result: TapResult): TapHandled => ({ result, durable: null });
   const id = deps.identity();
-  if (!id) return refusal('reader-error');
+  if (!id) return done(refusal('reader-error'));
   const venue = deps.store.getVenue(id.venueId);
   const service = deps.store.getService(id.serviceId);
-  if (!venue || !service) return refusal('reader-error');
+  if (!venue || !service) return done(refusal('reader-error'));
 
   // An NTAG 424 an enrolment desk may personalise, or finish personalising: taken there
   // (when the desk waits for a new card) before it is judged as a visit.
   const toDesk = (): boolean => tap.technology === 'ntag424' && deps.offerBlankCard?.(tap) === true;
 
   // Blank (reads without SUN), before the venue's policy refuses it.
-  if (tap.proof.kind === 'none' && toDesk()) return { kind: 'taken' };
+  if (tap.proof.kind === 'none' && toDesk()) return done({ kind: 'taken' });
 
   const auth = deps.authenticate(tap, venue);
   if (!auth.ok) {
     // Taken off the reader after SUN was switched on but before its read keys were set.
-    if (auth.code === 'card-not-genuine' && toDesk()) return { kind: 'taken' };
-    return refusal(auth.code);
+    if (auth.code === 'card-not-genuine' && toDesk()) return done({ kind: 'taken' });
+    return done(refusal(auth.code));
   }
 
   const cardHash = cardHashOf(id.cardHashKey, auth.uid);
@@ -111,27 +132,31 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
   // Genuine but bound to no one here: taken off the reader after its read keys were set
   // (before key 0, or during the read-back). Binding it is refused here and at the
   // backend if it was issued after all.
-  if (!card && auth.auth.method === 'sun' && toDesk()) return { kind: 'taken' };
-  if (deps.offerTap?.(cardHash, auth.auth)) return { kind: 'taken' };
-  if (!card) return refusal('card-not-registered');
-  if (card.status === 'blocked') return refusal('card-blocked');
+  if (!card && auth.auth.method === 'sun' && toDesk()) return done({ kind: 'taken' });
+  if (deps.offerTap?.(cardHash, auth.auth)) return done({ kind: 'taken' });
+  if (!card) return done(refusal('card-not-registered'));
+  if (card.status === 'blocked') return done(refusal('card-blocked'));
 
-  let recorded: { event: KioskEvent; earned: { wallet: string; amount: number }[] };
+  let recorded: Recorded;
   try {
-    recorded = recordVisit(deps, {
-      kioskId: id.kioskId,
-      venue,
-      service,
-      card,
-      auth: auth.auth,
-      assisted: false,
-    });
+    recorded = recordVisit(
+      deps,
+      {
+        kioskId: id.kioskId,
+        venue,
+        service,
+        card,
+        auth: auth.auth,
+        assisted: false,
+      },
+      flushLater,
+    );
   } catch (e) {
-    if (e instanceof AppError) return refusal(e.code);
-    return refusal('storage-error');
+    if (e instanceof AppError) return done(refusal(e.code));
+    return done(refusal('storage-error'));
   }
 
-  return {
+  const result: TapResult = {
     kind: 'recorded',
     eventId: recorded.event.id,
     seq: recorded.event.seq,
@@ -143,6 +168,7 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
     earned: recorded.earned,
     balances: deps.store.balancesFor(card.residentRef),
   };
+  return { result, durable: recorded.durable };
 }
 
 /**
@@ -150,6 +176,13 @@ export function handleTap(deps: TapPipelineDeps, tap: TapRead): TapResult {
  * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
  * committed does the provisional engine state move on. Throws AppError (storage).
  */
+export interface Recorded {
+  event: KioskEvent;
+  earned: { wallet: string; amount: number }[];
+  /** Settles when the record is on disk; null: on disk already. */
+  durable: Promise<void> | null;
+}
+
 export function recordVisit(
   deps: Pick<TapPipelineDeps, 'store' | 'now' | 'engine'>,
   v: {
@@ -161,7 +194,9 @@ export function recordVisit(
     auth: CardAuth;
     assisted: boolean;
   },
-): { event: KioskEvent; earned: { wallet: string; amount: number }[] } {
+  /** Leave the flush to disk running (see KioskStore.appendEventFlushLater). */
+  flushLater = false,
+): Recorded {
   const schemes = deps.store.listSchemes();
   const occurredAt = new Date(deps.now()).toISOString();
   const eventId = newEventId();
@@ -175,7 +210,7 @@ export function recordVisit(
       consents: [],
     }),
   };
-  const out = deps.store.appendEvent((seq) => {
+  const build = (seq: number): { event: KioskEvent; lines: LedgerLine[] } => {
     const event: KioskEvent = {
       id: eventId,
       kioskId: v.kioskId as KioskEvent['kioskId'],
@@ -197,10 +232,14 @@ export function recordVisit(
     );
     evaluated.result = result;
     return { event, lines: result.lines };
-  });
+  };
+  const out = flushLater
+    ? deps.store.appendEventFlushLater(build)
+    : { ...deps.store.appendEvent(build), durable: null };
   if (evaluated.result) deps.engine.apply(evaluated.result.stateDelta);
   return {
     event: out.event,
     earned: out.lines.map((l) => ({ wallet: l.wallet, amount: l.amount })),
+    durable: out.durable,
   };
 }

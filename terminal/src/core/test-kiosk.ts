@@ -10,7 +10,7 @@ import { DeskStore } from '../store/desk-store.js';
 import { KioskStore } from '../store/kiosk-store.js';
 
 /**
- * A provisioned kiosk store in memory with what a pull would bring (tests only): a swim
+ * A provisioned kiosk store (in memory unless given) with what a pull would bring (tests only): a swim
  * kiosk at a leisure centre, two residents with cards, and the given schemes.
  */
 export const TEST_CARD_KEY = '11'.repeat(32);
@@ -48,8 +48,8 @@ export const hashOf = (uid: string): string => cardHashOf(TEST_CARD_KEY, uid);
 export function testKiosk(
   schemes: unknown[] = [],
   balances: PullPage['balances'] = [],
+  store: KioskStore = new KioskStore(':memory:'),
 ): { store: KioskStore; desk: DeskStore } {
-  const store = new KioskStore(':memory:');
   store.setIdentity({
     kioskId: 'k-pool-1',
     venueId: 'v-pool',

@@ -212,7 +212,7 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
       this.emit('message', { type: 'state', state: this.state() });
       return;
     }
-    if (m.type !== 'outcome' || m.resident) {
+    if (m.type !== 'outcome') {
       this.emit('message', m);
       return;
     }
@@ -221,7 +221,24 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
       this.emit('message', m);
       return;
     }
-    this.emit('message', { ...m, resident: this.#extrasFor(o.residentRef) });
+    // Usually made already, while the tap was flushed (KioskCore.setScreenExtras).
+    const resident = m.resident ?? this.#extrasFor(o.residentRef);
+    // The resident on screen, whose spending the calls below act on: set only by a tap
+    // shown as recorded.
+    this.#onScreen = {
+      residentRef: o.residentRef,
+      until: this.#o.now() + this.#o.residentWindowMs,
+      options: resident.spendOptions,
+    };
+    this.emit('message', { ...m, resident });
+  }
+
+  /**
+   * What the screen shows beside a recorded tap: the core asks while the tap's record
+   * is flushed (KioskCore.setScreenExtras); a message that comes without gets them here.
+   */
+  screenExtras(residentRef: string): ResidentExtras {
+    return this.#extrasFor(residentRef);
   }
 
   /** What the screen shows beside a recorded tap. */
@@ -230,11 +247,6 @@ export class KioskServices extends EventEmitter<{ message: [CoreMessage] }> {
     const gp = this.mode() === 'gp-drop-in';
     // A GP check-in shows no offers or spending: the visit, the number, nothing more.
     const spend = gp ? { options: [], offer: null } : this.#o.redemption.optionsFor(residentRef);
-    this.#onScreen = {
-      residentRef,
-      until: now + this.#o.residentWindowMs,
-      options: spend.options,
-    };
     return {
       language: this.#o.staffStore.languageOf(residentRef),
       queueNumber: gp ? this.#o.staffStore.queueNumber(String(londonDay(now)), residentRef) : null,

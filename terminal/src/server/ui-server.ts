@@ -187,7 +187,7 @@ export async function startUiServer(
       }
       res.json(demo.info);
     });
-    app.post('/api/demo/tap', express.json({ limit: '1kb' }), (req, res) => {
+    app.post('/api/demo/tap', express.json({ limit: '1kb' }), async (req, res) => {
       if (!tokenOk(req.headers.authorization, demo.token)) {
         res.status(401).json({ error: { code: 'bad-signature', message: 'demo token required' } });
         return;
@@ -199,20 +199,30 @@ export async function startUiServer(
         });
         return;
       }
-      // The simulated reader and the pipeline are synchronous: the outcome is known (and
-      // committed) by the time tap() returns, so the caller gets the resident's answer.
+      // The simulated reader hands the tap to the core at once; the core shows its answer
+      // once the record is on disk, then reports the tap's timing: the caller gets the
+      // resident's answer (null for a card staff mode or the desk took).
       let outcome: TapOutcome | null = null;
       const capture = (m: CoreMessage): void => {
         if (m.type === 'outcome') outcome = m.outcome;
       };
+      let done = (): void => undefined;
+      const answered = new Promise<void>((resolve) => (done = resolve));
+      const timeout = setTimeout(done, 5000);
       o.core.on('message', capture);
-      let ok: boolean;
+      o.core.once('tap-timing', done);
       try {
-        ok = demo.reader.tap(body.data.uid);
+        if (demo.reader.tap(body.data.uid)) await answered;
+        else {
+          res.status(503).json({ ok: false, outcome: null });
+          return;
+        }
       } finally {
+        clearTimeout(timeout);
         o.core.off('message', capture);
+        o.core.off('tap-timing', done);
       }
-      res.status(ok ? 200 : 503).json({ ok, outcome });
+      res.json({ ok: true, outcome });
     });
     // Demo only: a staff card tapped on the simulated reader (the real reader reaches
     // staff mode through the tap pipeline).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, fdatasync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,6 +118,95 @@ describe('kiosk store', () => {
       const memory = new KioskStore(':memory:');
       memory.primeDisk();
       expect(existsSync(':memory:-prime')).toBe(false);
+      memory.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flushes a tap in the thread pool: not pushed, nor checkpointed, until it is on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
+    try {
+      const file = join(dir, 'k.sqlite');
+      const held: (() => void)[] = [];
+      const store = new KioskStore(file, {
+        walFlush: (fd, done) => held.push(() => fdatasync(fd, done)),
+      });
+      const first = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      // Only that one commit is left unflushed by SQLite: FULL again straight after.
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
+      expect(first.event.seq).toBe(1);
+      expect(held).toHaveLength(1);
+      let onDisk = false;
+      expect(first.durable).not.toBeNull();
+      void first.durable?.then(() => (onDisk = true));
+      // Committed and counted, but not handed to the sync before it is on disk.
+      expect(store.stats().lastSeq).toBe(1);
+      expect(store.pendingBatch(10)).toEqual([]);
+
+      // A run long enough to queue a checkpoint: it waits for the flushes.
+      const rest = Array.from({ length: 99 }, () =>
+        store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      type Wal = { log: number; checkpointed: number }[];
+      const [during] = store.db.pragma('wal_checkpoint(NOOP)') as Wal;
+      expect(during?.log).toBeGreaterThan(100);
+      expect(during?.checkpointed).toBe(0);
+      expect(onDisk).toBe(false);
+      expect(store.pendingBatch(1000)).toEqual([]);
+
+      for (const release of held.splice(0)) release();
+      await Promise.all([first, ...rest].map((a) => a.durable));
+      expect(rest.every((a) => a.durable !== null)).toBe(true);
+      expect(onDisk).toBe(true);
+      expect(store.pendingBatch(1000).map((r) => r.seq)).toEqual(
+        Array.from({ length: 100 }, (_, i) => i + 1),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      const [after] = store.db.pragma('wal_checkpoint(NOOP)') as Wal;
+      expect(after?.checkpointed).toBe(after?.log);
+      store.close();
+
+      // Everything survives a reopen (the flushes were real).
+      const again = new KioskStore(file);
+      expect(again.pendingBatch(1000)).toHaveLength(100);
+      again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a failed flush as a storage error, and leaves every later commit to SQLite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
+    try {
+      let flushes = 0;
+      const store = new KioskStore(join(dir, 'k.sqlite'), {
+        walFlush: (_fd, done) => {
+          flushes++;
+          setImmediate(() => done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })));
+        },
+      });
+      const failed = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      expect(failed.durable).not.toBeNull();
+      await expect(failed.durable).rejects.toMatchObject({ code: 'storage-error' });
+      // Committed all the same: it happened, and goes to the backend if it survives.
+      expect(store.pendingBatch(10).map((r) => r.seq)).toEqual([1]);
+      const next = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      expect(next.durable).toBeNull(); // flushed by SQLite before it returned
+      expect(flushes).toBe(1);
+      expect(store.pendingBatch(10).map((r) => r.seq)).toEqual([1, 2]);
+      store.close();
+
+      // In memory there is nothing to flush.
+      const memory = new KioskStore(':memory:', {
+        walFlush: () => {
+          throw new Error('never called');
+        },
+      });
+      const m = memory.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      expect(m.durable).toBeNull();
+      expect(memory.pendingBatch(10)).toHaveLength(1);
       memory.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,15 @@
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
-import { chmodSync, closeSync, fdatasync, mkdirSync, openSync, write } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fdatasync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  statSync,
+  write,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -104,6 +113,26 @@ export interface DisplayBalance {
 type BuiltEvent = { event: OutboxEvent; lines: LedgerLine[] };
 type AppendWrites = (build: (seq: number) => BuiltEvent) => BuiltEvent;
 
+/** appendEventFlushLater's answer: what appendEvent returns, and when it is durable. */
+export interface FlushLater<E> {
+  event: E;
+  lines: LedgerLine[];
+  /**
+   * Settles once the commit is on disk; rejects with AppError('storage-error') when the
+   * flush fails (the event is then committed but may not survive a power cut). Null: on
+   * disk already (SQLite flushed it).
+   */
+  durable: Promise<void> | null;
+}
+
+/** Flushes a file's data to disk (fs.fdatasync's form). */
+export type WalFlush = (fd: number, done: (err: Error | null) => void) => void;
+
+export interface KioskStoreOptions {
+  /** Replaces fs.fdatasync for the tap path's WAL flush (tests: slow or failing disks). */
+  walFlush?: WalFlush;
+}
+
 /** What a resident's outstanding lines add to one wallet's pulled balance. */
 interface OutstandingSum {
   amount: number;
@@ -142,7 +171,9 @@ export function storageError(e: unknown): AppError {
 /**
  * The kiosk's local store: one SQLite file, WAL, synchronous=FULL (a tap must survive a
  * power cut). Every tap is one transaction: event into the outbox plus its provisional
- * ledger lines.
+ * ledger lines. The tap path commits with appendEventFlushLater: the same transaction,
+ * with its flush to disk run in the thread pool while the answer is prepared, and the
+ * answer given once it is done.
  */
 export class KioskStore {
   readonly db: Database.Database;
@@ -175,9 +206,22 @@ export class KioskStore {
   #priming = false;
   /** The byte primeDisk writes: one more (mod 256) each time. */
   readonly #primeBuf = Buffer.alloc(1);
+  /** The WAL, flushed by appendEventFlushLater; null for an in-memory store. */
+  readonly #walFile: string | null;
+  #walFd: number | null = null;
+  readonly #staleWalFds: number[] = [];
+  /** The tap path's flush: fs.fdatasync unless a test makes it slow or fail. */
+  readonly #fdatasync: WalFlush;
+  /** appendEventFlushLater's flushes not yet done, and the lowest seq they cover. */
+  #flushing = 0;
+  #unflushedFrom: number | null = null;
+  /** A flush failed: every later commit is flushed by SQLite itself, as any other. */
+  #flushFailed = false;
 
-  constructor(file: string) {
+  constructor(file: string, options: KioskStoreOptions = {}) {
+    this.#fdatasync = options.walFlush ?? fdatasync;
     this.#primeFile = file === ':memory:' ? null : `${file}-prime`;
+    this.#walFile = file === ':memory:' ? null : `${file}-wal`;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     if (file !== ':memory:') {
@@ -208,6 +252,9 @@ export class KioskStore {
     this.db.close();
     if (this.#primeFd !== null && !this.#priming) closeSync(this.#primeFd);
     this.#primeFd = null;
+    // A flush in flight closes the descriptor when it is done.
+    if (this.#walFd !== null && this.#flushing === 0) closeSync(this.#walFd);
+    this.#walFd = null;
   }
 
   /**
@@ -249,16 +296,24 @@ export class KioskStore {
   #wrote(): void {
     if (++this.#writesSinceCheckpoint < CHECKPOINT_EVERY_WRITES || this.#checkpointPending) return;
     this.#checkpointPending = true;
-    setImmediate(() => {
-      this.#checkpointPending = false;
-      if (!this.db.open || this.db.inTransaction) return;
-      this.#writesSinceCheckpoint = 0;
-      try {
-        this.db.pragma('wal_checkpoint(PASSIVE)');
-      } catch {
-        // Busy or failing disk: the next write tries again, and SQLite's backstop remains.
-      }
-    }).unref();
+    setImmediate(() => this.#checkpoint()).unref();
+  }
+
+  /**
+   * The passive checkpoint #wrote queued. While a tap's flush is in flight it waits for
+   * it (the flush's callback queues it again): a checkpoint syncs on the main thread, and
+   * the tap's answer would wait behind it.
+   */
+  #checkpoint(): void {
+    if (!this.#checkpointPending || this.#flushing > 0) return;
+    this.#checkpointPending = false;
+    if (!this.db.open || this.db.inTransaction) return;
+    this.#writesSinceCheckpoint = 0;
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // Busy or failing disk: the next write tries again, and SQLite's backstop remains.
+    }
   }
 
   #s(sql: string): Statement {
@@ -424,6 +479,74 @@ export class KioskStore {
     return built;
   }
 
+  /**
+   * appendEvent for the tap path: the commit is written to the WAL but not flushed by
+   * SQLite (synchronous=NORMAL for this one transaction); the WAL is then flushed in the
+   * thread pool while the caller prepares its answer, which it gives only once `durable`
+   * settles. Until then the event is not handed to the sync (pendingBatch leaves it out),
+   * so nothing leaves the kiosk that a power cut could take back. Inside a caller's
+   * transaction, for an in-memory store and after a failed flush, it is appendEvent.
+   */
+  appendEventFlushLater<E extends OutboxEvent>(
+    build: (seq: number) => { event: E; lines: LedgerLine[] },
+  ): FlushLater<E> {
+    if (this.#walFile === null || this.db.inTransaction || this.#flushFailed) {
+      return { ...this.appendEvent(build), durable: null };
+    }
+    this.#s('PRAGMA synchronous = NORMAL').run();
+    let built: { event: E; lines: LedgerLine[] };
+    try {
+      built = this.appendEvent(build);
+    } finally {
+      this.#s('PRAGMA synchronous = FULL').run();
+    }
+    return { ...built, durable: this.#flushWal(built.event.seq) };
+  }
+
+  /** Flushes the WAL (everything committed so far) in the thread pool. */
+  #flushWal(seq: number): Promise<void> {
+    let fd: number;
+    try {
+      fd = this.#walDescriptor();
+    } catch (e) {
+      this.#flushFailed = true;
+      return Promise.reject(storageError(e));
+    }
+    this.#flushing++;
+    this.#unflushedFrom ??= seq;
+    const flushed = new Promise<void>((resolve, reject) => {
+      this.#fdatasync(fd, (err) => {
+        if (--this.#flushing === 0) {
+          this.#unflushedFrom = null;
+          // Descriptors left to the last flush: closed meanwhile, or a WAL file replaced.
+          for (const old of this.#staleWalFds.splice(0)) closeSync(old);
+          if (this.#walFd === null) closeSync(fd);
+          else if (this.#checkpointPending) setImmediate(() => this.#checkpoint()).unref();
+        }
+        if (err) {
+          this.#flushFailed = true;
+          reject(storageError(err));
+        } else resolve();
+      });
+    });
+    // A caller that failed before awaiting it must not bring the process down.
+    flushed.catch(() => undefined);
+    return flushed;
+  }
+
+  /** The WAL's descriptor, opened again if SQLite has made a new file since. */
+  #walDescriptor(): number {
+    const file = this.#walFile as string;
+    const ino = statSync(file).ino;
+    if (this.#walFd !== null && fstatSync(this.#walFd).ino === ino) return this.#walFd;
+    if (this.#walFd !== null) {
+      if (this.#flushing === 0) closeSync(this.#walFd);
+      else this.#staleWalFds.push(this.#walFd);
+    }
+    this.#walFd = openSync(file, 'r');
+    return this.#walFd;
+  }
+
   /** appendEvent's writes: run as #append, a transaction made once, not on every tap. */
   readonly #appendWrites: AppendWrites = (build) => {
     const top = this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get() as {
@@ -499,6 +622,12 @@ export class KioskStore {
 
   /** The next events to push, oldest first. */
   pendingBatch(limit: number): OutboxRow[] {
+    // A tap whose flush is in flight is not pushed yet (see appendEventFlushLater).
+    if (this.#unflushedFrom !== null) {
+      return this.#s(
+        "SELECT seq, id, payload FROM outbox WHERE status = 'pending' AND seq < ? ORDER BY seq LIMIT ?",
+      ).all(this.#unflushedFrom, limit) as OutboxRow[];
+    }
     return this.#s(
       "SELECT seq, id, payload FROM outbox WHERE status = 'pending' ORDER BY seq LIMIT ?",
     ).all(limit) as OutboxRow[];

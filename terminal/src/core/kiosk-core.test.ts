@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SimulatedReader } from '@clubcard/hardware';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CoreMessage, ResidentExtras } from '../bridge/kiosk-bridge.js';
+import { KioskStore, type WalFlush } from '../store/kiosk-store.js';
+import { SyncClient } from '../sync/sync-client.js';
+import { KioskCore } from './kiosk-core.js';
+import { ASHA, EARN_ON_SWIM, SIMULATED, testKiosk } from './test-kiosk.js';
+
+const EXTRAS: ResidentExtras = { language: null, queueNumber: null, spendOptions: [], offer: null };
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanup.splice(0)) c();
+});
+
+/** A kiosk core on a store in a file, whose tap flushes go through `walFlush`. */
+function kioskOnDisk(walFlush: WalFlush) {
+  const dir = mkdtempSync(join(tmpdir(), 'kcore-'));
+  const store = new KioskStore(join(dir, 'k.sqlite'), { walFlush });
+  testKiosk([EARN_ON_SWIM], [], store);
+  const sync = new SyncClient({
+    store,
+    backendUrl: 'http://127.0.0.1:9',
+    fetch: () => Promise.reject(new Error('offline')),
+  });
+  const reader = new SimulatedReader();
+  const core = new KioskCore({
+    store,
+    reader,
+    sync,
+    authenticate: (t) => ({ ok: true, uid: t.identifier, auth: SIMULATED }),
+    now: () => Date.UTC(2026, 5, 1, 10),
+  });
+  const messages: CoreMessage[] = [];
+  core.on('message', (m) => messages.push(m));
+  cleanup.push(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const tap = () =>
+    core.tap({
+      readerName: 'Simulated reader',
+      technology: 'simulated',
+      identifier: ASHA.uid,
+      proof: { kind: 'none' },
+      detectedAt: performance.now(),
+      apduMs: 0,
+    });
+  return { store, core, messages, tap };
+}
+
+const outcomes = (ms: CoreMessage[]) => ms.filter((m) => m.type === 'outcome');
+
+describe('kiosk core: a tap is shown once it is on disk', () => {
+  it('makes the screen’s extras while the record is flushed, and tells the resident after', async () => {
+    const held: (() => void)[] = [];
+    const k = kioskOnDisk((_fd, done) => held.push(() => done(null)));
+    const asked: string[] = [];
+    k.core.setScreenExtras((ref) => {
+      asked.push(ref);
+      return EXTRAS;
+    });
+    const timings: boolean[] = [];
+    k.core.on('tap-timing', (t) => timings.push(t.recorded));
+
+    const answer = k.tap();
+    // Committed and the extras made, but nothing shown while the flush runs.
+    expect(k.store.stats().lastSeq).toBe(1);
+    expect(asked).toEqual([ASHA.residentRef]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(outcomes(k.messages)).toEqual([]);
+    expect(timings).toEqual([]);
+
+    expect(held).toHaveLength(1);
+    held[0]?.();
+    const result = await answer;
+    expect(result).toMatchObject({ kind: 'recorded', residentRef: ASHA.residentRef });
+    const shown = outcomes(k.messages);
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatchObject({ outcome: { kind: 'recorded', earned: [{ amount: 10 }] } });
+    expect(shown[0]?.type === 'outcome' && shown[0].resident).toEqual(EXTRAS);
+    expect(timings).toEqual([true]);
+  });
+
+  it('refuses a tap whose record could not be flushed, and records the next one', async () => {
+    let flushes = 0;
+    const k = kioskOnDisk((_fd, done) => {
+      flushes++;
+      setImmediate(() => done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })));
+    });
+    const first = await k.tap();
+    expect(first).toMatchObject({ kind: 'refused', code: 'storage-error' });
+    expect(outcomes(k.messages)).toMatchObject([
+      { outcome: { kind: 'refused', code: 'storage-error' } },
+    ]);
+    // Later commits are flushed by SQLite itself, and the kiosk goes on recording.
+    const second = await k.tap();
+    expect(second).toMatchObject({ kind: 'recorded', seq: 2 });
+    expect(flushes).toBe(1);
+    expect(outcomes(k.messages)).toHaveLength(2);
+  });
+
+  it('answers a tap with no record (refused) at once, with no flush', async () => {
+    let flushes = 0;
+    const k = kioskOnDisk((fd, done) => {
+      flushes++;
+      done(null);
+    });
+    const refused = await k.core.tap({
+      readerName: 'Simulated reader',
+      technology: 'simulated',
+      identifier: '04FFFFFFFFFF01',
+      proof: { kind: 'none' },
+      detectedAt: performance.now(),
+      apduMs: 0,
+    });
+    expect(refused).toMatchObject({ kind: 'refused', code: 'card-not-registered' });
+    expect(flushes).toBe(0);
+    expect(outcomes(k.messages)).toHaveLength(1);
+  });
+});
