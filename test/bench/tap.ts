@@ -73,6 +73,10 @@ try {
   });
   await kiosk.sync.syncOnce();
   await kiosk.sync.stop(); // the bench measures the tap path, not sync
+  // Provisioned and pulled: the backend's own timers (nonce pruning, scheduled
+  // allowances, analytics) would otherwise run in this process, between and during taps,
+  // where no council's server runs.
+  await sys.stopBackend();
   const reader: CardReader = kiosk.reader;
   if (reader.readers().length === 0) {
     await new Promise<void>((r) => reader.once('reader-attached', () => r()));
