@@ -171,11 +171,7 @@ function runTap(deps: TapPipelineDeps, tap: TapRead, flushLater: boolean): TapHa
   return { result, durable: recorded.durable };
 }
 
-/**
- * Records one visit: the event into the outbox with its provisional lines (the same
- * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
- * committed does the provisional engine state move on. Throws AppError (storage).
- */
+/** What recordVisit recorded. */
 export interface Recorded {
   event: KioskEvent;
   earned: { wallet: string; amount: number }[];
@@ -183,6 +179,11 @@ export interface Recorded {
   durable: Promise<void> | null;
 }
 
+/**
+ * Records one visit: the event into the outbox with its provisional lines (the same
+ * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
+ * committed does the provisional engine state move on. Throws AppError (storage).
+ */
 export function recordVisit(
   deps: Pick<TapPipelineDeps, 'store' | 'now' | 'engine'>,
   v: {

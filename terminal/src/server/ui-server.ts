@@ -15,9 +15,9 @@ import {
   type BridgeResult,
   type CoreMessage,
   type DemoInfo,
-  type TapOutcome,
 } from '../bridge/kiosk-bridge.js';
 import type { KioskCore } from '../core/kiosk-core.js';
+import { tapSimulated } from '../core/simulated-tap.js';
 import type { KioskServices } from './kiosk-services.js';
 import type { UiAssets } from './ui-bundle.js';
 
@@ -199,30 +199,11 @@ export async function startUiServer(
         });
         return;
       }
-      // The simulated reader hands the tap to the core at once; the core shows its answer
-      // once the record is on disk, then reports the tap's timing: the caller gets the
-      // resident's answer (null for a card staff mode or the desk took).
-      let outcome: TapOutcome | null = null;
-      const capture = (m: CoreMessage): void => {
-        if (m.type === 'outcome') outcome = m.outcome;
-      };
-      let done = (): void => undefined;
-      const answered = new Promise<void>((resolve) => (done = resolve));
-      const timeout = setTimeout(done, 5000);
-      o.core.on('message', capture);
-      o.core.once('tap-timing', done);
-      try {
-        if (demo.reader.tap(body.data.uid)) await answered;
-        else {
-          res.status(503).json({ ok: false, outcome: null });
-          return;
-        }
-      } finally {
-        clearTimeout(timeout);
-        o.core.off('message', capture);
-        o.core.off('tap-timing', done);
-      }
-      res.json({ ok: true, outcome });
+      // The caller gets the resident's answer, shown once the tap is on disk (null for a
+      // card staff mode or the desk took).
+      const tapped = await tapSimulated(o.core, demo.reader, body.data.uid);
+      if (!tapped.read) res.status(503).json({ ok: false, outcome: null });
+      else res.json({ ok: true, outcome: tapped.outcome });
     });
     // Demo only: a staff card tapped on the simulated reader (the real reader reaches
     // staff mode through the tap pipeline).

@@ -510,7 +510,9 @@ export class KioskStore {
       fd = this.#walDescriptor();
     } catch (e) {
       this.#flushFailed = true;
-      return Promise.reject(storageError(e));
+      const failed = Promise.reject(storageError(e));
+      failed.catch(() => undefined); // as below
+      return failed;
     }
     this.#flushing++;
     this.#unflushedFrom ??= seq;
