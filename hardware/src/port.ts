@@ -55,6 +55,13 @@ export interface CardReaderEvents {
    * commit. (Adapters whose read is instant need not send it.)
    */
   'card-detected': [{ readerName: string }];
+  /**
+   * The card's UID is read and the rest of its read goes on; a `tap` or an `error`
+   * follows. The kiosk uses the moments the card takes to finish answering to run the
+   * tap's lookups for that card once, so they are warm when the tap comes. (Adapters whose
+   * read is instant need not send it.)
+   */
+  'card-identified': [{ readerName: string; technology: CardTechnology; identifier: string }];
   tap: [TapRead];
   /** A card left the field (after or during a read). */
   'card-removed': [{ readerName: string }];

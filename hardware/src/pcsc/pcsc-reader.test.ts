@@ -93,6 +93,7 @@ function rig(options: Partial<PcscReaderOptions> = {}): Rig {
     events.push(`error:${e.code}`);
   });
   reader.on('card-detected', () => events.push('card-detected'));
+  reader.on('card-identified', (c) => events.push(`card-identified:${c.identifier}`));
   reader.on('card-removed', () => events.push('card-removed'));
   reader.on('reader-attached', (r) => events.push(`attached:${r.name}`));
   reader.on('reader-detached', (r) => events.push(`detached:${r.name}`));
@@ -143,10 +144,12 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
     });
     raw.pull();
     await sleep(0);
-    // Detection first, as the read begins (the kiosk readies its disk meanwhile).
+    // Detection first, as the read begins (the kiosk readies its disk meanwhile), then the
+    // UID as soon as it is read (the kiosk warms the tap's lookups while the read goes on).
     expect(r.events).toEqual([
       'attached:ACME Reader 00 00',
       'card-detected',
+      'card-identified:04A1B2C3D4E5F6',
       'tap',
       'card-removed',
     ]);
@@ -190,6 +193,7 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
     expect(r.taps).toEqual([]);
     expect(r.events.slice(1)).toEqual([
       'card-detected',
+      'card-identified:04DE5F1EACC040',
       'error:card-removed-mid-read',
       'card-removed',
     ]);
@@ -289,7 +293,7 @@ describe('PcscCardReader over a fake nfc-pcsc', () => {
       new Error('SCardGetStatusChange error: RPC transport error.(0x80100013)'),
     );
     await sleep(0);
-    expect(r.events.slice(3)).toEqual([
+    expect(r.events.slice(4)).toEqual([
       'detached:ACME Reader 00 00',
       'error:service-unavailable',
       'card-removed',

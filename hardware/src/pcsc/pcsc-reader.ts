@@ -354,6 +354,11 @@ export class PcscCardReader
     };
     try {
       const identifier = await readUid(transmit);
+      this.emit('card-identified', {
+        readerName: slot.info.name,
+        technology: session.technology,
+        identifier,
+      });
       let proof: CardProof = { kind: 'none' };
       if (session.technology === 'ntag21x') {
         await readType2Header(transmit, identifier);

@@ -49,7 +49,7 @@ function kioskOnDisk(walFlush: WalFlush) {
       detectedAt: performance.now(),
       apduMs: 0,
     });
-  return { store, core, messages, tap };
+  return { store, core, reader, messages, tap };
 }
 
 const outcomes = (ms: CoreMessage[]) => ms.filter((m) => m.type === 'outcome');
@@ -120,5 +120,65 @@ describe('kiosk core: a tap is shown once it is on disk', () => {
     expect(refused).toMatchObject({ kind: 'refused', code: 'card-not-registered' });
     expect(flushes).toBe(0);
     expect(outcomes(k.messages)).toHaveLength(1);
+  });
+});
+
+describe('kiosk core: the tap path is warmed while the card answers', () => {
+  it('looks up the identified card, its resident and the outbox once, writing and telling nothing', async () => {
+    const k = kioskOnDisk((fd, done) => done(null));
+    const looked: string[] = [];
+    const store = k.store as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const name of [
+      'getCard',
+      'highestCounter',
+      'eligibilityOf',
+      'balancesFor',
+      'warmAppend',
+    ] as const) {
+      const real = (store[name] as (...a: unknown[]) => unknown).bind(k.store);
+      store[name] = (...a: unknown[]) => {
+        looked.push(name);
+        return real(...a);
+      };
+    }
+    const reader = k.reader;
+    const before = k.store.stats();
+    reader.emit('card-identified', {
+      readerName: 'Simulated reader',
+      technology: 'ntag21x',
+      identifier: ASHA.uid.toLowerCase(),
+    });
+    // After the reader has sent its next command, not in the middle of the read.
+    expect(looked).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(looked).toEqual([
+      'warmAppend',
+      'highestCounter',
+      'getCard',
+      'eligibilityOf',
+      'balancesFor',
+    ]);
+    expect(k.store.stats()).toEqual(before);
+    expect(k.messages).toEqual([]);
+
+    // A card no one holds, or a store that fails: nothing is shown, nothing is thrown.
+    looked.length = 0;
+    reader.emit('card-identified', {
+      readerName: 'Simulated reader',
+      technology: 'ntag21x',
+      identifier: '04FFFFFFFFFF01',
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(looked).toEqual(['warmAppend', 'highestCounter', 'getCard']);
+    store.getCard = () => {
+      throw new Error('disk gone');
+    };
+    reader.emit('card-identified', {
+      readerName: 'Simulated reader',
+      technology: 'ntag21x',
+      identifier: ASHA.uid,
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(k.messages).toEqual([]);
   });
 });

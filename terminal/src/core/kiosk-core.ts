@@ -13,6 +13,7 @@ import type { SyncClient } from '../sync/sync-client.js';
 import {
   handleTapFlushLater,
   refusal,
+  warmTapPath,
   type Authenticator,
   type TapPipelineDeps,
   type TapResult,
@@ -65,8 +66,11 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
       }),
     );
     r.on('error', (e: ReaderError) => this.#onReaderError(e));
-    // While the card answers the reader (milliseconds), wake the disk for the commit.
-    r.on('card-detected', () => this.#d.store.primeDisk());
+    // While the card answers the reader (milliseconds), wake the disk for the commit, and
+    // once its UID is known run the tap's lookups for it. Both after the reader has sent
+    // its next command (setImmediate), so neither holds the card's read up.
+    r.on('card-detected', () => setImmediate(() => this.#d.store.primeDisk()));
+    r.on('card-identified', (c) => setImmediate(() => this.#warm(c.identifier)));
     r.on('tap', (t) => {
       void this.tap(t);
     });
@@ -170,6 +174,18 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     });
     if (outcome.kind === 'recorded') this.#d.sync.touch();
     return outcome;
+  }
+
+  /** warmTapPath for a card being read; a hint only, so a failure is left to the tap. */
+  #warm(identifier: string): void {
+    try {
+      warmTapPath(
+        { store: this.#d.store, identity: () => this.#d.store.identity(), engine: this.#d.engine },
+        identifier,
+      );
+    } catch {
+      // The tap reads the same again and reports what it finds.
+    }
   }
 
   /** The UI message for a tap's outcome, with the screen's extras for a recorded one. */

@@ -171,6 +171,33 @@ function runTap(deps: TapPipelineDeps, tap: TapRead, flushLater: boolean): TapHa
   return { result, durable: recorded.durable };
 }
 
+/**
+ * A tap's lookups for a card whose UID has been read while the rest of its read goes
+ * on: the queries, code and data the tap is about to use, run once so that they are warm
+ * (in the caches, the runtime's and SQLite's) when it comes. Nothing is kept and nothing
+ * written: the tap reads it all again, so nothing read here can be out of date there.
+ */
+export function warmTapPath(
+  deps: Pick<TapPipelineDeps, 'store' | 'identity' | 'engine'>,
+  identifier: string,
+): void {
+  const id = deps.identity();
+  if (!id) return;
+  deps.store.getVenue(id.venueId);
+  deps.store.getService(id.serviceId);
+  deps.store.listSchemes();
+  deps.store.warmAppend();
+  const cardHash = cardHashOf(id.cardHashKey, identifier.toUpperCase());
+  // What the card's authentication reads (replay counter, whether it must prove itself).
+  deps.store.highestCounter(cardHash);
+  deps.store.requiresProof(cardHash);
+  const card = deps.store.getCard(cardHash);
+  if (!card) return;
+  deps.store.eligibilityOf(card.residentRef);
+  deps.store.balancesFor(card.residentRef);
+  deps.engine.resident(card.residentRef);
+}
+
 /** What recordVisit recorded. */
 export interface Recorded {
   event: KioskEvent;

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, fdatasync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  fdatasync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,6 +30,24 @@ function withDir(fn: (dir: string) => void): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+async function withDirAsync(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
+  try {
+    await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A store whose tap flushes wait until the test releases them. */
+function storeWithHeldFlushes(file: string): { store: KioskStore; held: (() => void)[] } {
+  const held: (() => void)[] = [];
+  const store = new KioskStore(file, {
+    walFlush: (fd, done) => held.push(() => fdatasync(fd, done)),
+  });
+  return { store, held };
 }
 
 function visit(seq: number): KioskEvent {
@@ -125,13 +152,9 @@ describe('kiosk store', () => {
   });
 
   it('flushes a tap in the thread pool: not pushed, nor checkpointed, until it is on disk', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kstore-'));
-    try {
+    await withDirAsync(async (dir) => {
       const file = join(dir, 'k.sqlite');
-      const held: (() => void)[] = [];
-      const store = new KioskStore(file, {
-        walFlush: (fd, done) => held.push(() => fdatasync(fd, done)),
-      });
+      const { store, held } = storeWithHeldFlushes(file);
       const first = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
       // Only that one commit is left unflushed by SQLite: FULL again straight after.
       expect(store.db.pragma('synchronous', { simple: true })).toBe(2);
@@ -172,9 +195,53 @@ describe('kiosk store', () => {
       const again = new KioskStore(file);
       expect(again.pendingBatch(1000)).toHaveLength(100);
       again.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('flushes the WAL file SQLite writes now, should it have made a new one since the last flush', async () => {
+    await withDirAsync(async (dir) => {
+      const file = join(dir, 'k.sqlite');
+      const flushed: number[] = [];
+      const store = new KioskStore(file, {
+        walFlush: (fd, done) => {
+          flushed.push(fstatSync(fd).ino);
+          fdatasync(fd, done);
+        },
+      });
+      await store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] })).durable;
+      const firstWal = statSync(`${file}-wal`).ino;
+      expect(flushed).toEqual([firstWal]);
+      // Out of WAL mode and back: SQLite deletes the WAL file and makes another.
+      store.db.pragma('journal_mode = DELETE');
+      expect(existsSync(`${file}-wal`)).toBe(false);
+      store.db.pragma('journal_mode = WAL');
+      store.db.pragma('synchronous = FULL');
+      const second = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      await second.durable;
+      const newWal = statSync(`${file}-wal`).ino;
+      // The old descriptor's flush, then the new file's, before the tap was durable.
+      expect(flushed.slice(1)).toEqual([firstWal, newWal]);
+      await store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] })).durable;
+      expect(flushed.slice(3)).toEqual([newWal]); // the new descriptor is kept
+      expect(store.pendingBatch(10).map((r) => r.seq)).toEqual([1, 2, 3]);
+      store.close();
+    });
+  });
+
+  it('settles a flush in flight when the store is closed (closing checkpoints the WAL)', async () => {
+    await withDirAsync(async (dir) => {
+      const file = join(dir, 'k.sqlite');
+      const { store, held } = storeWithHeldFlushes(file);
+      const tap = store.appendEventFlushLater((seq) => ({ event: visit(seq), lines: [] }));
+      store.close();
+      expect(existsSync(`${file}-wal`)).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const release of held.splice(0)) release();
+      await expect(tap.durable).resolves.toBeUndefined();
+      const again = new KioskStore(file);
+      expect(again.pendingBatch(10).map((r) => r.seq)).toEqual([1]);
+      again.close();
+    });
   });
 
   it('reports a failed flush as a storage error, and leaves every later commit to SQLite', async () => {

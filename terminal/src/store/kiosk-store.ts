@@ -7,7 +7,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
-  statSync,
+  stat,
   write,
 } from 'node:fs';
 import { dirname } from 'node:path';
@@ -208,7 +208,7 @@ export class KioskStore {
   readonly #primeBuf = Buffer.alloc(1);
   /** The WAL, flushed by appendEventFlushLater; null for an in-memory store. */
   readonly #walFile: string | null;
-  #walFd: number | null = null;
+  #walFd: { fd: number; ino: number } | null = null;
   readonly #staleWalFds: number[] = [];
   /** The tap path's flush: fs.fdatasync unless a test makes it slow or fail. */
   readonly #fdatasync: WalFlush;
@@ -253,7 +253,7 @@ export class KioskStore {
     if (this.#primeFd !== null && !this.#priming) closeSync(this.#primeFd);
     this.#primeFd = null;
     // A flush in flight closes the descriptor when it is done.
-    if (this.#walFd !== null && this.#flushing === 0) closeSync(this.#walFd);
+    if (this.#walFd !== null && this.#flushing === 0) closeSync(this.#walFd.fd);
     this.#walFd = null;
   }
 
@@ -287,6 +287,15 @@ export class KioskStore {
       if (err) done();
       else fdatasync(fd, done);
     });
+  }
+
+  /**
+   * Reads what a tap's commit reads first (the outbox's last sequence), so that it is in
+   * memory when the tap comes (see warmTapPath). Writes nothing.
+   */
+  warmAppend(): void {
+    if (!this.db.open) return;
+    this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get();
   }
 
   /**
@@ -503,11 +512,16 @@ export class KioskStore {
     return { ...built, durable: this.#flushWal(built.event.seq) };
   }
 
-  /** Flushes the WAL (everything committed so far) in the thread pool. */
+  /**
+   * Flushes the WAL (everything committed so far) in the thread pool. SQLite keeps one
+   * WAL file while a connection is open, but should it have made a new one since the
+   * descriptor was opened, the new file is flushed too: that check (a stat of the path)
+   * runs in the thread pool beside the flush, not on the main thread before it.
+   */
   #flushWal(seq: number): Promise<void> {
-    let fd: number;
+    let wal: { fd: number; ino: number };
     try {
-      fd = this.#walDescriptor();
+      wal = this.#walDescriptor();
     } catch (e) {
       this.#flushFailed = true;
       const failed = Promise.reject(storageError(e));
@@ -517,18 +531,49 @@ export class KioskStore {
     this.#flushing++;
     this.#unflushedFrom ??= seq;
     const flushed = new Promise<void>((resolve, reject) => {
-      this.#fdatasync(fd, (err) => {
+      let pending = 2;
+      let failure: unknown = null;
+      /** The inode now at the WAL's path, when it is not the one flushed. */
+      let newIno: number | null = null;
+      const finish = (): void => {
         if (--this.#flushing === 0) {
           this.#unflushedFrom = null;
           // Descriptors left to the last flush: closed meanwhile, or a WAL file replaced.
           for (const old of this.#staleWalFds.splice(0)) closeSync(old);
-          if (this.#walFd === null) closeSync(fd);
+          if (this.#walFd === null) closeSync(wal.fd);
           else if (this.#checkpointPending) setImmediate(() => this.#checkpoint()).unref();
         }
-        if (err) {
+        if (failure !== null) {
           this.#flushFailed = true;
-          reject(storageError(err));
+          reject(storageError(failure));
         } else resolve();
+      };
+      const settle = (): void => {
+        // Closed meanwhile: closing checkpointed the WAL into the database, synced.
+        if (failure !== null || newIno === null || this.#walFd === null) return finish();
+        // A new WAL since the descriptor was opened: the commit is in that one.
+        let current: { fd: number; ino: number };
+        try {
+          current = this.#walFd.ino === newIno ? this.#walFd : this.#walDescriptor(true);
+        } catch (e) {
+          failure = e;
+          return finish();
+        }
+        this.#fdatasync(current.fd, (err) => {
+          if (err) failure = err;
+          finish();
+        });
+      };
+      this.#fdatasync(wal.fd, (err) => {
+        if (err) failure ??= err;
+        if (--pending === 0) settle();
+      });
+      stat(this.#walFile as string, (err, st) => {
+        if (this.#walFd !== null) {
+          if (err) failure ??= err;
+          else if (st.ino !== wal.ino) newIno = st.ino;
+        }
+        if (--pending === 0) settle();
       });
     });
     // A caller that failed before awaiting it must not bring the process down.
@@ -536,16 +581,25 @@ export class KioskStore {
     return flushed;
   }
 
-  /** The WAL's descriptor, opened again if SQLite has made a new file since. */
-  #walDescriptor(): number {
-    const file = this.#walFile as string;
-    const ino = statSync(file).ino;
-    if (this.#walFd !== null && fstatSync(this.#walFd).ino === ino) return this.#walFd;
-    if (this.#walFd !== null) {
-      if (this.#flushing === 0) closeSync(this.#walFd);
-      else this.#staleWalFds.push(this.#walFd);
+  /**
+   * The WAL's descriptor and the inode it was opened on: opened on the first flush, and
+   * again when `reopen` (a flush found a new WAL file at the path).
+   */
+  #walDescriptor(reopen = false): { fd: number; ino: number } {
+    if (this.#walFd !== null && !reopen) return this.#walFd;
+    const fd = openSync(this.#walFile as string, 'r');
+    let ino: number;
+    try {
+      ino = fstatSync(fd).ino;
+    } catch (e) {
+      closeSync(fd);
+      throw e;
     }
-    this.#walFd = openSync(file, 'r');
+    if (this.#walFd !== null) {
+      if (this.#flushing === 0) closeSync(this.#walFd.fd);
+      else this.#staleWalFds.push(this.#walFd.fd);
+    }
+    this.#walFd = { fd, ino };
     return this.#walFd;
   }
 
