@@ -124,7 +124,7 @@ describe('kiosk core: a tap is shown once it is on disk', () => {
 });
 
 describe('kiosk core: the tap path is warmed while the card answers', () => {
-  it('looks up the identified card, its resident and the outbox once, writing and telling nothing', async () => {
+  it('rehearses the identified card’s tap once, keeping, writing and telling nothing', async () => {
     const k = kioskOnDisk((fd, done) => done(null));
     const looked: string[] = [];
     const store = k.store as unknown as Record<string, (...a: unknown[]) => unknown>;
@@ -133,7 +133,7 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
       'highestCounter',
       'eligibilityOf',
       'balancesFor',
-      'warmAppend',
+      'rehearseAppend',
     ] as const) {
       const real = (store[name] as (...a: unknown[]) => unknown).bind(k.store);
       store[name] = (...a: unknown[]) => {
@@ -152,10 +152,10 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
     expect(looked).toEqual([]);
     await new Promise((r) => setImmediate(r));
     expect(looked).toEqual([
-      'warmAppend',
       'highestCounter',
       'getCard',
       'eligibilityOf',
+      'rehearseAppend',
       'balancesFor',
     ]);
     expect(k.store.stats()).toEqual(before);
@@ -169,7 +169,7 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
       identifier: '04FFFFFFFFFF01',
     });
     await new Promise((r) => setImmediate(r));
-    expect(looked).toEqual(['warmAppend', 'highestCounter', 'getCard']);
+    expect(looked).toEqual(['highestCounter', 'getCard']);
     store.getCard = () => {
       throw new Error('disk gone');
     };

@@ -180,7 +180,12 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   #warm(identifier: string): void {
     try {
       warmTapPath(
-        { store: this.#d.store, identity: () => this.#d.store.identity(), engine: this.#d.engine },
+        {
+          store: this.#d.store,
+          identity: () => this.#d.store.identity(),
+          engine: this.#d.engine,
+          now: this.#d.now,
+        },
         identifier,
       );
     } catch {

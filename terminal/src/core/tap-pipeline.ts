@@ -172,30 +172,40 @@ function runTap(deps: TapPipelineDeps, tap: TapRead, flushLater: boolean): TapHa
 }
 
 /**
- * A tap's lookups for a card whose UID has been read while the rest of its read goes
- * on: the queries, code and data the tap is about to use, run once so that they are warm
- * (in the caches, the runtime's and SQLite's) when it comes. Nothing is kept and nothing
- * written: the tap reads it all again, so nothing read here can be out of date there.
+ * A rehearsal of a tap, for a card whose UID has been read while the rest of its read
+ * goes on: the lookups, and the visit's transaction rolled back (the engine's
+ * evaluation, the statements and the pages they touch), run once so that the tap finds
+ * them warm (in the caches, the runtime's and SQLite's) a few milliseconds later. Nothing
+ * is kept and nothing written: the tap reads it all again, so nothing read here can be
+ * out of date there. After an idle spell, the same work runs several times slower cold.
  */
 export function warmTapPath(
-  deps: Pick<TapPipelineDeps, 'store' | 'identity' | 'engine'>,
+  deps: Pick<TapPipelineDeps, 'store' | 'identity' | 'engine' | 'now'>,
   identifier: string,
 ): void {
   const id = deps.identity();
   if (!id) return;
-  deps.store.getVenue(id.venueId);
-  deps.store.getService(id.serviceId);
-  deps.store.listSchemes();
-  deps.store.warmAppend();
   const cardHash = cardHashOf(id.cardHashKey, identifier.toUpperCase());
   // What the card's authentication reads (replay counter, whether it must prove itself).
   deps.store.highestCounter(cardHash);
   deps.store.requiresProof(cardHash);
   const card = deps.store.getCard(cardHash);
-  if (!card) return;
-  deps.store.eligibilityOf(card.residentRef);
+  if (!card || card.status === 'blocked') return;
+  const venue = deps.store.getVenue(id.venueId);
+  const service = deps.store.getService(id.serviceId);
+  if (!venue || !service) return;
+  // The visit's transaction, rolled back: the engine's evaluation, the statements and the
+  // pages they touch, as the tap will run them.
+  const { build } = visitWrites(deps, {
+    kioskId: id.kioskId,
+    venue,
+    service,
+    card,
+    auth: { method: 'uid-only', keyVersion: null, counter: null },
+    assisted: false,
+  });
+  deps.store.rehearseAppend(build);
   deps.store.balancesFor(card.residentRef);
-  deps.engine.resident(card.residentRef);
 }
 
 /** What recordVisit recorded. */
@@ -206,25 +216,29 @@ export interface Recorded {
   durable: Promise<void> | null;
 }
 
+/** What recordVisit is told of the visit. */
+interface VisitFacts {
+  kioskId: string;
+  venue: LocalVenue;
+  service: LocalService;
+  /** The age band is the fallback for a resident the store holds no card row of. */
+  card: Pick<LocalCard, 'cardHash' | 'residentRef' | 'ageBand'>;
+  auth: CardAuth;
+  assisted: boolean;
+}
+
 /**
- * Records one visit: the event into the outbox with its provisional lines (the same
- * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
- * committed does the provisional engine state move on. Throws AppError (storage).
+ * The writes of one visit's transaction: the event, evaluated by the engine on what this
+ * kiosk knows, and its provisional lines. `evaluated` holds the engine's result once
+ * `build` has run.
  */
-export function recordVisit(
+function visitWrites(
   deps: Pick<TapPipelineDeps, 'store' | 'now' | 'engine'>,
-  v: {
-    kioskId: string;
-    venue: LocalVenue;
-    service: LocalService;
-    /** The age band is the fallback for a resident the store holds no card row of. */
-    card: Pick<LocalCard, 'cardHash' | 'residentRef' | 'ageBand'>;
-    auth: CardAuth;
-    assisted: boolean;
-  },
-  /** Leave the flush to disk running (see KioskStore.appendEventFlushLater). */
-  flushLater = false,
-): Recorded {
+  v: VisitFacts,
+): {
+  build: (seq: number) => { event: KioskEvent; lines: LedgerLine[] };
+  evaluated: { result: EngineResult | null };
+} {
   const schemes = deps.store.listSchemes();
   const occurredAt = new Date(deps.now()).toISOString();
   const eventId = newEventId();
@@ -261,6 +275,21 @@ export function recordVisit(
     evaluated.result = result;
     return { event, lines: result.lines };
   };
+  return { build, evaluated };
+}
+
+/**
+ * Records one visit: the event into the outbox with its provisional lines (the same
+ * engine as the backend, on what this kiosk knows), in ONE transaction; only once it is
+ * committed does the provisional engine state move on. Throws AppError (storage).
+ */
+export function recordVisit(
+  deps: Pick<TapPipelineDeps, 'store' | 'now' | 'engine'>,
+  v: VisitFacts,
+  /** Leave the flush to disk running (see KioskStore.appendEventFlushLater). */
+  flushLater = false,
+): Recorded {
+  const { build, evaluated } = visitWrites(deps, v);
   const out = flushLater
     ? deps.store.appendEventFlushLater(build)
     : { ...deps.store.appendEvent(build), durable: null };

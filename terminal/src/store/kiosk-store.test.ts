@@ -280,6 +280,39 @@ describe('kiosk store', () => {
     }
   });
 
+  it('rehearses a commit and rolls it back: the next commit gets the same sequence, nothing is kept', () => {
+    withDir((dir) => {
+      const store = new KioskStore(join(dir, 'k.sqlite'));
+      store.appendEvent((seq) => ({ event: visit(seq), lines: [] }));
+      const before = { stats: store.stats(), batch: store.pendingBatch(10) };
+      const seen: number[] = [];
+      store.rehearseAppend((seq) => {
+        seen.push(seq);
+        return { event: visit(seq), lines: [] };
+      });
+      expect(seen).toEqual([2]);
+      expect(store.stats()).toEqual(before.stats);
+      expect(store.pendingBatch(10)).toEqual(before.batch);
+      expect(store.db.inTransaction).toBe(false);
+      // A build that fails is the caller's to hear of; still nothing kept.
+      expect(() =>
+        store.rehearseAppend(() => {
+          throw new Error('engine failed');
+        }),
+      ).toThrow('engine failed');
+      // Inside a caller's transaction it does nothing (it would roll back the caller's work).
+      store.db.transaction(() => {
+        store.rehearseAppend((seq) => {
+          seen.push(seq);
+          return { event: visit(seq), lines: [] };
+        });
+      })();
+      expect(seen).toEqual([2]);
+      expect(store.appendEvent((seq) => ({ event: visit(seq), lines: [] })).event.seq).toBe(2);
+      store.close();
+    });
+  });
+
   it('assigns gap-free sequence numbers inside the tap transaction', () => {
     withDir((dir) => {
       const store = new KioskStore(join(dir, 'k.sqlite'));

@@ -112,6 +112,8 @@ export interface DisplayBalance {
 /** One event and its lines, as appendEvent builds and writes them. */
 type BuiltEvent = { event: OutboxEvent; lines: LedgerLine[] };
 type AppendWrites = (build: (seq: number) => BuiltEvent) => BuiltEvent;
+/** Thrown to roll a rehearsal's transaction back (see rehearseAppend). */
+const ROLLED_BACK = Symbol('rolled back');
 
 /** appendEventFlushLater's answer: what appendEvent returns, and when it is durable. */
 export interface FlushLater<E> {
@@ -189,6 +191,8 @@ export class KioskStore {
   #outstandingSince = 0;
   #writesSinceCheckpoint = 0;
   readonly #append: Database.Transaction<AppendWrites>;
+  /** #appendWrites, always rolled back (rehearseAppend). */
+  readonly #rehearse: Database.Transaction<(build: (seq: number) => BuiltEvent) => never>;
   /**
    * The kiosk's identity and the venues and services it has read, kept until they are
    * written (setIdentity, a pull page): every tap reads them several times. Frozen, so
@@ -246,6 +250,10 @@ export class KioskStore {
       throw e;
     }
     this.#append = this.db.transaction(this.#appendWrites);
+    this.#rehearse = this.db.transaction((build: Parameters<AppendWrites>[0]) => {
+      this.#appendWrites(build);
+      throw ROLLED_BACK;
+    });
   }
 
   close(): void {
@@ -290,12 +298,20 @@ export class KioskStore {
   }
 
   /**
-   * Reads what a tap's commit reads first (the outbox's last sequence), so that it is in
-   * memory when the tap comes (see warmTapPath). Writes nothing.
+   * Runs appendEvent's writes and rolls them back: nothing is kept (a rolled-back
+   * transaction in WAL mode leaves the database as it was), but SQLite's code and the
+   * pages the next commit touches are warm when it comes (see warmTapPath). Does nothing
+   * inside a caller's transaction.
    */
-  warmAppend(): void {
-    if (!this.db.open) return;
-    this.#s('SELECT COALESCE(MAX(seq), 0) AS top FROM outbox').get();
+  rehearseAppend<E extends OutboxEvent>(
+    build: (seq: number) => { event: E; lines: LedgerLine[] },
+  ): void {
+    if (!this.db.open || this.db.inTransaction) return;
+    try {
+      this.#rehearse.immediate(build);
+    } catch (e) {
+      if (e !== ROLLED_BACK) throw e;
+    }
   }
 
   /**
