@@ -13,7 +13,7 @@ import {
   hexToBytes,
   type CardHash,
 } from '@clubcard/shared';
-import { cardAuthenticator } from './card-auth/authenticate-tap.js';
+import { cardAuthenticator, rehearseSunCheck } from './card-auth/authenticate-tap.js';
 import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { CardPersonaliser, type CardPersonaliserDeps } from './card-auth/personalise-card.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
@@ -90,8 +90,9 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     backendUrl: config.backendUrl,
     intervalMs: config.syncIntervalMs,
   });
+  const keyRing = config.readKeys ? readKeyRingFromConfig(config.readKeys) : null;
   const authenticate = cardAuthenticator({
-    keyRing: config.readKeys ? readKeyRingFromConfig(config.readKeys) : null,
+    keyRing,
     cardHash: (uid): CardHash => {
       const id = store.identity();
       if (!id) throw new AppError('unknown-kiosk', 'kiosk is not provisioned');
@@ -103,7 +104,16 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
   });
   // The provisional engine state is shared by the tap path and the redemption step.
   const engine = new MemoryEngineState();
-  const core = new KioskCore({ store, reader, sync, authenticate, engine });
+  const core = new KioskCore({
+    store,
+    reader,
+    sync,
+    authenticate,
+    rehearseAuth: (uid, technology) => {
+      if (technology === 'ntag424') rehearseSunCheck({ keyRing }, uid);
+    },
+    engine,
+  });
   // Garbage is collected between taps, not during one (see idle-gc.ts).
   const idleGc = new IdleCollector();
   core.on('tap-timing', () => idleGc.afterTap());

@@ -9,7 +9,12 @@ import {
 } from '@clubcard/shared';
 import type { CardProof, CardTechnology, TapRead } from '@clubcard/hardware';
 import { describe, expect, it } from 'vitest';
-import { authenticateTap, type CardAuthDeps, cardAuthenticator } from './authenticate-tap.js';
+import {
+  authenticateTap,
+  type CardAuthDeps,
+  cardAuthenticator,
+  rehearseSunCheck,
+} from './authenticate-tap.js';
 import { type ReadKeyRing, sdmFileReadKey, sdmMetaReadKey } from './card-keys.js';
 
 const CARD_HASH_KEY = 'aa'.repeat(32);
@@ -144,6 +149,25 @@ describe('authenticateTap: SUN cards', () => {
   it('works as the pipeline authenticator', () => {
     const authenticate = cardAuthenticator(deps());
     expect(authenticate(tap(proofOf(sun(1))), secureOnly).ok).toBe(true);
+  });
+});
+
+describe('rehearseSunCheck: the key derivation run ahead, nothing kept', () => {
+  it('leaves every decision as it was, and ignores what it cannot use', () => {
+    const master = Buffer.from(v3.masterKey);
+    const d = deps();
+    rehearseSunCheck(d, UID);
+    rehearseSunCheck(d, UID);
+    // The wiped key was the rehearsal's own copy: the card still verifies, under v3.
+    const r = authenticateTap(tap(proofOf(sun(7))), secureOnly, d);
+    expect(r).toMatchObject({ ok: true, uid: UID, auth: { keyVersion: 3, counter: 7 } });
+    expect(Buffer.from(v3.masterKey).equals(master)).toBe(true);
+    // No keys, or a UID that is not an NTAG 424's: nothing to do, nothing thrown.
+    expect(() => rehearseSunCheck({ keyRing: null }, UID)).not.toThrow();
+    expect(() => rehearseSunCheck(d, 'zz')).not.toThrow();
+    expect(() => rehearseSunCheck(d, '04A1B2C3')).not.toThrow();
+    const again = authenticateTap(tap(proofOf(sun(8))), secureOnly, d);
+    expect(again).toMatchObject({ ok: true, auth: { counter: 8 } });
   });
 });
 

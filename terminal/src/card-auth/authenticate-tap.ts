@@ -93,6 +93,18 @@ export function cardAuthenticator(
   return (tap, venue) => authenticateTap(tap, venue, deps);
 }
 
+/**
+ * For an NTAG 424 whose UID has just been read, the card key derivation its SUN check is
+ * about to make, made once and wiped: the AES code runs warm when the tap comes a few
+ * milliseconds later (see warmTapPath). Nothing is kept.
+ */
+export function rehearseSunCheck(deps: Pick<CardAuthDeps, 'keyRing'>, uidHex: string): void {
+  if (!deps.keyRing) return;
+  const uid = tryHexToBytes(uidHex, NTAG424_UID_LENGTH);
+  if (!uid) return;
+  sdmFileReadKey(heldReadKeys(deps.keyRing.current.masterKey).master, uid).fill(0);
+}
+
 type SunProof = Extract<CardProof, { kind: 'sun' }>;
 
 /** The SUN proof's bytes, or why they are unusable. */

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CoreMessage, ResidentExtras } from '../bridge/kiosk-bridge.js';
 import { KioskStore, type WalFlush } from '../store/kiosk-store.js';
 import { SyncClient } from '../sync/sync-client.js';
-import { KioskCore } from './kiosk-core.js';
+import { KioskCore, type KioskCoreDeps } from './kiosk-core.js';
 import { ASHA, EARN_ON_SWIM, SIMULATED, testKiosk } from './test-kiosk.js';
 
 const EXTRAS: ResidentExtras = { language: null, queueNumber: null, spendOptions: [], offer: null };
@@ -17,7 +17,7 @@ afterEach(() => {
 });
 
 /** A kiosk core on a store in a file, whose tap flushes go through `walFlush`. */
-function kioskOnDisk(walFlush: WalFlush) {
+function kioskOnDisk(walFlush: WalFlush, rehearseAuth?: KioskCoreDeps['rehearseAuth']) {
   const dir = mkdtempSync(join(tmpdir(), 'kcore-'));
   const store = new KioskStore(join(dir, 'k.sqlite'), { walFlush });
   testKiosk([EARN_ON_SWIM], [], store);
@@ -33,6 +33,7 @@ function kioskOnDisk(walFlush: WalFlush) {
     sync,
     authenticate: (t) => ({ ok: true, uid: t.identifier, auth: SIMULATED }),
     now: () => Date.UTC(2026, 5, 1, 10),
+    ...(rehearseAuth ? { rehearseAuth } : {}),
   });
   const messages: CoreMessage[] = [];
   core.on('message', (m) => messages.push(m));
@@ -125,7 +126,11 @@ describe('kiosk core: a tap is shown once it is on disk', () => {
 
 describe('kiosk core: the tap path is warmed while the card answers', () => {
   it('rehearses the identified card’s tap once, keeping, writing and telling nothing', async () => {
-    const k = kioskOnDisk((fd, done) => done(null));
+    const rehearsed: string[] = [];
+    const k = kioskOnDisk(
+      (fd, done) => done(null),
+      (uid, technology) => rehearsed.push(`${technology}:${uid}`),
+    );
     const looked: string[] = [];
     const store = k.store as unknown as Record<string, (...a: unknown[]) => unknown>;
     for (const name of [
@@ -158,6 +163,7 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
       'rehearseAppend',
       'balancesFor',
     ]);
+    expect(rehearsed).toEqual([`ntag21x:${ASHA.uid.toLowerCase()}`]);
     expect(k.store.stats()).toEqual(before);
     expect(k.messages).toEqual([]);
 

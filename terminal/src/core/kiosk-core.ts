@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { CardReader, ReaderError, TapRead } from '@clubcard/hardware';
+import type { CardReader, CardTechnology, ReaderError, TapRead } from '@clubcard/hardware';
 import { AppError, MemoryEngineState } from '@clubcard/shared';
 import type {
   CoreMessage,
@@ -24,6 +24,11 @@ export interface KioskCoreDeps {
   reader: CardReader;
   sync: SyncClient;
   authenticate: Authenticator;
+  /**
+   * Runs once the card's UID is read, while its read goes on: the authentication's work
+   * for that card rehearsed, nothing kept (see rehearseSunCheck). Default: nothing.
+   */
+  rehearseAuth?: (identifier: string, technology: CardTechnology) => void;
   now?: () => number;
   /**
    * The kiosk's provisional engine state, when something beside the tap path reads it
@@ -53,7 +58,12 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   constructor(deps: KioskCoreDeps) {
     super();
     // Provisional engine state from this kiosk's own taps (the backend's is authoritative).
-    this.#d = { now: Date.now, engine: new MemoryEngineState(), ...deps };
+    this.#d = {
+      now: Date.now,
+      engine: new MemoryEngineState(),
+      rehearseAuth: () => undefined,
+      ...deps,
+    };
     const r = this.#d.reader;
     r.on('reader-attached', (info) =>
       this.#setReader({ status: 'ready', name: info.name, message: null }),
@@ -70,7 +80,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     // once its UID is known run the tap's lookups for it. Both after the reader has sent
     // its next command (setImmediate), so neither holds the card's read up.
     r.on('card-detected', () => setImmediate(() => this.#d.store.primeDisk()));
-    r.on('card-identified', (c) => setImmediate(() => this.#warm(c.identifier)));
+    r.on('card-identified', (c) => setImmediate(() => this.#warm(c.identifier, c.technology)));
     r.on('tap', (t) => {
       void this.tap(t);
     });
@@ -177,8 +187,9 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
   }
 
   /** warmTapPath for a card being read; a hint only, so a failure is left to the tap. */
-  #warm(identifier: string): void {
+  #warm(identifier: string, technology: CardTechnology): void {
     try {
+      this.#d.rehearseAuth(identifier, technology);
       warmTapPath(
         {
           store: this.#d.store,
