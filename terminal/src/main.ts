@@ -13,7 +13,11 @@ import {
   hexToBytes,
   type CardHash,
 } from '@clubcard/shared';
-import { cardAuthenticator, rehearseSunCheck } from './card-auth/authenticate-tap.js';
+import {
+  type CardAuthDeps,
+  cardAuthenticator,
+  rehearseSunCheck,
+} from './card-auth/authenticate-tap.js';
 import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { CardPersonaliser, type CardPersonaliserDeps } from './card-auth/personalise-card.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
@@ -84,6 +88,12 @@ function deskPersonaliser(
 export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
   const log = pino({ name: 'kiosk', level: config.logLevel }, pino.destination(2));
   const store = new KioskStore(kioskDbFile(config));
+  if (store.droppedSchemes.length > 0) {
+    log.warn(
+      { schemes: store.droppedSchemes },
+      'stored scheme versions could not be read (older format): dropped, every scheme is pulled again',
+    );
+  }
   const reader = createReader(config);
   const sync = new SyncClient({
     store,
@@ -91,7 +101,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     intervalMs: config.syncIntervalMs,
   });
   const keyRing = config.readKeys ? readKeyRingFromConfig(config.readKeys) : null;
-  const authenticate = cardAuthenticator({
+  const authDeps: CardAuthDeps = {
     keyRing,
     cardHash: (uid): CardHash => {
       const id = store.identity();
@@ -101,7 +111,8 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     highestCounter: (hash) => store.highestCounter(hash),
     requiresProof: (hash) => store.requiresProof(hash),
     allowSimulated: config.demo !== null,
-  });
+  };
+  const authenticate = cardAuthenticator(authDeps);
   // The provisional engine state is shared by the tap path and the redemption step.
   const engine = new MemoryEngineState();
   const core = new KioskCore({
@@ -110,7 +121,7 @@ export async function startKiosk(config: KioskConfig): Promise<RunningKiosk> {
     sync,
     authenticate,
     rehearseAuth: (uid, technology) => {
-      if (technology === 'ntag424') rehearseSunCheck({ keyRing }, uid);
+      if (technology === 'ntag424') rehearseSunCheck(authDeps, uid);
     },
     engine,
   });

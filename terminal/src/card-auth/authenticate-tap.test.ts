@@ -152,18 +152,26 @@ describe('authenticateTap: SUN cards', () => {
   });
 });
 
-describe('rehearseSunCheck: the key derivation run ahead, nothing kept', () => {
+describe('rehearseSunCheck: the SUN check run ahead, nothing kept', () => {
   it('leaves every decision as it was, and ignores what it cannot use', () => {
     const master = Buffer.from(v3.masterKey);
-    const d = deps();
+    const asked: string[] = [];
+    const d = deps({
+      highestCounter: (hash) => {
+        asked.push(hash);
+        return null;
+      },
+    });
     rehearseSunCheck(d, UID);
     rehearseSunCheck(d, UID);
+    // Refused at the MAC (of zeros): the counter check after it was never reached.
+    expect(asked).toEqual([]);
     // The wiped key was the rehearsal's own copy: the card still verifies, under v3.
     const r = authenticateTap(tap(proofOf(sun(7))), secureOnly, d);
     expect(r).toMatchObject({ ok: true, uid: UID, auth: { keyVersion: 3, counter: 7 } });
     expect(Buffer.from(v3.masterKey).equals(master)).toBe(true);
     // No keys, or a UID that is not an NTAG 424's: nothing to do, nothing thrown.
-    expect(() => rehearseSunCheck({ keyRing: null }, UID)).not.toThrow();
+    expect(() => rehearseSunCheck(deps({ keyRing: null }), UID)).not.toThrow();
     expect(() => rehearseSunCheck(d, 'zz')).not.toThrow();
     expect(() => rehearseSunCheck(d, '04A1B2C3')).not.toThrow();
     const again = authenticateTap(tap(proofOf(sun(8))), secureOnly, d);

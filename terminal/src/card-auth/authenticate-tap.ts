@@ -4,6 +4,7 @@ import {
   type CardAuth,
   type CardHash,
   decryptPiccData,
+  encryptPiccData,
   MAX_SDM_READ_COUNTER,
   NTAG424_UID_LENGTH,
   PICC_DATA_LENGTH,
@@ -12,7 +13,13 @@ import {
   verifySun,
 } from '@clubcard/shared';
 import type { CardProof, TapRead } from '@clubcard/hardware';
-import { heldReadKeys, type ReadKeyRing, readKeyVersions, sdmFileReadKey } from './card-keys.js';
+import {
+  heldReadKeys,
+  type ReadKeyRing,
+  readKeyVersions,
+  sdmFileReadKey,
+  sdmMetaReadKey,
+} from './card-keys.js';
 
 /**
  * The kiosk's authenticate step, as a pure decision: is this tap a genuine card, and may
@@ -94,15 +101,34 @@ export function cardAuthenticator(
 }
 
 /**
- * For an NTAG 424 whose UID has just been read, the card key derivation its SUN check is
- * about to make, made once and wiped: the AES code runs warm when the tap comes a few
- * milliseconds later (see warmTapPath). Nothing is kept.
+ * For an NTAG 424 whose UID has just been read, its SUN check rehearsed while the rest of
+ * its read goes on: the message a card of ours sends (PICCData encrypted under the
+ * current meta-read key) with a MAC of zeros, checked as a tap's is (decryption, the
+ * card's key derivation, the session keys and the MAC), and so refused at its last step.
+ * The result is discarded and nothing is kept; the real check, a few milliseconds later,
+ * then runs warm (after an idle spell the same code runs several times slower cold).
  */
-export function rehearseSunCheck(deps: Pick<CardAuthDeps, 'keyRing'>, uidHex: string): void {
+export function rehearseSunCheck(deps: CardAuthDeps, uidHex: string): void {
   if (!deps.keyRing) return;
   const uid = tryHexToBytes(uidHex, NTAG424_UID_LENGTH);
   if (!uid) return;
-  sdmFileReadKey(heldReadKeys(deps.keyRing.current.masterKey).master, uid).fill(0);
+  const metaRead = sdmMetaReadKey(deps.keyRing.current.masterKey);
+  const piccData = encryptPiccData(metaRead, { uid, counter: 0 });
+  metaRead.fill(0);
+  const proof: SunProof = {
+    kind: 'sun',
+    piccData: bytesToHex(piccData),
+    cmac: '00'.repeat(SDM_MAC_LENGTH),
+  };
+  const tap: TapRead = {
+    readerName: '',
+    technology: 'ntag424',
+    identifier: uidHex,
+    proof,
+    detectedAt: 0,
+    apduMs: 0,
+  };
+  authenticateSun(tap, proof, deps);
 }
 
 type SunProof = Extract<CardProof, { kind: 'sun' }>;
