@@ -20,7 +20,7 @@ import {
   type KioskEvent,
   type LedgerLine,
 } from '@clubcard/shared';
-import { testKiosk } from '../core/test-kiosk.js';
+import { ASHA, EARN_ON_SWIM, hashOf, testKiosk } from '../core/test-kiosk.js';
 import { KioskStore } from './kiosk-store.js';
 
 function withDir(fn: (dir: string) => void): void {
@@ -310,6 +310,42 @@ describe('kiosk store', () => {
       expect(seen).toEqual([2]);
       expect(store.appendEvent((seq) => ({ event: visit(seq), lines: [] })).event.seq).toBe(2);
       store.close();
+    });
+  });
+
+  it('drops cached schemes it can no longer read (an older format) and pulls every scheme again', () => {
+    withDir((dir) => {
+      const file = join(dir, 'k.sqlite');
+      const { store } = testKiosk([EARN_ON_SWIM], [], new KioskStore(file));
+      expect(store.droppedSchemes).toEqual([]);
+      expect(store.listSchemes().map((x) => x.id)).toEqual([EARN_ON_SWIM.id]);
+      expect(store.pullCursor()).toBe(1);
+      // As an older kiosk wrote it: a fixed amount as a bare number.
+      const old = JSON.parse(JSON.stringify(EARN_ON_SWIM)) as { earning: { amount: unknown }[] };
+      (old.earning[0] as { amount: unknown }).amount = 10;
+      store.db
+        .prepare('UPDATE schemes SET definition = ? WHERE id = ?')
+        .run(JSON.stringify(old), EARN_ON_SWIM.id);
+      store.db
+        .prepare("INSERT INTO schemes (id, version, definition) VALUES ('torn', 1, '{\"id\":')")
+        .run();
+      store.close();
+
+      const reopened = new KioskStore(file);
+      expect(reopened.droppedSchemes).toEqual([`${EARN_ON_SWIM.id}@1`, 'torn@1']);
+      // Taps go on (the schemes left out), and the next pull starts from the beginning.
+      expect(reopened.listSchemes()).toEqual([]);
+      expect(reopened.pullCursor()).toBe(0);
+      expect(reopened.getCard(hashOf(ASHA.uid))?.residentRef).toBe(ASHA.residentRef);
+      // The backend's copy replaces whatever a kiosk held of a version.
+      testKiosk([EARN_ON_SWIM], [], reopened);
+      expect(reopened.listSchemes().map((x) => [x.id, x.earning[0]?.amount])).toEqual([
+        [EARN_ON_SWIM.id, { kind: 'fixed', value: 10 }],
+      ]);
+      reopened.close();
+      const again = new KioskStore(file);
+      expect(again.droppedSchemes).toEqual([]);
+      again.close();
     });
   });
 

@@ -249,11 +249,43 @@ export class KioskStore {
       if (e instanceof DatabaseAheadError) throw new AppError('database-ahead-of-code', e.message);
       throw e;
     }
+    this.droppedSchemes = this.#dropUnreadableSchemes();
     this.#append = this.db.transaction(this.#appendWrites);
     this.#rehearse = this.db.transaction((build: Parameters<AppendWrites>[0]) => {
       this.#appendWrites(build);
       throw ROLLED_BACK;
     });
+  }
+
+  /**
+   * Scheme versions this kiosk held but could no longer read when it opened (written by
+   * an older version of the kiosk in a format the current one does not take): dropped,
+   * and the pull started over so that the backend sends every scheme again as it holds
+   * it now. Until then the kiosk's provisional answers leave those schemes out; the
+   * backend's, which are authoritative, do not. Their ids, for the log.
+   */
+  readonly droppedSchemes: readonly string[];
+
+  #dropUnreadableSchemes(): string[] {
+    const rows = this.db.prepare('SELECT id, version, definition FROM schemes').all() as {
+      id: string;
+      version: number;
+      definition: string;
+    }[];
+    const unreadable = rows.filter((r) => {
+      try {
+        return !SchemeDefinitionSchema.safeParse(JSON.parse(r.definition)).success;
+      } catch {
+        return true; // not even JSON
+      }
+    });
+    if (unreadable.length === 0) return [];
+    this.db.transaction(() => {
+      const drop = this.db.prepare('DELETE FROM schemes WHERE id = ? AND version = ?');
+      for (const r of unreadable) drop.run(r.id, r.version);
+      this.setSetting('pull.cursor', '0');
+    })();
+    return unreadable.map((r) => `${r.id}@${r.version}`);
   }
 
   close(): void {
@@ -809,7 +841,10 @@ export class KioskStore {
       if (page.schemes.length > 0) this.#schemes = null;
       for (const s of page.schemes) {
         this.#s(
-          'INSERT INTO schemes (id, version, definition) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+          // The backend's copy, as it holds it now (a version's rules never change, but
+          // the format it is written in may have since this kiosk stored it).
+          `INSERT INTO schemes (id, version, definition) VALUES (?, ?, ?)
+           ON CONFLICT(id, version) DO UPDATE SET definition = excluded.definition`,
         ).run(s.id, s.version, JSON.stringify(s));
       }
       if (page.staff) new StaffStore(this.db).applyStaff(page.staff, now);
