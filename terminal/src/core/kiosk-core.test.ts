@@ -147,6 +147,8 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
       };
     }
     const reader = k.reader;
+    const timed: number[] = [];
+    k.core.on('warm-timing', (w) => timed.push(w.ms));
     const before = k.store.stats();
     reader.emit('card-identified', {
       readerName: 'Simulated reader',
@@ -186,5 +188,8 @@ describe('kiosk core: the tap path is warmed while the card answers', () => {
     });
     await new Promise((r) => setImmediate(r));
     expect(k.messages).toEqual([]);
+    // Each rehearsal's duration is reported, the failed one's too.
+    expect(timed).toHaveLength(3);
+    expect(timed.every((ms) => ms >= 0 && ms < 1000)).toBe(true);
   });
 });

@@ -41,6 +41,11 @@ export interface KioskCoreEvents {
   message: [CoreMessage];
   /** Timing of one tap through the pipeline (for benchmarks and health). */
   'tap-timing': [{ detectedAt: number; notifiedAt: number; apduMs: number; recorded: boolean }];
+  /**
+   * How long one rehearsal of a tap took (see #warm): it runs while the card answers, so
+   * a rehearsal longer than the card's answer holds that answer up by the difference.
+   */
+  'warm-timing': [{ ms: number }];
 }
 
 /**
@@ -186,8 +191,13 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     return outcome;
   }
 
-  /** warmTapPath for a card being read; a hint only, so a failure is left to the tap. */
+  /**
+   * A rehearsal of the tap for a card being read (its authentication and warmTapPath),
+   * run in the time the card takes to answer the reader's next commands; a hint only, so
+   * a failure is left to the tap.
+   */
   #warm(identifier: string, technology: CardTechnology): void {
+    const started = performance.now();
     try {
       this.#d.rehearseAuth(identifier, technology);
       warmTapPath(
@@ -202,6 +212,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     } catch {
       // The tap reads the same again and reports what it finds.
     }
+    this.emit('warm-timing', { ms: performance.now() - started });
   }
 
   /** The UI message for a tap's outcome, with the screen's extras for a recorded one. */
