@@ -14,21 +14,18 @@
  * as-shipped run (default 25, 0 to skip), BENCH_WARMUP_TAPS for the warm-up (default
  * 100, 0 to skip). Last line: one JSON object with the figures.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import type { CardReader } from '@clubcard/hardware';
-import { bytesToHex, hexToBytes } from '@clubcard/shared';
+import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/hardware';
+import { hexToBytes } from '@clubcard/shared';
 import { deriveIssuedCardKeys } from '@clubcard/terminal/card-auth/card-keys';
 import { enableLoopbackQuickAck } from '../support/loopback-quickack.js';
 import { ensurePcscd } from '../support/pcscd.js';
 import { createTestSystem } from '../support/system.js';
-import { CardHostReply, type CardHostCommand } from './card-host-protocol.js';
 
 const TAPS = Number(process.env.BENCH_TAPS ?? 500);
 /** Taps per card kind first measured with vpcd as shipped, for comparison. */
@@ -53,7 +50,6 @@ function pct(xs: number[], p: number): number {
   return +(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN).toFixed(2);
 }
 
-const cardHosts: ChildProcess[] = [];
 const pcscd = await ensurePcscd();
 const sys = await createTestSystem();
 try {
@@ -86,20 +82,13 @@ try {
     await new Promise<void>((r) => reader.once('reader-attached', () => r()));
   }
   const k = deriveIssuedCardKeys(ISSUING, hexToBytes(SECURE_UID));
-  // The cards answer from a process of their own, as real cards answer from outside the
-  // kiosk: on the kiosk's thread, their work would land inside the kiosk's own time.
-  const cards = await startCardHost({
-    type: 'setup',
-    sunUid: SECURE_UID,
-    sunKeys: [
-      k.appMaster.key,
-      k.sdmFileRead.key,
-      k.sdmMetaRead.key,
-      k.spare3.key,
-      k.spare4.key,
-    ].map((key) => bytesToHex(key)),
-    plainUid: PLAIN_UID,
-  });
+  const cards = {
+    sun: VirtualNtag424.personalised({
+      uid: SECURE_UID,
+      keys: [k.appMaster.key, k.sdmFileRead.key, k.sdmMetaRead.key, k.spare3.key, k.spare4.key],
+    }),
+    uid: new VirtualNtag21x({ uid: PLAIN_UID }),
+  };
   // The kiosk core works on the main thread from the tap event to the UI being told (the
   // tap's flush to disk runs meanwhile in the thread pool), so the process's CPU time
   // across it is the core's own work, which other load on the machine stretches far less
@@ -124,8 +113,9 @@ try {
     notifiedCpuMs = (c.user + c.system) / 1000;
   });
   // The kiosk rehearses each tap while the card answers (kiosk-core.ts #warm): how long
-  // that took, to set beside the time the card took to answer. The cards answer from
-  // their own process, so a rehearsal overlaps the card's answers as it does in service.
+  // that took, to set beside the time the card took to answer. Here the virtual card
+  // answers on the same thread, so a rehearsal delays the card's answers (APDU time),
+  // never the kiosk's own share; a real card answers on its own, and more slowly.
   let warmMs: number | null = null;
   kiosk.core.on('warm-timing', (w) => (warmMs = w.ms));
   type Figures = {
@@ -145,7 +135,7 @@ try {
     const pipeline: number[] = [];
     const pipelineCpu: number[] = [];
     const results: Record<string, Figures> = {};
-    for (const kind of ['sun', 'uid'] as const) {
+    for (const [kind, card] of Object.entries(cards)) {
       const r: Figures = {
         span: [],
         windows: [],
@@ -188,7 +178,7 @@ try {
           reader.once('error', onError);
         });
         try {
-          await cards.tap(kind, timing);
+          await tap(card, { until: timing, holdMs: 5000 });
         } catch (e) {
           // vpcd's port gone: pcscd stopped under the run. Say so, with its last words.
           settle();
@@ -320,7 +310,6 @@ try {
     }),
   );
 } finally {
-  for (const c of cardHosts) c.kill();
   await sys.cleanup();
   await pcscd.stop();
 }
@@ -360,55 +349,4 @@ async function durableCommitBaseline(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-interface CardHost {
-  /** One tap of that card: it leaves the field once `until` settles (or after 5 s). */
-  tap(kind: 'sun' | 'uid', until: Promise<unknown>): Promise<void>;
-}
-
-/** Starts card-host.ts in a process of its own, gives it the cards, waits until ready. */
-async function startCardHost(setup: CardHostCommand & { type: 'setup' }): Promise<CardHost> {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const child = fork(join(here, 'card-host.ts'), [], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  cardHosts.push(child);
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  let ready: () => void = () => undefined;
-  let failed: (e: Error) => void = () => undefined;
-  const isReady = new Promise<void>((res, rej) => {
-    ready = res;
-    failed = rej;
-  });
-  child.on('message', (raw: unknown) => {
-    const m = CardHostReply.parse(raw);
-    if (m.type === 'ready') return ready();
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    if (m.type === 'tapped') w?.resolve();
-    else w?.reject(new Error(m.message));
-  });
-  child.once('exit', (code) => {
-    const e = new Error(`the card host exited (${code})`);
-    failed(e);
-    for (const w of waiting.values()) w.reject(e);
-    waiting.clear();
-  });
-  const send = (m: CardHostCommand): void => {
-    child.send(m);
-  };
-  send(setup);
-  await isReady;
-  let nextId = 1;
-  return {
-    tap: (kind, until) =>
-      new Promise<void>((resolve, reject) => {
-        const id = nextId++;
-        waiting.set(id, { resolve, reject });
-        send({ type: 'tap', id, kind });
-        void until.finally(() => send({ type: 'release', id })).catch(() => undefined);
-      }),
-  };
 }
