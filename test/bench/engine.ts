@@ -411,11 +411,13 @@ function contextOf(e: EngineEvent): EvaluationContext {
     profile,
   };
   if (e.type === 'time-confirm' || e.type === 'time-record') {
-    const profiles: Record<string, ResidentProfile> = {};
+    // A Map, as the backend's ContextBuilder makes: resident refs as object keys would
+    // give the runtime a new object shape per resident.
+    const profiles = new Map<string, ResidentProfile>();
     const others = e.type === 'time-confirm' ? [e.giverRef, e.receiverRef] : [e.receiverRef];
     for (const ref of others) {
       const p = profileOf.get(ref);
-      if (p) profiles[ref] = p;
+      if (p) profiles.set(ref, p);
     }
     ctx.profiles = profiles;
   }

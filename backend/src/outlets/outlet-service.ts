@@ -156,7 +156,7 @@ export class OutletService {
         service: null,
         venue: null,
         outlet: { id: outlet.id, categories: outlet.categories },
-        profiles: profile ? { [residentRef]: profile } : {},
+        profile,
       };
       const compiled = compileSchemes(this.store.listSchemes());
       const candidates: { schemeId: string; ruleId: string }[] = [];

@@ -52,22 +52,27 @@ export class ContextBuilder {
 
   for(e: KioskEvent, serviceKind: ServiceKind): EvaluationContext {
     const venue = this.#venue(e.venueId);
-    const refs = new Set<string>([e.residentRef]);
-    if (e.type === 'time-record') refs.add(e.receiverRef);
-    if (e.type === 'time-confirm') {
-      refs.add(e.giverRef);
-      refs.add(e.receiverRef);
-    }
-    const profiles: Record<string, ResidentProfile> = {};
-    for (const ref of refs) {
-      const p = this.#profile(ref);
-      if (p) profiles[ref] = p;
-    }
     const ctx: EvaluationContext = {
       service: { id: e.serviceId, kind: serviceKind },
       venue: venue ? { id: venue.id, type: venue.type as VenueType, ward: venue.ward } : null,
-      profiles,
+      profile: this.#profile(e.residentRef),
     };
+    // The other residents a time-bank event concerns, in a Map: resident refs as object
+    // keys would give the runtime a new object shape per resident.
+    const others =
+      e.type === 'time-record'
+        ? [e.receiverRef]
+        : e.type === 'time-confirm'
+          ? [e.giverRef, e.receiverRef]
+          : null;
+    if (others !== null) {
+      const profiles = new Map<string, ResidentProfile>();
+      for (const ref of others) {
+        const p = this.#profile(ref);
+        if (p) profiles.set(ref, p);
+      }
+      ctx.profiles = profiles;
+    }
     if (e.type === 'redemption') {
       const id = e.outletId ?? e.venueId;
       ctx.outlet = { id, categories: this.outletCategories(id) };

@@ -181,7 +181,7 @@ export class GrantService {
                 schemeId: cs.id,
                 grantId: rule.id,
               },
-              { profiles: profile ? { [r.ref]: profile } : {} },
+              { profile },
               this.now(),
             );
             note.run(cs.id, rule.id, period, r.ref, event.id, this.now());
@@ -239,7 +239,7 @@ export class GrantService {
           amount: req.amount,
           approvedBy: req.approvedBy,
         },
-        { service: null, venue: null, profiles: profile ? { [req.residentRef]: profile } : {} },
+        { service: null, venue: null, profile },
         now,
         (r) => {
           const credited = r.lines.filter((l) => l.to === `resident:${req.residentRef}`);

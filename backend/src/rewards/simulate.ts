@@ -160,7 +160,7 @@ function contextOf(
 ): EvaluationContext {
   if (e.type === 'allowance' || e.type === 'expiry-sweep') {
     const p = contexts.profile(e.residentRef);
-    return { profiles: p ? { [e.residentRef]: p } : {} };
+    return { profile: p };
   }
   const kind = kinds.get(e.serviceId);
   if (!kind) {
@@ -169,7 +169,7 @@ function contextOf(
     const ctx: EvaluationContext = {
       service: null,
       venue: null,
-      profiles: p ? { [e.residentRef]: p } : {},
+      profile: p,
     };
     if (e.type === 'redemption' && e.outletId) {
       ctx.outlet = { id: e.outletId, categories: contexts.outletCategories(e.outletId) };

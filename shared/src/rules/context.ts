@@ -37,10 +37,14 @@ export interface EvaluationContext {
   /**
    * Profiles of other residents the event concerns, by resident ref (the giver and the
    * receiver of time-bank events). Also consulted for the event's resident when
-   * `profile` is absent.
+   * `profile` is absent. Prefer a Map where events stream through: every resident ref
+   * used as an object key gives the runtime one more object shape to keep.
    */
-  profiles?: Readonly<Record<string, ResidentProfile>>;
+  profiles?: ProfilesByRef;
 }
+
+export type ProfilesByRef =
+  ReadonlyMap<string, ResidentProfile> | Readonly<Record<string, ResidentProfile>>;
 
 export function serviceKindOf(ctx: EvaluationContext): string | null {
   return ctx.service?.kind ?? ctx.serviceKind ?? null;
@@ -68,7 +72,9 @@ export function profileIn(
   ref: string,
 ): ResidentProfile | undefined {
   if (ref === eventResident && ctx.profile) return ctx.profile;
-  return ctx.profiles?.[ref];
+  const ps = ctx.profiles;
+  if (ps === undefined) return undefined;
+  return ps instanceof Map ? ps.get(ref) : (ps as Readonly<Record<string, ResidentProfile>>)[ref];
 }
 
 function countIn(xs: readonly string[], ys: readonly string[]): number {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../protocol/events.js';
 import { LedgerLineSchema, allBalances, balancesOf, type LedgerLine } from '../protocol/ledger.js';
 import { compileSchemes } from './compile.js';
+import type { ResidentProfile } from './context.js';
 import { evaluate, evaluateEvent, type EngineResult } from './engine.js';
 import { loadExampleSchemes } from './example-schemes.js';
 import { checkRedemption } from './redemption.js';
@@ -310,6 +311,36 @@ describe('time bank', () => {
     expect(results[5]?.flags.map((f) => [f.code, f.amount])).toEqual([
       ['credit-limit-reached', 120],
     ]);
+  });
+
+  it('reads the other members’ profiles from a Map as from a record', () => {
+    const events = [
+      ev.timeRecord({ at: '2025-02-03T10:00:00Z', seq: 1 }, PENSIONER, STUDENT, 90),
+      ev.timeConfirm({ at: '2025-02-03T12:00:00Z', seq: 2 }, recordId, PENSIONER, STUDENT),
+      ev.timeRecord({ at: '2025-02-04T10:00:00Z', seq: 3 }, PENSIONER, LEAVER, 60),
+      ev.timeConfirm({ at: '2025-02-04T12:00:00Z', seq: 4 }, testEventId(3), PENSIONER, LEAVER),
+    ];
+    const replay = (asMap: boolean) => {
+      const state = new MemoryEngineState();
+      const compiled = compileSchemes(EXAMPLES);
+      return events.map((e) => {
+        const ctx = contextOf(e);
+        const others = ctx.profiles as Record<string, ResidentProfile>;
+        const r = evaluate(
+          state,
+          e,
+          asMap ? { ...ctx, profile: null, profiles: new Map(Object.entries(others)) } : ctx,
+          compiled,
+        );
+        state.apply(r.stateDelta);
+        return r;
+      });
+    };
+    const fromMap = replay(true);
+    expect(fromMap).toEqual(replay(false));
+    // Settled with everyone's profile found; refused where the receiver is no member.
+    expect(fromMap[1]?.lines.map((l) => l.amount)).toEqual([90, 90]);
+    expect(fromMap[3]?.messages.map((m) => m.code)).toEqual(['not-eligible']);
   });
 
   it('requires both members to have joined the time bank', () => {

@@ -34,11 +34,17 @@ export function kioskContext(
   resident: KioskResident,
   others: readonly KioskResident[] = [],
 ): EvaluationContext {
-  const profiles: Record<string, ResidentProfile> = {};
-  for (const r of [...others, resident]) profiles[r.residentRef] = kioskProfile(r);
-  return {
+  const ctx: EvaluationContext = {
     service: { id: service.id, kind: service.kind as ServiceKind },
     venue: { id: venue.id, type: venue.type as VenueType | null, ward: venue.ward },
-    profiles,
+    profile: kioskProfile(resident),
   };
+  if (others.length > 0) {
+    // A Map: resident refs as object keys would give the runtime a shape per resident.
+    const profiles = new Map<string, ResidentProfile>();
+    for (const r of others) profiles.set(r.residentRef, kioskProfile(r));
+    profiles.set(resident.residentRef, ctx.profile as ResidentProfile);
+    ctx.profiles = profiles;
+  }
+  return ctx;
 }
