@@ -345,6 +345,10 @@ describe('kiosk store', () => {
       reopened.close();
       const again = new KioskStore(file);
       expect(again.droppedSchemes).toEqual([]);
+      // Read once, on opening: the schemes kept are the ones a tap evaluates under.
+      expect(again.listSchemes().map((x) => [x.id, x.earning[0]?.amount])).toEqual([
+        [EARN_ON_SWIM.id, { kind: 'fixed', value: 10 }],
+      ]);
       again.close();
     });
   });

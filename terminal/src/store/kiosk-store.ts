@@ -267,18 +267,23 @@ export class KioskStore {
   readonly droppedSchemes: readonly string[];
 
   #dropUnreadableSchemes(): string[] {
-    const rows = this.db.prepare('SELECT id, version, definition FROM schemes').all() as {
-      id: string;
-      version: number;
-      definition: string;
-    }[];
-    const unreadable = rows.filter((r) => {
+    const rows = this.db
+      .prepare('SELECT id, version, definition FROM schemes ORDER BY id, version')
+      .all() as { id: string; version: number; definition: string }[];
+    const readable: SchemeDefinition[] = [];
+    const unreadable: typeof rows = [];
+    for (const r of rows) {
+      let parsed: ReturnType<typeof SchemeDefinitionSchema.safeParse> | null = null;
       try {
-        return !SchemeDefinitionSchema.safeParse(JSON.parse(r.definition)).success;
+        parsed = SchemeDefinitionSchema.safeParse(JSON.parse(r.definition));
       } catch {
-        return true; // not even JSON
+        // not even JSON
       }
-    });
+      if (parsed?.success) readable.push(parsed.data);
+      else unreadable.push(r);
+    }
+    // What is left is what listSchemes would read: kept, so it is not parsed again.
+    this.#schemes = readable;
     if (unreadable.length === 0) return [];
     this.db.transaction(() => {
       const drop = this.db.prepare('DELETE FROM schemes WHERE id = ? AND version = ?');
