@@ -34,16 +34,17 @@ export function kioskContext(
   resident: KioskResident,
   others: readonly KioskResident[] = [],
 ): EvaluationContext {
+  const profile = kioskProfile(resident);
   const ctx: EvaluationContext = {
     service: { id: service.id, kind: service.kind as ServiceKind },
     venue: { id: venue.id, type: venue.type as VenueType | null, ward: venue.ward },
-    profile: kioskProfile(resident),
+    profile,
   };
   if (others.length > 0) {
     // A Map: resident refs as object keys would give the runtime a shape per resident.
     const profiles = new Map<string, ResidentProfile>();
     for (const r of others) profiles.set(r.residentRef, kioskProfile(r));
-    profiles.set(resident.residentRef, ctx.profile as ResidentProfile);
+    profiles.set(resident.residentRef, profile);
     ctx.profiles = profiles;
   }
   return ctx;
