@@ -146,14 +146,21 @@ export function readBinaryApdu(offset: number, length: number): Uint8Array {
   return Uint8Array.of(0x00, 0xb0, (offset >> 8) & 0x7f, offset & 0xff, length & 0xff);
 }
 
+/** ISO 7816-4 warning: end of file reached before Le bytes were read (data returned). */
+const SW_END_OF_FILE = 0x6282;
+
 /**
  * The NDEF detection and read procedure of the NFC Forum Type 4 Tag spec (§5.4), as
  * NTAG 424 DNA implements it (datasheet §10.9, ISO commands): SELECT the NDEF
- * application, SELECT file E104h, READ BINARY the 2-byte NLEN, then NLEN bytes from
- * offset 2. The CC file is not read: NTAG 424 DNA's NDEF file is always E104h, and one
- * APDU less is ~40 ms less at the kiosk. Each READ BINARY that touches the SUN mirror
- * makes the card compute fresh mirrors, so the message must be read as one piece
- * within one session (which this does: NLEN first, then all the rest).
+ * application, SELECT file E104h, then READ BINARY from offset 0 for the 2-byte NLEN and
+ * as much of the message as one response holds (a SUN URL fits in one), and the rest, if
+ * any, from where that ended. The CC file is not read: NTAG 424 DNA's NDEF file is
+ * always E104h (256 bytes). Reading NLEN on its own first, as the spec's procedure does,
+ * would cost one more APDU for nothing a SUN message needs: each is a round trip to the
+ * card (milliseconds on a real reader). Each READ BINARY that touches the SUN mirror
+ * makes the card compute fresh mirrors, so the message must be read within one session
+ * (which this does). A card that refuses the long first read (a Type 4 tag with an NDEF
+ * file shorter than it) is read the spec's way: NLEN first, then the rest.
  */
 export async function readType4NdefMessage(
   transmit: Transmit,
@@ -162,13 +169,27 @@ export async function readType4NdefMessage(
   const maxLe = Math.min(Math.max(options.maxLe ?? 0xff, 1), 0xff);
   await expectOk(transmit, selectApplicationApdu(NDEF_APPLICATION_AID), 'SELECT NDEF application');
   await expectOk(transmit, selectFileApdu(NDEF_FILE_ID), 'SELECT NDEF file');
-  const nlenBytes = await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
-  if (nlenBytes.length !== 2)
-    throw new CardProtocolError(`NLEN read returned ${nlenBytes.length} bytes`);
-  const nlen = ((nlenBytes[0] ?? 0) << 8) | (nlenBytes[1] ?? 0);
+  let head: Uint8Array;
+  if (maxLe > 2) {
+    const response = await transmit(readBinaryApdu(0, maxLe));
+    const sw = statusWord(response);
+    if (sw === undefined) {
+      throw new TruncatedResponseError('READ BINARY NLEN: response shorter than a status word');
+    }
+    head =
+      sw === 0x9000 || sw === SW_END_OF_FILE
+        ? response.subarray(0, response.length - 2)
+        : await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
+  } else head = await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
+  if (head.length < 2 || head.length > maxLe) {
+    throw new CardProtocolError(`NLEN read returned ${head.length} bytes`);
+  }
+  const nlen = ((head[0] ?? 0) << 8) | (head[1] ?? 0);
   if (nlen > 0x7ffd) throw new CardProtocolError('NLEN larger than an NDEF file can be');
   const message = new Uint8Array(nlen);
-  for (let got = 0; got < nlen;) {
+  let got = Math.min(nlen, head.length - 2);
+  message.set(head.subarray(2, 2 + got));
+  while (got < nlen) {
     const want = Math.min(maxLe, nlen - got);
     const chunk = await expectOk(transmit, readBinaryApdu(2 + got, want), 'READ BINARY');
     if (chunk.length !== want) {
