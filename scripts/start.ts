@@ -19,6 +19,7 @@ import { StaffService } from '../backend/src/staff/staff-service.js';
 import { newDemoToken } from '../terminal/src/main.js';
 import { ensureDemoAnalyst, type DemoAnalyst } from '../backend/src/dashboard/demo-analyst.js';
 import { openBackendDb } from '../backend/src/db/open.js';
+import { BACKEND_NODE_FLAGS } from '../backend/src/runtime-flags.js';
 
 const root = resolve(import.meta.dirname, '..');
 const dataDir = resolve(process.env.CLUBCARD_DATA_DIR ?? resolve(root, 'data', 'demo'));
@@ -106,9 +107,11 @@ function launch(
   name: string,
   script: string,
   env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolveReady, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, script)], {
+    const args = [...nodeFlags, '--import', 'tsx', resolve(root, script)];
+    const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -175,11 +178,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop(0));
   process.on('SIGTERM', () => stop(0));
 
-  const backend = await launch('backend', 'backend/src/main.ts', {
-    CLUBCARD_DATA_DIR: dataDir,
-    CLUBCARD_PORT: String(backendPort),
-    CLUBCARD_LOG_LEVEL: 'warn',
-  });
+  const backend = await launch(
+    'backend',
+    'backend/src/main.ts',
+    {
+      CLUBCARD_DATA_DIR: dataDir,
+      CLUBCARD_PORT: String(backendPort),
+      CLUBCARD_LOG_LEVEL: 'warn',
+    },
+    BACKEND_NODE_FLAGS,
+  );
   children.push(backend.child);
   const kiosk = await launch('kiosk', 'terminal/src/main.ts', {
     CLUBCARD_KIOSK_CONFIG: kioskConfig,

@@ -11,6 +11,10 @@
  * kiosks go offline for up to three days, so their events arrive late and are
  * evaluated in their canonical place.
  *
+ * The process runs with the backend's Node.js flags (BACKEND_NODE_FLAGS: a larger young
+ * generation), as the npm script passes them; run without, it says so and reports the
+ * figures for V8's defaults.
+ *
  * Run: npm run bench:engine  (last line of output: one JSON object)
  */
 import { createHash } from 'node:crypto';
@@ -31,6 +35,7 @@ import {
   type VenueType,
 } from '@clubcard/shared';
 import { loadExampleSchemes } from '@clubcard/shared/rules/example-schemes';
+import { BACKEND_NODE_FLAGS } from '@clubcard/backend/runtime-flags';
 
 const argEvents = process.argv.indexOf('--events');
 const N = argEvents > 0 ? Number.parseInt(process.argv[argEvents + 1] ?? '', 10) : 1_000_000;
@@ -534,6 +539,12 @@ function enginePass(): EngineRun {
   };
 }
 
+const nodeFlags = BACKEND_NODE_FLAGS.filter((f) => process.execArgv.includes(f));
+if (nodeFlags.length < BACKEND_NODE_FLAGS.length) {
+  console.log(
+    `note: run without the backend's Node.js flags (${BACKEND_NODE_FLAGS.join(' ')}): the figures are for V8's defaults`,
+  );
+}
 console.log(
   `engine bench: ${COUNT} events, ${RESIDENTS} residents, ${KIOSKS} kiosks, ${schemes.length} scheme versions, node ${process.version}`,
 );
@@ -577,5 +588,6 @@ console.log(
     residents: RESIDENTS,
     scheme_versions: schemes.length,
     node: process.version,
+    node_flags: nodeFlags,
   }),
 );
