@@ -216,8 +216,8 @@ export async function readType4Sun(
   if (message.length === 0) return { kind: 'no-sun', uri: undefined };
   let uri: string | undefined;
   try {
-    decodeNdefMessage(message);
-    uri = firstUri(message);
+    // Decoded once: every record must parse, and the first URI is read from them.
+    uri = firstUri(decodeNdefMessage(message));
   } catch (err) {
     if (err instanceof NdefFormatError || err instanceof TypeError) {
       throw new CardProtocolError(`NDEF message unreadable: ${err.message}`);

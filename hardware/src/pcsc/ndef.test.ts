@@ -18,6 +18,23 @@ describe('NDEF', () => {
     // D1 = MB|ME|SR|TNF well-known; type length 1; payload 14; 'U'; code 04.
     expect(toHex(message)).toBe('D1010E5504' + toHex(new TextEncoder().encode('example.org/a')));
     expect(firstUri(message)).toBe('https://example.org/a');
+    // The same from the records already decoded.
+    expect(firstUri(decodeNdefMessage(message))).toBe('https://example.org/a');
+    expect(firstUri([])).toBeUndefined();
+  });
+
+  it('refuses a URI that is not UTF-8, and reads the next one as before', () => {
+    const bad = { tnf: 1, type: Uint8Array.of(0x55), id: new Uint8Array(0) };
+    expect(() => recordUri({ ...bad, payload: Uint8Array.of(0x04, 0x61, 0xff, 0xfe) })).toThrow(
+      TypeError,
+    );
+    // A cut-off multi-byte sequence is refused too, and leaves nothing behind.
+    expect(() => recordUri({ ...bad, payload: Uint8Array.of(0x04, 0xe2, 0x82) })).toThrow(
+      TypeError,
+    );
+    expect(recordUri({ ...bad, payload: Uint8Array.of(0x04, 0x61, 0x2f, 0x62) })).toBe(
+      'https://a/b',
+    );
   });
 
   it('prefers the longest prefix and keeps unknown schemes verbatim', () => {

@@ -152,12 +152,16 @@ export function recordUri(record: NdefRecord): string | undefined {
   if (code === undefined) throw new NdefFormatError('URI record without identifier code');
   const prefix = URI_PREFIXES[code];
   if (prefix === undefined) throw new NdefFormatError(`reserved URI identifier code ${code}`);
-  return prefix + new TextDecoder('utf-8', { fatal: true }).decode(record.payload.subarray(1));
+  return prefix + UTF8.decode(record.payload.subarray(1));
 }
 
-/** The first URI in an NDEF message, if any. */
-export function firstUri(message: Uint8Array): string | undefined {
-  for (const record of decodeNdefMessage(message)) {
+/** One decoder for every URI (each tap reads one): fatal, so bad UTF-8 throws a TypeError. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The first URI in an NDEF message (bytes, or its records already decoded), if any. */
+export function firstUri(message: Uint8Array | readonly NdefRecord[]): string | undefined {
+  const records = message instanceof Uint8Array ? decodeNdefMessage(message) : message;
+  for (const record of records) {
     const uri = recordUri(record);
     if (uri !== undefined) return uri;
   }

@@ -44,6 +44,20 @@ describe('parseSunUrl', () => {
     });
   });
 
+  it('reads each layout by its own parameter names, also one changed in place', () => {
+    const layout = { ...DEFAULT_SUN_URL_LAYOUT, piccDataParam: 'p', cmacParam: 'm' };
+    const url = `${BASE}?p=${PICC}&m=${MAC}`;
+    expect(parseSunUrl(url, layout)).toMatchObject({ piccData: PICC, cmac: MAC });
+    // The default layout's names are not this layout's, nor the other way round.
+    expect(parseSunUrl(url)).toBeUndefined();
+    expect(parseSunUrl(`${BASE}?picc_data=${PICC}&cmac=${MAC}`, layout)).toBeUndefined();
+    layout.piccDataParam = 'e';
+    expect(parseSunUrl(url, layout)).toBeUndefined();
+    expect(parseSunUrl(`${BASE}?e=${PICC}&m=${MAC}`, layout)).toMatchObject({ piccData: PICC });
+    // The default layout still reads as before.
+    expect(parseSunUrl(`${BASE}?picc_data=${PICC}&cmac=${MAC}`)?.kind).toBe('sun');
+  });
+
   it('allows fixed parameters before the mirrors', () => {
     const proof = parseSunUrl(`${BASE}?v=2&picc_data=${PICC}&cmac=${MAC}`);
     expect(proof?.macInput).toBe(`${PICC}&cmac=`);

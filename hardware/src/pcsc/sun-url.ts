@@ -48,6 +48,42 @@ export type SunProof = Extract<CardProof, { kind: 'sun' }>;
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The two query patterns of a layout: PICCData encrypted, or UID and counter in clear. */
+interface SunPatterns {
+  encrypted: RegExp;
+  plain: RegExp;
+}
+
+/**
+ * Made once per layout, not on every tap: a pattern built anew is compiled anew whenever
+ * the runtime has dropped it from its cache. Keyed by the parameter names (a layout
+ * object changed in place gets its own patterns); a kiosk has one layout, so a few
+ * entries at most are kept. Neither pattern is global or sticky: exec keeps no state.
+ */
+const patternsByLayout = new Map<string, SunPatterns>();
+const MAX_LAYOUTS = 16;
+
+function sunPatterns(layout: SunUrlLayout): SunPatterns {
+  const key = `${layout.piccDataParam}&${layout.encParam}&${layout.cmacParam}&${layout.uidParam}&${layout.counterParam}`;
+  let p = patternsByLayout.get(key);
+  if (p === undefined) {
+    const enc = `(?:&${escape(layout.encParam)}=((?:[0-9A-Fa-f]{32})+))?`;
+    const cmac = `&${escape(layout.cmacParam)}=([0-9A-Fa-f]{16})$`;
+    p = {
+      encrypted: new RegExp(
+        `(?:^|&)${escape(layout.piccDataParam)}=([0-9A-Fa-f]{32})${enc}${cmac}`,
+      ),
+      plain: new RegExp(
+        `(?:^|&)${escape(layout.uidParam)}=([0-9A-Fa-f]{14})` +
+          `(?:&${escape(layout.counterParam)}=([0-9A-Fa-f]{6}))?${enc}${cmac}`,
+      ),
+    };
+    if (patternsByLayout.size >= MAX_LAYOUTS) patternsByLayout.clear();
+    patternsByLayout.set(key, p);
+  }
+  return p;
+}
+
 /**
  * Reads the SUN parameters out of a URL read from the card. Returns undefined when the
  * URL carries no SUN message (a blank card, or a card of another scheme).
@@ -59,11 +95,7 @@ export function parseSunUrl(
   const q = url.indexOf('?');
   if (q < 0) return undefined;
   const query = url.slice(q + 1);
-  const enc = `(?:&${escape(layout.encParam)}=((?:[0-9A-Fa-f]{32})+))?`;
-  const cmac = `&${escape(layout.cmacParam)}=([0-9A-Fa-f]{16})$`;
-  const encrypted = new RegExp(
-    `(?:^|&)${escape(layout.piccDataParam)}=([0-9A-Fa-f]{32})${enc}${cmac}`,
-  );
+  const { encrypted, plain } = sunPatterns(layout);
   const m = encrypted.exec(query);
   if (m) {
     const [whole, picc = '', encHex, mac = ''] = m;
@@ -76,10 +108,6 @@ export function parseSunUrl(
       macInput: macInput(query, valueStart, layout),
     };
   }
-  const plain = new RegExp(
-    `(?:^|&)${escape(layout.uidParam)}=([0-9A-Fa-f]{14})` +
-      `(?:&${escape(layout.counterParam)}=([0-9A-Fa-f]{6}))?${enc}${cmac}`,
-  );
   const p = plain.exec(query);
   if (p) {
     const [whole, uid = '', ctr, encHex, mac = ''] = p;
