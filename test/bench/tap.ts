@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/hardware';
+import type { TapTiming } from '@clubcard/terminal/core/kiosk-core';
 import { hexToBytes } from '@clubcard/shared';
 import { deriveIssuedCardKeys } from '@clubcard/terminal/card-auth/card-keys';
 import { enableLoopbackQuickAck } from '../support/loopback-quickack.js';
@@ -118,7 +119,34 @@ try {
   // never the kiosk's own share; a real card answers on its own, and more slowly.
   let warmMs: number | null = null;
   kiosk.core.on('warm-timing', (w) => (warmMs = w.ms));
+  /** Where one tap's own time went (ms); see stagesOf. */
+  type Stages = {
+    reader: number;
+    handle: number;
+    message: number;
+    flushWait: number;
+    notify: number;
+  };
+  /**
+   * A tap's own time in stages: the reader's code between APDUs; the pipeline
+   * (authenticate, decide, commit, start the flush); the screen's message; the wait for
+   * the flush to disk after that; telling the UI.
+   */
+  const stagesOf = (t: TapTiming): Stages => {
+    const s = t.stages;
+    const flushed = s.durableAt ?? s.messageAt;
+    return {
+      reader: s.tapAt - t.detectedAt - t.apduMs,
+      handle: s.handledAt - s.tapAt,
+      message: s.messageAt - s.handledAt,
+      flushWait: flushed - s.messageAt,
+      notify: t.notifiedAt - flushed,
+    };
+  };
+  const STAGES = ['reader', 'handle', 'message', 'flushWait', 'notify'] as const;
+  const fmtStages = (x: Stages): string => STAGES.map((k) => `${k} ${x[k].toFixed(2)}`).join(' / ');
   type Figures = {
+    stages: Stages[];
     span: number[];
     /** [detectedAt, notifiedAt] of each measured tap. */
     windows: [number, number][];
@@ -137,6 +165,7 @@ try {
     const results: Record<string, Figures> = {};
     for (const [kind, card] of Object.entries(cards)) {
       const r: Figures = {
+        stages: [],
         span: [],
         windows: [],
         own: [],
@@ -153,16 +182,8 @@ try {
         // A read the reader gives up on (the card unreadable under load, say) ends in an
         // error, not a tap: it is counted, and the run goes on.
         let settle: () => void = () => undefined;
-        const timing = new Promise<
-          | { detectedAt: number; notifiedAt: number; apduMs: number; recorded: boolean }
-          | { error: string }
-        >((res) => {
-          const onTiming = (t: {
-            detectedAt: number;
-            notifiedAt: number;
-            apduMs: number;
-            recorded: boolean;
-          }): void => {
+        const timing = new Promise<TapTiming | { error: string }>((res) => {
+          const onTiming = (t: TapTiming): void => {
             settle();
             res(t);
           };
@@ -202,6 +223,7 @@ try {
         pipeline.push(t.notifiedAt - emittedAt);
         pipelineCpu.push(notifiedCpuMs);
         r.own.push(t.notifiedAt - t.detectedAt - t.apduMs);
+        r.stages.push(stagesOf(t));
         r.apdu.push(t.apduMs);
         if (warmMs !== null) r.warm.push(warmMs);
         r.detect.push(t.detectedAt - presentedAt);
@@ -228,6 +250,25 @@ try {
       process.stderr.write(
         `${label} ${kind}: slowest own: ${slowest.map((x) => `#${x.i + 1} ${x.ms.toFixed(2)} ms`).join(', ')}\n`,
       );
+      process.stderr.write(
+        `${label} ${kind}: own time in stages (ms), p50: ${STAGES.map(
+          (k) =>
+            `${k} ${pct(
+              r.stages.map((x) => x[k]),
+              50,
+            )}`,
+        ).join(' / ')}; p99: ${STAGES.map(
+          (k) =>
+            `${k} ${pct(
+              r.stages.map((x) => x[k]),
+              99,
+            )}`,
+        ).join(' / ')}\n`,
+      );
+      for (const x of slowest) {
+        const st = r.stages[x.i];
+        if (st) process.stderr.write(`${label} ${kind}:   #${x.i + 1}: ${fmtStages(st)}\n`);
+      }
     }
     return { sun: results.sun!, uid: results.uid!, core: pipeline, coreCpu: pipelineCpu };
   };
@@ -289,6 +330,25 @@ try {
       uid_p50_ms: pct(uid.span, 50),
       uid_p99_ms: pct(uid.span, 99),
       uid_own_p99_ms: pct(uid.own, 99),
+      // The own time's stages at p99, each on its own (the slowest taps are listed above).
+      stages_p99_ms: Object.fromEntries(
+        STAGES.map((k) => [
+          k,
+          pct(
+            [...sun.stages, ...uid.stages].map((x) => x[k]),
+            99,
+          ),
+        ]),
+      ),
+      stages_p50_ms: Object.fromEntries(
+        STAGES.map((k) => [
+          k,
+          pct(
+            [...sun.stages, ...uid.stages].map((x) => x[k]),
+            50,
+          ),
+        ]),
+      ),
       apdu_p50_ms: pct([...sun.apdu, ...uid.apdu], 50),
       rehearsal_p50_ms: pct([...sun.warm, ...uid.warm], 50),
       rehearsal_p99_ms: pct([...sun.warm, ...uid.warm], 99),

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CoreMessage, ResidentExtras } from '../bridge/kiosk-bridge.js';
 import { KioskStore, type WalFlush } from '../store/kiosk-store.js';
 import { SyncClient } from '../sync/sync-client.js';
-import { KioskCore, type KioskCoreDeps } from './kiosk-core.js';
+import { KioskCore, type KioskCoreDeps, type TapTiming } from './kiosk-core.js';
 import { ASHA, EARN_ON_SWIM, SIMULATED, testKiosk } from './test-kiosk.js';
 
 const EXTRAS: ResidentExtras = { language: null, queueNumber: null, spendOptions: [], offer: null };
@@ -65,7 +65,11 @@ describe('kiosk core: a tap is shown once it is on disk', () => {
       return EXTRAS;
     });
     const timings: boolean[] = [];
-    k.core.on('tap-timing', (t) => timings.push(t.recorded));
+    const stages: TapTiming[] = [];
+    k.core.on('tap-timing', (t) => {
+      timings.push(t.recorded);
+      stages.push(t);
+    });
 
     const answer = k.tap();
     // Committed and the extras made, but nothing shown while the flush runs.
@@ -84,6 +88,15 @@ describe('kiosk core: a tap is shown once it is on disk', () => {
     expect(shown[0]).toMatchObject({ outcome: { kind: 'recorded', earned: [{ amount: 10 }] } });
     expect(shown[0]?.type === 'outcome' && shown[0].resident).toEqual(EXTRAS);
     expect(timings).toEqual([true]);
+    // The stages in order; the wait for the held flush (20 ms) falls between the message
+    // being made and the flush being done.
+    const t = stages[0] as TapTiming;
+    const { tapAt, handledAt, messageAt, durableAt } = t.stages;
+    expect(tapAt).toBeLessThanOrEqual(handledAt);
+    expect(handledAt).toBeLessThanOrEqual(messageAt);
+    expect(durableAt).not.toBeNull();
+    expect((durableAt ?? 0) - messageAt).toBeGreaterThanOrEqual(15);
+    expect(t.notifiedAt).toBeGreaterThanOrEqual(durableAt ?? Infinity);
   });
 
   it('refuses a tap whose record could not be flushed, and records the next one', async () => {

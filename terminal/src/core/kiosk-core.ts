@@ -40,12 +40,28 @@ export interface KioskCoreDeps {
 export interface KioskCoreEvents {
   message: [CoreMessage];
   /** Timing of one tap through the pipeline (for benchmarks and health). */
-  'tap-timing': [{ detectedAt: number; notifiedAt: number; apduMs: number; recorded: boolean }];
+  'tap-timing': [TapTiming];
   /**
    * How long one rehearsal of a tap took (see #warm): it runs while the card answers, so
    * a rehearsal longer than the card's answer holds that answer up by the difference.
    */
   'warm-timing': [{ ms: number }];
+}
+
+/** One tap's timing (performance.now() milliseconds), from the reader's card event on. */
+export interface TapTiming {
+  detectedAt: number;
+  notifiedAt: number;
+  /** Time inside APDU exchanges during the card's read. */
+  apduMs: number;
+  recorded: boolean;
+  /**
+   * Where the time after the read went: `handledAt` when the pipeline returned (the
+   * card authenticated, the visit decided and committed, the flush to disk started),
+   * `messageAt` when the screen's message was made, `durableAt` when the flush was
+   * done (null: nothing to wait for). The reader's share is `tapAt − detectedAt − apduMs`.
+   */
+  stages: { tapAt: number; handledAt: number; messageAt: number; durableAt: number | null };
 }
 
 /**
@@ -148,6 +164,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
    * transaction, a store in memory), is shown before this returns.
    */
   async tap(t: TapRead): Promise<TapResult> {
+    const tapAt = performance.now();
     let outcome: TapResult;
     let durable: Promise<void> | null = null;
     try {
@@ -166,11 +183,15 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
     } catch {
       outcome = refusal('reader-error');
     }
+    const handledAt = performance.now();
     // A card taken by staff mode or the desk is not the resident screen's business.
     let message: CoreMessage | null = outcome.kind === 'taken' ? null : this.#outcome(outcome);
+    const messageAt = performance.now();
+    let durableAt: number | null = null;
     if (durable !== null) {
       try {
         await durable;
+        durableAt = performance.now();
       } catch (e) {
         // Committed, but perhaps not on disk: the resident is not told it counted.
         outcome = refusal(e instanceof AppError ? e.code : 'storage-error');
@@ -186,6 +207,7 @@ export class KioskCore extends EventEmitter<KioskCoreEvents> {
       notifiedAt,
       apduMs: t.apduMs,
       recorded: outcome.kind === 'recorded',
+      stages: { tapAt, handledAt, messageAt, durableAt },
     });
     if (outcome.kind === 'recorded') this.#d.sync.touch();
     return outcome;
