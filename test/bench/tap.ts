@@ -145,6 +145,17 @@ try {
   };
   const STAGES = ['reader', 'handle', 'message', 'flushWait', 'notify'] as const;
   const fmtStages = (x: Stages): string => STAGES.map((k) => `${k} ${x[k].toFixed(2)}`).join(' / ');
+  /** Each stage's percentile over these taps, on its own. */
+  const stagesPct = (xs: Stages[], p: number): Stages =>
+    Object.fromEntries(
+      STAGES.map((k) => [
+        k,
+        pct(
+          xs.map((x) => x[k]),
+          p,
+        ),
+      ]),
+    ) as Stages;
   type Figures = {
     stages: Stages[];
     span: number[];
@@ -251,19 +262,7 @@ try {
         `${label} ${kind}: slowest own: ${slowest.map((x) => `#${x.i + 1} ${x.ms.toFixed(2)} ms`).join(', ')}\n`,
       );
       process.stderr.write(
-        `${label} ${kind}: own time in stages (ms), p50: ${STAGES.map(
-          (k) =>
-            `${k} ${pct(
-              r.stages.map((x) => x[k]),
-              50,
-            )}`,
-        ).join(' / ')}; p99: ${STAGES.map(
-          (k) =>
-            `${k} ${pct(
-              r.stages.map((x) => x[k]),
-              99,
-            )}`,
-        ).join(' / ')}\n`,
+        `${label} ${kind}: own time in stages (ms), p50: ${fmtStages(stagesPct(r.stages, 50))}; p99: ${fmtStages(stagesPct(r.stages, 99))}\n`,
       );
       for (const x of slowest) {
         const st = r.stages[x.i];
@@ -331,24 +330,8 @@ try {
       uid_p99_ms: pct(uid.span, 99),
       uid_own_p99_ms: pct(uid.own, 99),
       // The own time's stages at p99, each on its own (the slowest taps are listed above).
-      stages_p99_ms: Object.fromEntries(
-        STAGES.map((k) => [
-          k,
-          pct(
-            [...sun.stages, ...uid.stages].map((x) => x[k]),
-            99,
-          ),
-        ]),
-      ),
-      stages_p50_ms: Object.fromEntries(
-        STAGES.map((k) => [
-          k,
-          pct(
-            [...sun.stages, ...uid.stages].map((x) => x[k]),
-            50,
-          ),
-        ]),
-      ),
+      stages_p99_ms: stagesPct([...sun.stages, ...uid.stages], 99),
+      stages_p50_ms: stagesPct([...sun.stages, ...uid.stages], 50),
       apdu_p50_ms: pct([...sun.apdu, ...uid.apdu], 50),
       rehearsal_p50_ms: pct([...sun.warm, ...uid.warm], 50),
       rehearsal_p99_ms: pct([...sun.warm, ...uid.warm], 99),

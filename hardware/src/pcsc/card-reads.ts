@@ -169,18 +169,17 @@ export async function readType4NdefMessage(
   const maxLe = Math.min(Math.max(options.maxLe ?? 0xff, 1), 0xff);
   await expectOk(transmit, selectApplicationApdu(NDEF_APPLICATION_AID), 'SELECT NDEF application');
   await expectOk(transmit, selectFileApdu(NDEF_FILE_ID), 'SELECT NDEF file');
-  let head: Uint8Array;
+  let head: Uint8Array | null = null;
   if (maxLe > 2) {
     const response = await transmit(readBinaryApdu(0, maxLe));
     const sw = statusWord(response);
     if (sw === undefined) {
       throw new TruncatedResponseError('READ BINARY NLEN: response shorter than a status word');
     }
-    head =
-      sw === 0x9000 || sw === SW_END_OF_FILE
-        ? response.subarray(0, response.length - 2)
-        : await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
-  } else head = await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
+    if (sw === 0x9000 || sw === SW_END_OF_FILE) head = response.subarray(0, response.length - 2);
+  }
+  // Refused (or an Le of 2 at most): NLEN on its own.
+  head ??= await expectOk(transmit, readBinaryApdu(0, 2), 'READ BINARY NLEN');
   if (head.length < 2 || head.length > maxLe) {
     throw new CardProtocolError(`NLEN read returned ${head.length} bytes`);
   }

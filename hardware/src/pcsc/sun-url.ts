@@ -55,33 +55,33 @@ interface SunPatterns {
 }
 
 /**
- * Made once per layout, not on every tap: a pattern built anew is compiled anew whenever
- * the runtime has dropped it from its cache. Keyed by the parameter names (a layout
- * object changed in place gets its own patterns); a kiosk has one layout, so a few
- * entries at most are kept. Neither pattern is global or sticky: exec keeps no state.
+ * The last layout's patterns, made once, not on every tap: a pattern built anew is
+ * compiled anew whenever the runtime has dropped it from its cache. A kiosk reads one
+ * layout; another (or the same object changed in place) gets its own, by the parameter
+ * names. Neither pattern is global or sticky: exec keeps no state between calls.
  */
-const patternsByLayout = new Map<string, SunPatterns>();
-const MAX_LAYOUTS = 16;
+let lastPatterns: { key: string; patterns: SunPatterns } | null = null;
 
 function sunPatterns(layout: SunUrlLayout): SunPatterns {
-  const key = `${layout.piccDataParam}&${layout.encParam}&${layout.cmacParam}&${layout.uidParam}&${layout.counterParam}`;
-  let p = patternsByLayout.get(key);
-  if (p === undefined) {
-    const enc = `(?:&${escape(layout.encParam)}=((?:[0-9A-Fa-f]{32})+))?`;
-    const cmac = `&${escape(layout.cmacParam)}=([0-9A-Fa-f]{16})$`;
-    p = {
-      encrypted: new RegExp(
-        `(?:^|&)${escape(layout.piccDataParam)}=([0-9A-Fa-f]{32})${enc}${cmac}`,
-      ),
-      plain: new RegExp(
-        `(?:^|&)${escape(layout.uidParam)}=([0-9A-Fa-f]{14})` +
-          `(?:&${escape(layout.counterParam)}=([0-9A-Fa-f]{6}))?${enc}${cmac}`,
-      ),
-    };
-    if (patternsByLayout.size >= MAX_LAYOUTS) patternsByLayout.clear();
-    patternsByLayout.set(key, p);
-  }
-  return p;
+  const key = [
+    layout.piccDataParam,
+    layout.encParam,
+    layout.cmacParam,
+    layout.uidParam,
+    layout.counterParam,
+  ].join('\0');
+  if (lastPatterns?.key === key) return lastPatterns.patterns;
+  const enc = `(?:&${escape(layout.encParam)}=((?:[0-9A-Fa-f]{32})+))?`;
+  const cmac = `&${escape(layout.cmacParam)}=([0-9A-Fa-f]{16})$`;
+  const patterns: SunPatterns = {
+    encrypted: new RegExp(`(?:^|&)${escape(layout.piccDataParam)}=([0-9A-Fa-f]{32})${enc}${cmac}`),
+    plain: new RegExp(
+      `(?:^|&)${escape(layout.uidParam)}=([0-9A-Fa-f]{14})` +
+        `(?:&${escape(layout.counterParam)}=([0-9A-Fa-f]{6}))?${enc}${cmac}`,
+    ),
+  };
+  lastPatterns = { key, patterns };
+  return patterns;
 }
 
 /**
