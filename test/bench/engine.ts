@@ -3,7 +3,10 @@
  * through the engine with every example scheme active, on one core, twice, and checks
  * the two replays give byte-identical ledgers and state. The floor is a pass over the
  * same encoded events that only decodes them (bytes → string → JSON.parse) and adds one counter per
- * resident. The engine pass decodes too, so the two are comparable.
+ * resident. The engine pass decodes too, so the two are comparable. A second baseline, the
+ * skeleton, does the least any engine must do per event (the same decode and context, the
+ * resident's state, the event's calendar, one counter, one ledger line and one message)
+ * and reads no scheme: its rate is the ceiling for any engine on this machine and runtime.
  *
  * The events are a year of a borough: visits at 60 kiosks, class sessions, redemptions
  * in every wallet, time-bank records and confirmations, recycling contributions,
@@ -22,17 +25,27 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import {
   MAX_PUSH_EVENTS,
   MemoryEngineState,
+  applyCounterWrites,
   canonicalJson,
   compileSchemes,
+  counterNameId,
   evaluate,
+  findCounter,
+  londonTime,
+  parseInstant,
+  type AccountId,
   type EngineEvent,
   type EngineFlag,
+  type EngineResult,
+  type EventId,
   type EvaluationContext,
   type LedgerLine,
   type ResidentMessage,
   type ResidentProfile,
+  type SchemeId,
   type ServiceKind,
   type VenueType,
+  type WalletId,
 } from '@clubcard/shared';
 import { loadExampleSchemes } from '@clubcard/shared/rules/example-schemes';
 import { BACKEND_NODE_FLAGS } from '@clubcard/backend/runtime-flags';
@@ -466,6 +479,74 @@ function floorPass(): number {
   return ms;
 }
 
+/**
+ * The least any engine must do per event, as a second baseline beside the floor: the
+ * same decode and context, then find the resident's state (made on first sight), read the
+ * event's instant and London calendar, add one to one counter through a delta, and give
+ * one ledger line and one message, with the bench's same bookkeeping of lines and
+ * messages. No scheme is read. What the real engine takes beyond this is the rules' own
+ * work; this pass's rate is the ceiling any engine reaches on this machine and runtime.
+ */
+function skeletonPass(): number {
+  const states = new Map<string, { clock: number; counters: number[] }>();
+  const name = counterNameId('skeleton/visit|n');
+  const messages = new Map<string, number>();
+  let chunk: LedgerLine[] = [];
+  let lines = 0;
+  const step = (e: EngineEvent, ctx: EvaluationContext): EngineResult => {
+    let s = states.get(e.residentRef);
+    if (s === undefined) states.set(e.residentRef, (s = { clock: 0, counters: [] }));
+    const cal = londonTime(parseInstant(e.occurredAt));
+    if (cal.utcMs > s.clock) s.clock = cal.utcMs;
+    const i = findCounter(s.counters, cal.monthCode, name);
+    const writes = [cal.monthCode, name, (i >= 0 ? (s.counters[i + 2] as number) : 0) + 1];
+    applyCounterWrites(s.counters, writes);
+    const amount = ctx.profile === null ? 0 : 10;
+    const line: LedgerLine = {
+      eventId: e.id as EventId,
+      index: 0,
+      schemeId: 'skeleton' as SchemeId,
+      schemeVersion: 1,
+      ruleId: 'visit',
+      wallet: 'living-credit' as WalletId,
+      from: 'scheme:skeleton' as AccountId,
+      to: `resident:${e.residentRef}` as AccountId,
+      amount,
+    };
+    const message: ResidentMessage = {
+      code: 'earned',
+      residentRef: e.residentRef,
+      wallet: 'living-credit',
+      amount,
+      schemeId: 'skeleton',
+      ruleId: 'visit',
+    };
+    return { lines: [line], messages: [message], flags: [], stateDelta: NO_DELTA };
+  };
+  let ms = 0;
+  for (let i = 0; i < COUNT;) {
+    const end = Math.min(i + MAX_PUSH_EVENTS, COUNT);
+    const t0 = performance.now();
+    for (; i < end; i++) {
+      const e = JSON.parse(decode(i)) as EngineEvent;
+      const r = step(e, contextOf(e));
+      const ls = r.lines;
+      for (let j = 0; j < ls.length; j++) chunk.push(ls[j] as LedgerLine);
+      const msgs = r.messages;
+      for (let j = 0; j < msgs.length; j++) {
+        const code = (msgs[j] as ResidentMessage).code;
+        messages.set(code, (messages.get(code) ?? 0) + 1);
+      }
+    }
+    ms += performance.now() - t0;
+    lines += chunk.length;
+    chunk = [];
+  }
+  if (lines !== COUNT || states.size === 0) throw new Error('skeleton pass lost events');
+  return ms;
+}
+const NO_DELTA = { residents: [], schemes: [], wards: [] };
+
 interface EngineRun {
   ms: number;
   /** The replay's wall-clock span (timed sections and the ledger hashing between them). */
@@ -550,6 +631,11 @@ console.log(
 );
 const floorMs = Math.min(floorPass(), floorPass());
 console.log(`floor (decode + one counter per resident): ${(floorMs / 1000).toFixed(2)} s`);
+// Before the replays, as the floor: its few small states leave the heap as it found it.
+const skeletonMs = skeletonPass();
+console.log(
+  `skeleton (decode, context, resident lookup, calendar, one counter, one line and one message): ${(skeletonMs / 1000).toFixed(2)} s`,
+);
 const a = enginePass();
 console.log(
   `engine replay 1: ${(a.ms / 1000).toFixed(2)} s (cpu ${(a.cpuMs / 1000).toFixed(2)} s), ${a.lines} ledger lines, ledger ${a.ledgerHash.slice(0, 16)}…, state ${a.stateHash.slice(0, 16)}…`,
@@ -574,6 +660,8 @@ console.log(
     events: COUNT,
     events_per_s: perS((a.ms + b.ms) / 2),
     floor_events_per_s: perS(floorMs),
+    // The least any engine does per event (skeletonPass): the ceiling on this machine.
+    skeleton_events_per_s: perS(skeletonMs),
     identical: a.ledgerHash === b.ledgerHash && a.stateHash === b.stateHash && a.lines === b.lines,
     runs_events_per_s: [perS(a.ms), perS(b.ms)],
     cpu_events_per_s: perS((a.cpuMs + b.cpuMs) / 2),
