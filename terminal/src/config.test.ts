@@ -69,17 +69,3 @@ describe('kiosk configuration: enrolment desks and issuing keys', () => {
     ).toThrow(/issuingKey\.masterKeyHex/);
   });
 });
-
-describe('kiosk configuration: the CPU the kiosk keeps to', () => {
-  it('is auto by default, and CLUBCARD_KIOSK_CPU sets off or a CPU number', () => {
-    expect(loadKioskConfig({}).cpu).toBe('auto');
-    expect(loadKioskConfig({ env: { CLUBCARD_KIOSK_CPU: 'off' } }).cpu).toBe('off');
-    expect(loadKioskConfig({ env: { CLUBCARD_KIOSK_CPU: '3' } }).cpu).toBe(3);
-  });
-
-  it('refuses anything else, saying which setting', () => {
-    expect(() => loadKioskConfig({ env: { CLUBCARD_KIOSK_CPU: 'fast' } })).toThrow(/cpu:/);
-    expect(() => loadKioskConfig({ env: { CLUBCARD_KIOSK_CPU: '-1' } })).toThrow(/cpu:/);
-    expect(() => loadKioskConfig({ overrides: { cpu: 1.5 } })).toThrow(/cpu:/);
-  });
-});

@@ -58,11 +58,6 @@ export const KioskConfigSchema = z
      */
     issuingKey: IssuingKeyConfigSchema.nullable().default(null),
     syncIntervalMs: z.number().int().min(100).max(3_600_000),
-    /**
-     * The one CPU the kiosk's process keeps to (see core/cpu-affinity.ts): `auto`, the
-     * last it may run on; a CPU number; or `off`, as the system placed it.
-     */
-    cpu: z.union([z.enum(['auto', 'off']), z.number().int().min(0).max(4095)]).default('auto'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     demo: z
       .object({
@@ -140,10 +135,6 @@ export function loadKioskConfig(opts: LoadKioskConfigOptions = {}): KioskConfig 
   if (env.CLUBCARD_SYNC_INTERVAL_MS) merged.syncIntervalMs = Number(env.CLUBCARD_SYNC_INTERVAL_MS);
   if (env.CLUBCARD_LOG_LEVEL) merged.logLevel = env.CLUBCARD_LOG_LEVEL;
   if (env.CLUBCARD_PCSC_READER_NAME) merged.pcscReaderName = env.CLUBCARD_PCSC_READER_NAME;
-  if (env.CLUBCARD_KIOSK_CPU) {
-    const cpu = env.CLUBCARD_KIOSK_CPU;
-    merged.cpu = /^\d+$/.test(cpu) ? Number(cpu) : cpu;
-  }
   merged.ui = ui;
   Object.assign(merged, opts.overrides ?? {});
   const parsed = KioskConfigSchema.safeParse(merged);

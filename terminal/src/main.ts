@@ -21,7 +21,6 @@ import {
 import { readKeyRingFromConfig } from './card-auth/card-keys.js';
 import { CardPersonaliser, type CardPersonaliserDeps } from './card-auth/personalise-card.js';
 import { loadKioskConfig, kioskDbFile, type KioskConfig } from './config.js';
-import { keepToOneCpu, type CpuPlacement } from './core/cpu-affinity.js';
 import { KioskCore } from './core/kiosk-core.js';
 import { IdleCollector } from './core/idle-gc.js';
 import { KioskRedemption } from './core/redemption-port.js';
@@ -233,20 +232,10 @@ export function newDemoToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Says where keepToOneCpu put the kiosk's process (or why it did not). */
-export function logPlacement(config: KioskConfig, placed: CpuPlacement): void {
-  const log = pino({ name: 'kiosk', level: config.logLevel }, pino.destination(2));
-  if (placed.kept) log.info({ cpu: placed.cpu }, 'kiosk process kept to one CPU');
-  else log.info({ reason: placed.reason }, 'kiosk process not kept to one CPU');
-}
-
 /** Entry point: `tsx terminal/src/main.ts` (config from file/env). */
 export async function runFromEnv(): Promise<void> {
   const config = loadKioskConfig({ env: process.env });
-  // First: a CPU this machine lacks is a configuration error, reported before anything starts.
-  const placed = await keepToOneCpu(config.cpu);
   const k = await startKiosk(config);
-  logPlacement(config, placed);
   process.stdout.write(`${JSON.stringify({ ready: 'kiosk', url: k.uiUrl })}\n`);
   const stop = (): void => {
     void k.close().then(() => process.exit(0));

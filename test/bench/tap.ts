@@ -24,8 +24,6 @@ import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/
 import type { TapTiming } from '@clubcard/terminal/core/kiosk-core';
 import { hexToBytes } from '@clubcard/shared';
 import { deriveIssuedCardKeys } from '@clubcard/terminal/card-auth/card-keys';
-import { loadKioskConfig } from '@clubcard/terminal/config';
-import { keepToOneCpu } from '@clubcard/terminal/core/cpu-affinity';
 import { enableLoopbackQuickAck } from '../support/loopback-quickack.js';
 import { ensurePcscd } from '../support/pcscd.js';
 import { createTestSystem } from '../support/system.js';
@@ -80,15 +78,6 @@ try {
   // allowances, analytics) would otherwise run in this process, between and during taps,
   // where no council's server runs.
   await sys.stopBackend();
-  // The process hosts the kiosk: kept to one CPU as the kiosk's entry point keeps its own
-  // (core/cpu-affinity.ts; CLUBCARD_KIOSK_CPU=off to compare). After pcscd has started,
-  // so that pcscd, like a kiosk's other processes, keeps the other CPUs.
-  const placed = await keepToOneCpu(loadKioskConfig({ env: process.env }).cpu);
-  process.stderr.write(
-    placed.kept
-      ? `kiosk process kept to CPU ${placed.cpu}\n`
-      : `kiosk process not kept to one CPU: ${placed.reason}\n`,
-  );
   const reader: CardReader = kiosk.reader;
   if (reader.readers().length === 0) {
     await new Promise<void>((r) => reader.once('reader-attached', () => r()));
@@ -350,8 +339,6 @@ try {
       gc_in_tap: gcInTap,
       read_errors: sun.readErrors.length + uid.readErrors.length,
       loopback_quickack: quick.enabled,
-      // The CPU the kiosk's process kept to (null: not kept to one).
-      kiosk_cpu: placed.kept ? placed.cpu : null,
       durable_commit_p50_ms: disk.p50,
       durable_commit_p99_ms: disk.p99,
       durable_commit_paced_p50_ms: diskIdle.p50,

@@ -6,8 +6,7 @@ import { app, BrowserWindow, ipcMain, protocol } from 'electron';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadKioskConfig } from '../config.js';
-import { keepToOneCpu } from '../core/cpu-affinity.js';
-import { logPlacement, startKiosk } from '../main.js';
+import { startKiosk } from '../main.js';
 import { bundleUi, type UiAssets } from '../server/ui-bundle.js';
 import { registerAppScheme, type ProtocolLike } from './app-protocol.js';
 import { startShell, type AppLike, type BrowserWindowCtor, type WindowLike } from './shell.js';
@@ -48,18 +47,8 @@ await startShell({
   assets: await uiAssets(),
   preloadPath: fileURLToPath(new URL('./preload.js', import.meta.url)),
   kiosk: true,
-}).then(async (w: WindowLike | null) => {
+}).then((w: WindowLike | null) => {
   if (!w) {
     void kiosk.close();
-    return;
-  }
-  // Once the window's processes have started (they keep the other CPUs): the main
-  // process, where taps are handled, keeps to one (see cpu-affinity.ts).
-  try {
-    logPlacement(config, await keepToOneCpu(config.cpu));
-  } catch (e) {
-    process.stderr.write(`kiosk: ${e instanceof Error ? e.message : String(e)}\n`);
-    await kiosk.close();
-    app.exit(1);
   }
 });
