@@ -654,17 +654,18 @@ console.log(`flags: ${JSON.stringify(a.flags)}`);
 console.log(`messages: ${JSON.stringify(a.messages)}`);
 
 const perS = (ms: number) => Math.round((COUNT / ms) * 1000);
+const engineMs = (a.ms + b.ms) / 2;
 console.log(
   JSON.stringify({
     bench: 'engine',
     events: COUNT,
-    events_per_s: perS((a.ms + b.ms) / 2),
+    events_per_s: perS(engineMs),
     floor_events_per_s: perS(floorMs),
     // The least any engine does per event (skeletonPass): the ceiling on this machine.
     skeleton_events_per_s: perS(skeletonMs),
     // The engine's rate as a share of each baseline's, measured in this same run.
-    engine_to_floor: +(floorMs / ((a.ms + b.ms) / 2)).toFixed(3),
-    engine_to_skeleton: +(skeletonMs / ((a.ms + b.ms) / 2)).toFixed(3),
+    engine_to_floor: +(floorMs / engineMs).toFixed(3),
+    engine_to_skeleton: +(skeletonMs / engineMs).toFixed(3),
     identical: a.ledgerHash === b.ledgerHash && a.stateHash === b.stateHash && a.lines === b.lines,
     runs_events_per_s: [perS(a.ms), perS(b.ms)],
     cpu_events_per_s: perS((a.cpuMs + b.cpuMs) / 2),
