@@ -12,15 +12,24 @@
  * in a kiosk that has been in service for a while: the first taps after a start are
  * slower while it does. BENCH_TAPS per card kind (default 500), BENCH_RAW_TAPS for the
  * as-shipped run (default 25, 0 to skip), BENCH_WARMUP_TAPS for the warm-up (default
- * 100, 0 to skip). Last line: one JSON object with the figures.
+ * 100, 0 to skip). Then the floor under the own share through the same stack (each tap
+ * answered by one durable commit and nothing else, see floorRun; BENCH_FLOOR_TAPS per card
+ * kind, default 150, 0 to skip), printed beside it as a ratio. Last line: one JSON object
+ * with the figures.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasync, mkdtempSync, openSync, rmSync, write } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { tap, VirtualNtag21x, VirtualNtag424, type CardReader } from '@clubcard/hardware';
+import {
+  tap,
+  VirtualNtag21x,
+  VirtualNtag424,
+  type CardReader,
+  type TapRead,
+} from '@clubcard/hardware';
 import type { TapTiming } from '@clubcard/terminal/core/kiosk-core';
 import { hexToBytes } from '@clubcard/shared';
 import { deriveIssuedCardKeys } from '@clubcard/terminal/card-auth/card-keys';
@@ -33,6 +42,8 @@ const TAPS = Number(process.env.BENCH_TAPS ?? 500);
 const RAW_TAPS = Number(process.env.BENCH_RAW_TAPS ?? 25);
 /** Taps per card kind before the measured run, unmeasured but reported. */
 const WARMUP_TAPS = Number(process.env.BENCH_WARMUP_TAPS ?? 100);
+/** Taps per card kind in the floor run (see floorRun), 0 to skip. */
+const FLOOR_TAPS = Number(process.env.BENCH_FLOOR_TAPS ?? 150);
 /** The paced durable-commit baseline: commits, one every TAP_PACE_MS (about the taps' pace). */
 const IDLE_COMMITS = 100;
 const TAP_PACE_MS = 800;
@@ -283,16 +294,26 @@ try {
   }
   let measured: Awaited<ReturnType<typeof measure>>;
   let warm: Awaited<ReturnType<typeof measure>> | null = null;
+  let floor: Awaited<ReturnType<typeof floorRun>> | null = null;
   try {
     // A kiosk in service has run its tap path many times; one just started has not, and
     // its first taps wait while the runtime compiles it. Shown here, not in the figures.
     if (WARMUP_TAPS > 0) warm = await measure(WARMUP_TAPS, 'warm-up (not in the figures):');
     measured = await measure(TAPS, quick.enabled ? 'quickack:' : 'as shipped:');
+    // The floor under the own share, through the same reader, pcscd, vpcd and cards: each
+    // tap answered by nothing but one durable one-row commit, the disk primed as the card
+    // is detected, as the kiosk does. Last: the kiosk's tap listeners are taken off for it.
+    floor = FLOOR_TAPS > 0 ? await floorRun(reader, cards, FLOOR_TAPS) : null;
   } finally {
     await quick.restore();
   }
   const { sun, uid, core, coreCpu } = measured;
   gcObserver.disconnect();
+  if (floor !== null) {
+    process.stderr.write(
+      `floor (reader + one durable commit, nothing else): own p50 ${floor.p50} ms, own p99 ${floor.p99} ms over ${floor.taps} taps (read errors ${floor.readErrors})\n`,
+    );
+  }
   const gcInTap = [...sun.windows, ...uid.windows].filter(([from, to]) =>
     collections.some((g) => g.start < to && g.end > from),
   ).length;
@@ -343,6 +364,10 @@ try {
       durable_commit_p99_ms: disk.p99,
       durable_commit_paced_p50_ms: diskIdle.p50,
       durable_commit_paced_p99_ms: diskIdle.p99,
+      floor_taps: floor?.taps ?? 0,
+      floor_own_p50_ms: floor?.p50 ?? null,
+      floor_own_p99_ms: floor?.p99 ?? null,
+      own_p99_to_floor: floor === null ? null : +(pct(allOwn, 99) / floor.p99).toFixed(2),
       warmup_taps: warm === null ? 0 : warm.sun.span.length + warm.uid.span.length,
       warmup_own_p99_ms: warm === null ? null : pct([...warm.sun.own, ...warm.uid.own], 99),
       vpcd_as_shipped_taps: raw === null ? 0 : raw.sun.span.length + raw.uid.span.length,
@@ -390,6 +415,83 @@ async function durableCommitBaseline(
     db.close();
     return { p50: pct(xs, 50), p99: pct(xs, 99) };
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The floor under the own share: the same reader, pcscd, vpcd and cards, and each tap
+ * answered by the least a kiosk must do before it may say "recorded": one durable
+ * one-row SQLite commit (WAL, synchronous=FULL), with the disk primed (a byte written
+ * and flushed beside the database) when the card is detected, as the kiosk primes it.
+ * Own time as for the kiosk: card event to commit done, less the time inside APDU
+ * exchanges. Takes the kiosk's listeners off the reader, so it runs last.
+ */
+async function floorRun(
+  reader: CardReader,
+  cards: Record<string, Parameters<typeof tap>[0]>,
+  taps: number,
+): Promise<{ taps: number; p50: number; p99: number; readErrors: number }> {
+  for (const e of ['tap', 'card-detected', 'card-identified'] as const)
+    reader.removeAllListeners(e);
+  const dir = mkdtempSync(join(tmpdir(), 'clubcard-floor-'));
+  const db = new Database(join(dir, 'floor.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE taps (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO taps (body) VALUES (?)');
+    const commit = db.transaction((body: string) => insert.run(body));
+    const primeFd = openSync(join(dir, 'floor.db-prime'), 'w', 0o600);
+    const primeBuf = Buffer.alloc(1);
+    reader.on('card-detected', () =>
+      setImmediate(() => {
+        primeBuf[0] = ((primeBuf[0] ?? 0) + 1) & 0xff;
+        write(primeFd, primeBuf, 0, 1, 0, (err) => {
+          if (!err) fdatasync(primeFd, () => undefined);
+        });
+      }),
+    );
+    const own: number[] = [];
+    let readErrors = 0;
+    for (const [kind, card] of Object.entries(cards)) {
+      for (let i = 0; i < taps; i++) {
+        let settle: () => void = () => undefined;
+        const done = new Promise<number | null>((res) => {
+          const onTap = (t: TapRead): void => {
+            settle();
+            commit(`${t.technology}:${t.identifier}`);
+            res(performance.now() - t.detectedAt - t.apduMs);
+          };
+          const onError = (): void => {
+            settle();
+            res(null);
+          };
+          settle = () => {
+            reader.off('tap', onTap);
+            reader.off('error', onError);
+          };
+          reader.once('tap', onTap);
+          reader.once('error', onError);
+        });
+        await tap(card, { until: done, holdMs: 5000 });
+        const ms = await Promise.race([
+          done,
+          new Promise<null>((res) => setTimeout(() => res(null), 5000)),
+        ]);
+        settle();
+        if (ms === null) readErrors++;
+        else own.push(ms);
+        await new Promise((res) => setTimeout(res, 450));
+        if ((i + 1) % 25 === 0 || i + 1 === taps)
+          process.stderr.write(`\rfloor ${kind} taps ${i + 1}/${taps}`);
+      }
+      process.stderr.write('\n');
+    }
+    closeSync(primeFd);
+    return { taps: own.length, p50: pct(own, 50), p99: pct(own, 99), readErrors };
+  } finally {
+    db.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
