@@ -203,37 +203,15 @@ try {
         warmMs = null;
         // A read the reader gives up on (the card unreadable under load, say) ends in an
         // error, not a tap: it is counted, and the run goes on.
-        let settle: () => void = () => undefined;
-        const timing = new Promise<TapTiming | { error: string }>((res) => {
-          const onTiming = (t: TapTiming): void => {
-            settle();
-            res(t);
-          };
-          const onError = (e: { code: string }): void => {
-            settle();
-            res({ error: e.code });
-          };
-          settle = () => {
-            kiosk.core.off('tap-timing', onTiming);
-            reader.off('error', onError);
-          };
-          kiosk.core.once('tap-timing', onTiming);
-          reader.once('error', onError);
-        });
-        try {
-          await tap(card, { until: timing, holdMs: 5000 });
-        } catch (e) {
-          // vpcd's port gone: pcscd stopped under the run. Say so, with its last words.
-          settle();
-          throw new Error(`${label} ${kind} tap ${i + 1}: ${(e as Error).message}\n${pcscd.log()}`);
-        }
-        const t = await Promise.race([
-          timing,
-          new Promise<{ error: string }>((res) =>
-            setTimeout(() => res({ error: 'no tap event' }), 5000),
-          ),
-        ]);
-        settle();
+        const t = await tapAndWait<TapTiming>(
+          reader,
+          card,
+          (done) => {
+            kiosk.core.once('tap-timing', done);
+            return () => kiosk.core.off('tap-timing', done);
+          },
+          (e) => new Error(`${label} ${kind} tap ${i + 1}: ${e.message}\n${pcscd.log()}`),
+        );
         if ('error' in t) {
           r.readErrors.push(t.error);
           await new Promise((res) => setTimeout(res, 450));
@@ -394,12 +372,7 @@ async function durableCommitBaseline(
 ): Promise<{ p50: number; p99: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'clubcard-fsync-'));
   try {
-    const db = new Database(join(dir, 'probe.db'));
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO probe (body) VALUES (?)');
-    const once = db.transaction((body: string) => insert.run(body));
+    const { db, commit: once } = probeDatabase(dir);
     const xs: number[] = [];
     for (let i = 0; i < commits; i++) {
       if (gapMs > 0) {
@@ -435,14 +408,9 @@ async function floorRun(
   for (const e of ['tap', 'card-detected', 'card-identified'] as const)
     reader.removeAllListeners(e);
   const dir = mkdtempSync(join(tmpdir(), 'clubcard-floor-'));
-  const db = new Database(join(dir, 'floor.db'));
+  const { db, commit } = probeDatabase(dir);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.exec('CREATE TABLE taps (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-    const insert = db.prepare('INSERT INTO taps (body) VALUES (?)');
-    const commit = db.transaction((body: string) => insert.run(body));
-    const primeFd = openSync(join(dir, 'floor.db-prime'), 'w', 0o600);
+    const primeFd = openSync(join(dir, 'probe.db-prime'), 'w', 0o600);
     const primeBuf = Buffer.alloc(1);
     reader.on('card-detected', () =>
       setImmediate(() => {
@@ -456,32 +424,21 @@ async function floorRun(
     let readErrors = 0;
     for (const [kind, card] of Object.entries(cards)) {
       for (let i = 0; i < taps; i++) {
-        let settle: () => void = () => undefined;
-        const done = new Promise<number | null>((res) => {
-          const onTap = (t: TapRead): void => {
-            settle();
-            commit(`${t.technology}:${t.identifier}`);
-            res(performance.now() - t.detectedAt - t.apduMs);
-          };
-          const onError = (): void => {
-            settle();
-            res(null);
-          };
-          settle = () => {
-            reader.off('tap', onTap);
-            reader.off('error', onError);
-          };
-          reader.once('tap', onTap);
-          reader.once('error', onError);
-        });
-        await tap(card, { until: done, holdMs: 5000 });
-        const ms = await Promise.race([
-          done,
-          new Promise<null>((res) => setTimeout(() => res(null), 5000)),
-        ]);
-        settle();
-        if (ms === null) readErrors++;
-        else own.push(ms);
+        const ms = await tapAndWait<number>(
+          reader,
+          card,
+          (done) => {
+            const onTap = (t: TapRead): void => {
+              commit(`${t.technology}:${t.identifier}`);
+              done(performance.now() - t.detectedAt - t.apduMs);
+            };
+            reader.once('tap', onTap);
+            return () => reader.off('tap', onTap);
+          },
+          (e) => new Error(`floor ${kind} tap ${i + 1}: ${e.message}`),
+        );
+        if (typeof ms === 'number') own.push(ms);
+        else readErrors++;
         await new Promise((res) => setTimeout(res, 450));
         if ((i + 1) % 25 === 0 || i + 1 === taps)
           process.stderr.write(`\rfloor ${kind} taps ${i + 1}/${taps}`);
@@ -494,4 +451,56 @@ async function floorRun(
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** A database in `dir` whose every commit is durable (WAL, synchronous=FULL): one row each. */
+function probeDatabase(dir: string): { db: Database.Database; commit: (body: string) => void } {
+  const db = new Database(join(dir, 'probe.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO probe (body) VALUES (?)');
+  const commit = db.transaction((body: string) => void insert.run(body));
+  return { db, commit };
+}
+
+/**
+ * Presents `card` and waits for what `listen` reports (it subscribes, calls `done` once,
+ * and returns how to unsubscribe), a read error from the reader, or 5 s with neither.
+ * A card that cannot reach vpcd (pcscd gone under the run) throws `failed(error)`.
+ */
+async function tapAndWait<T>(
+  reader: CardReader,
+  card: Parameters<typeof tap>[0],
+  listen: (done: (value: T) => void) => () => void,
+  failed: (e: Error) => Error,
+): Promise<T | { error: string }> {
+  let settle: () => void = () => undefined;
+  const outcome = new Promise<T | { error: string }>((res) => {
+    const onError = (e: { code: string }): void => {
+      settle();
+      res({ error: e.code });
+    };
+    const unlisten = listen((value) => {
+      settle();
+      res(value);
+    });
+    settle = () => {
+      unlisten();
+      reader.off('error', onError);
+    };
+    reader.once('error', onError);
+  });
+  try {
+    await tap(card, { until: outcome, holdMs: 5000 });
+  } catch (e) {
+    settle();
+    throw failed(e as Error);
+  }
+  const result = await Promise.race([
+    outcome,
+    new Promise<{ error: string }>((res) => setTimeout(() => res({ error: 'no tap event' }), 5000)),
+  ]);
+  settle();
+  return result;
 }
